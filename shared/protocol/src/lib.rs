@@ -1,0 +1,36 @@
+//! # dripline-protocol
+//!
+//! The dripline wire protocol as spoken by dripline-cpp 2.10 and dripline-python 5.x, as pure
+//! data and functions: no sockets, files, environment or clocks (callers pass the time in).
+//!
+//! - [`Message`]: a request, reply or alert as the programs see it.
+//! - [`field`]: the AMQP field-table model ([`FieldValue`], with the type tags RabbitMQ uses),
+//!   so headers can be checked type for type against captures of the reference peers.
+//! - [`wire`]: [`encode`] a message into AMQP properties + body chunks, and decode them back
+//!   ([`decode_chunk`], [`ChunkAssembler`] for multi-chunk messages). Decoding never panics:
+//!   any input gives a message or a typed [`DecodeError`].
+//! - [`codes`]: the return-code table ([`ReturnCode`]).
+//! - [`lockout`]: lockout keys ([`LockoutKey`]).
+//! - [`timestamp`]: the `YYYY-MM-DDTHH:MM:SS.ffffffZ` header format.
+//! - [`sender`]: the `sender_info` table ([`SenderInfo`]).
+//! - [`values`]: payload conventions (`{"values": [...]}`, dl-agent's value typing).
+#![deny(missing_docs)]
+
+pub mod codes;
+pub mod field;
+pub mod lockout;
+pub mod message;
+pub mod sender;
+pub mod timestamp;
+pub mod values;
+pub mod wire;
+
+pub use codes::ReturnCode;
+pub use field::{FieldTable, FieldValue};
+pub use lockout::LockoutKey;
+pub use message::{Message, MessageKind, Operation};
+pub use sender::{PackageVersion, SenderInfo};
+pub use wire::{
+    decode_chunk, encode, ChunkAssembler, DecodeError, WireChunk, WireProperties,
+    CONTENT_ENCODING_JSON, DEFAULT_MAX_PAYLOAD_SIZE,
+};
