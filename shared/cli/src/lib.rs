@@ -2,6 +2,7 @@
 //!
 //! What every dripline-tools program shares at its edge, and nothing else:
 //!
+//! - [`BrokerArgs`]: the broker connection flags of every AMQP program.
 //! - [`LogArgs`] and [`init_logging`]: `-v`/`-q`, `RUST_LOG`, `--log-format text|json`; logs go
 //!   to stderr through `tracing`, never to stdout (stdout is for data).
 //! - [`exit_status`]: the documented exit statuses, and [`run_main`], which turns a tool's
@@ -14,12 +15,14 @@
 //! `mesh` and `store`.
 #![deny(missing_docs)]
 
+mod broker_args;
 pub mod exit_status;
 pub mod jsonl;
 mod logging;
 pub mod output;
 
-pub use exit_status::{run_main, ExitFailure};
+pub use broker_args::BrokerArgs;
+pub use exit_status::{parse_args, run_main, ExitFailure};
 pub use logging::{init_logging, LogArgs, LogFormat};
 
 /// Parse a duration given on the command line: a humantime string (`500ms`, `10s`, `1m 30s`)

@@ -1,1 +1,37 @@
-//! placeholder
+//! # dripline-mesh
+//!
+//! The RabbitMQ side of dripline, over `lapin` and `tokio`:
+//!
+//! - [`settings`]: where the broker is and how to log in ([`BrokerOptions`] → [`BrokerSettings`]),
+//!   from flags, environment, auth files and `~/.dripline_mesh.yaml`; passwords kept in
+//!   [`settings::Secret`].
+//! - [`MeshConnection`]: a connection opened with retries and clear errors
+//!   (`cannot reach broker at H:P: …`, `broker … refused user "x"`).
+//! - [`Publisher`]: messages published (chunked when large) with publisher confirms.
+//! - [`RequestClient`]: requests with replies matched by correlation id; many in flight.
+//! - [`MessageStream`]: messages received from a queue, chunks reassembled.
+//! - [`service`]: the runtime of a dripline service (queue, bindings, dispatch, lockout,
+//!   heartbeat).
+//!
+//! It knows nothing of PostgreSQL or of command-line flags.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod connection;
+mod error;
+pub mod fields;
+pub mod incoming;
+pub mod publisher;
+pub mod settings;
+
+pub use client::{RequestClient, RequestOutcome};
+pub use connection::{our_sender_info, timestamp_now, MeshConnection};
+pub use error::MeshError;
+pub use incoming::{Incoming, MessageStream};
+pub use publisher::{Exchange, Published, Publisher};
+pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
+
+/// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.
+pub(crate) fn short(name: &str) -> Result<lapin::types::ShortString, MeshError> {
+    lapin::types::ShortString::try_new(name).map_err(|_| MeshError::NameTooLong(name.to_string()))
+}

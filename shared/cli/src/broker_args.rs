@@ -1,0 +1,69 @@
+//! The broker connection flags every AMQP program shares.
+
+use clap::Args;
+use dripline_mesh::BrokerOptions;
+use std::path::PathBuf;
+
+/// Where the broker is and how to log in. Passwords are never taken on the command line:
+/// use `--password-file`, `DRIPLINE_PASSWORD`, or an auth file.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Broker connection")]
+pub struct BrokerArgs {
+    /// Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml].
+    #[arg(short = 'b', long = "broker", value_name = "HOST")]
+    pub broker: Option<String>,
+    /// Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS].
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+    /// RabbitMQ virtual host [default: /].
+    #[arg(long = "vhost", value_name = "VHOST")]
+    pub vhost: Option<String>,
+    /// Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL].
+    #[arg(long = "amqp-url", value_name = "URL")]
+    pub amqp_url: Option<String>,
+    /// Connect with TLS (amqps).
+    #[arg(long = "tls")]
+    pub tls: bool,
+    /// Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group).
+    #[arg(long = "auth-file", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// User name [env: DRIPLINE_USER; default: guest].
+    #[arg(short = 'u', long = "username", value_name = "USER")]
+    pub username: Option<String>,
+    /// File holding the broker password (trailing newline ignored) [or env: DRIPLINE_PASSWORD].
+    #[arg(long = "password-file", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Mesh defaults file [default: ~/.dripline_mesh.yaml if it exists].
+    #[arg(long = "mesh-file", value_name = "FILE")]
+    pub mesh_file: Option<PathBuf>,
+    /// Name of the requests exchange [default: requests].
+    #[arg(long = "requests-exchange", value_name = "NAME")]
+    pub requests_exchange: Option<String>,
+    /// Name of the alerts exchange [default: alerts].
+    #[arg(long = "alerts-exchange", value_name = "NAME")]
+    pub alerts_exchange: Option<String>,
+    /// Connection attempts before giving up, 0 = forever [default: 10, 1 for one-shot tools].
+    #[arg(long = "max-connection-attempts", value_name = "N")]
+    pub max_connection_attempts: Option<u32>,
+}
+
+impl BrokerArgs {
+    /// The flags as mesh options (to be resolved with env and files by the mesh crate).
+    pub fn to_options(&self) -> BrokerOptions {
+        BrokerOptions {
+            url: self.amqp_url.clone(),
+            host: self.broker.clone(),
+            port: self.port,
+            vhost: self.vhost.clone(),
+            tls: self.tls,
+            auth_file: self.auth_file.clone(),
+            username: self.username.clone(),
+            password_file: self.password_file.clone(),
+            requests_exchange: self.requests_exchange.clone(),
+            alerts_exchange: self.alerts_exchange.clone(),
+            max_connection_attempts: self.max_connection_attempts,
+            config_mesh: Default::default(),
+            mesh_file: self.mesh_file.clone(),
+        }
+    }
+}

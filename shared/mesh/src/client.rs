@@ -1,0 +1,234 @@
+//! Sending requests and waiting for their replies (PROTOCOL.md §A1.6).
+//!
+//! One exclusive, server-named reply queue per client, bound on the requests exchange under
+//! its own name (replies travel on `requests`, so RabbitMQ's direct reply-to cannot be used).
+//! Requests are published mandatory with confirms: no queue bound → [`RequestOutcome::Unroutable`]
+//! (dripline 403). Replies are matched to requests by `correlation_id`, so one client can have
+//! many requests in flight, and a broadcast can collect one reply per service.
+
+use crate::connection::MeshConnection;
+use crate::incoming::MessageStream;
+use crate::publisher::{Exchange, Published, Publisher};
+use crate::MeshError;
+use dripline_protocol::Message;
+use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How a request ended.
+#[derive(Debug)]
+pub enum RequestOutcome {
+    /// The first reply.
+    Reply(Message),
+    /// No queue is bound for the target (dripline 403, "Unable to Send").
+    Unroutable,
+    /// No reply within the timeout (dripline 404, "Client Timeout").
+    TimedOut,
+}
+
+type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>>;
+
+/// A request→reply client on one connection; share it (`&self`) between concurrent requests.
+pub struct RequestClient {
+    publisher: Publisher,
+    reply_queue: String,
+    waiters: Waiters,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RequestClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl RequestClient {
+    /// Declare the reply queue, bind it, start reading replies.
+    pub async fn open(connection: &MeshConnection) -> Result<Self, MeshError> {
+        let publisher = Publisher::open(connection).await?;
+        let channel = publisher.channel().clone();
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp("declaring the reply queue", e))?;
+        let reply_queue = queue.name().as_str().to_string();
+        channel
+            .queue_bind(
+                queue.name().clone(),
+                crate::short(&connection.settings().requests_exchange)?,
+                queue.name().clone(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp("binding the reply queue", e))?;
+        let consumer = channel
+            .basic_consume(
+                queue.name().clone(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    exclusive: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp("consuming the reply queue", e))?;
+        let waiters: Waiters = Arc::default();
+        let reader = tokio::spawn(read_replies(
+            MessageStream::new(consumer, false),
+            waiters.clone(),
+        ));
+        Ok(RequestClient {
+            publisher,
+            reply_queue,
+            waiters,
+            reader,
+        })
+    }
+
+    /// Send `request` and wait up to `timeout` (zero = forever) for its first reply.
+    pub async fn request(
+        &self,
+        request: Message,
+        timeout: Duration,
+    ) -> Result<RequestOutcome, MeshError> {
+        let (mut replies, published) = self.send(request).await?;
+        if published == Published::Unroutable {
+            return Ok(RequestOutcome::Unroutable);
+        }
+        let reply = if timeout.is_zero() {
+            replies.recv().await
+        } else {
+            match tokio::time::timeout(timeout, replies.recv()).await {
+                Ok(reply) => reply,
+                Err(_) => return Ok(RequestOutcome::TimedOut),
+            }
+        };
+        reply.map(RequestOutcome::Reply).ok_or_else(connection_lost)
+    }
+
+    /// Send `request` (e.g. to `broadcast`) and collect every reply that arrives within
+    /// `window`. An unroutable request gives `Ok(None)`.
+    pub async fn collect(
+        &self,
+        request: Message,
+        window: Duration,
+    ) -> Result<Option<Vec<Message>>, MeshError> {
+        let (mut replies, published) = self.send(request).await?;
+        if published == Published::Unroutable {
+            return Ok(None);
+        }
+        let mut collected = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            match tokio::time::timeout_at(deadline, replies.recv()).await {
+                Ok(Some(reply)) => collected.push(reply),
+                Ok(None) => return Err(connection_lost()),
+                Err(_) => return Ok(Some(collected)),
+            }
+        }
+    }
+
+    async fn send(&self, mut request: Message) -> Result<(Receiver, Published), MeshError> {
+        request.reply_to = self.reply_queue.clone();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let correlation_id = request.correlation_id.clone();
+        self.lock_waiters().insert(correlation_id.clone(), sender);
+        let receiver = Receiver {
+            inner: receiver,
+            correlation_id,
+            waiters: self.waiters.clone(),
+        };
+        let published = self
+            .publisher
+            .publish(Exchange::Requests, &request, true)
+            .await?;
+        Ok((receiver, published))
+    }
+
+    fn lock_waiters(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Message>>> {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The replies to one request; unregisters itself when dropped.
+struct Receiver {
+    inner: mpsc::UnboundedReceiver<Message>,
+    correlation_id: String,
+    waiters: Waiters,
+}
+
+impl Receiver {
+    async fn recv(&mut self) -> Option<Message> {
+        self.inner.recv().await
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&self.correlation_id);
+    }
+}
+
+fn connection_lost() -> MeshError {
+    MeshError::Amqp {
+        action: "waiting for the reply".into(),
+        reason: "the connection to the broker was lost".into(),
+    }
+}
+
+async fn read_replies(mut stream: MessageStream, waiters: Waiters) {
+    while let Some(incoming) = stream.next().await {
+        let message = match incoming {
+            Ok(incoming) => incoming.message,
+            Err(error) => {
+                tracing::warn!("reply queue: {error}");
+                break;
+            }
+        };
+        match message {
+            Ok(reply) => {
+                let waiter = waiters
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .get(&reply.correlation_id)
+                    .cloned();
+                match waiter {
+                    Some(waiter) => {
+                        let _ = waiter.send(reply);
+                    }
+                    None => tracing::debug!(
+                        correlation_id = %reply.correlation_id,
+                        "reply for no waiting request (late or duplicate); dropped"
+                    ),
+                }
+            }
+            Err(error) => tracing::warn!("undecodable reply dropped: {error}"),
+        }
+    }
+    // Dropping the senders wakes every waiter with "connection lost".
+    waiters
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clear();
+}

@@ -1,0 +1,81 @@
+//! Errors of the mesh layer, worded for the person at the terminal.
+
+use crate::settings::{BrokerSettings, SettingsError};
+use thiserror::Error;
+
+/// What can go wrong talking to the broker.
+#[derive(Debug, Error)]
+pub enum MeshError {
+    /// The settings could not be resolved.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// No broker answered at the address.
+    #[error("cannot reach broker at {address}: {reason}")]
+    Unreachable {
+        /// `host:port`.
+        address: String,
+        /// What the network said.
+        reason: String,
+    },
+    /// The broker refused our user name or password (never printed).
+    #[error("broker at {address} refused user \"{user}\" (check the user name and password)")]
+    LoginRefused {
+        /// `host:port`.
+        address: String,
+        /// The user name we tried.
+        user: String,
+    },
+    /// An AMQP operation failed.
+    #[error("{action}: {reason}")]
+    Amqp {
+        /// What we were doing.
+        action: String,
+        /// What the broker or library said.
+        reason: String,
+    },
+    /// A name (routing key, queue) longer than AMQP allows (255 bytes).
+    #[error("'{0}' is too long for an AMQP name (at most 255 bytes)")]
+    NameTooLong(String),
+}
+
+impl MeshError {
+    /// Wrap a lapin error with what we were doing.
+    pub fn amqp(action: impl Into<String>, error: lapin::Error) -> Self {
+        MeshError::Amqp {
+            action: action.into(),
+            reason: describe(&error),
+        }
+    }
+
+    pub(crate) fn from_connect(error: lapin::Error, settings: &BrokerSettings) -> Self {
+        let text = describe(&error);
+        let lowered = text.to_ascii_lowercase();
+        if lowered.contains("access_refused")
+            || lowered.contains("access-refused")
+            || lowered.contains("authentication")
+            || lowered.contains("login was refused")
+        {
+            return MeshError::LoginRefused {
+                address: settings.address(),
+                user: settings.username.clone(),
+            };
+        }
+        MeshError::Unreachable {
+            address: settings.address(),
+            reason: text,
+        }
+    }
+
+    /// True when the broker itself is (still) unreachable or the connection dropped.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, MeshError::Unreachable { .. })
+    }
+}
+
+fn describe(error: &lapin::Error) -> String {
+    match error.kind() {
+        lapin::ErrorKind::IOError(io) => io.to_string(),
+        lapin::ErrorKind::ProtocolError(amqp) => amqp.to_string(),
+        _ => error.to_string(),
+    }
+}

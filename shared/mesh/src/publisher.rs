@@ -1,0 +1,117 @@
+//! Publishing dripline messages with publisher confirms.
+
+use crate::connection::MeshConnection;
+use crate::fields::to_amqp_properties;
+use crate::MeshError;
+use dripline_protocol::{encode, Message};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::Channel;
+
+/// Which of the mesh's two exchanges a message goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    /// Requests and replies.
+    Requests,
+    /// Alerts (sensor values, heartbeats).
+    Alerts,
+}
+
+/// What the broker did with a published message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Routed and confirmed.
+    Confirmed,
+    /// A mandatory message that no queue was bound for (AMQP 312 NO_ROUTE): dripline 403.
+    Unroutable,
+}
+
+/// Publishes messages on a channel in confirm mode. Cheap to clone; clones share the channel
+/// and may publish concurrently.
+#[derive(Clone)]
+pub struct Publisher {
+    channel: Channel,
+    requests_exchange: String,
+    alerts_exchange: String,
+    max_payload_size: usize,
+}
+
+impl Publisher {
+    /// Open a channel in confirm mode and declare the exchanges.
+    pub async fn open(connection: &MeshConnection) -> Result<Self, MeshError> {
+        let channel = connection.channel().await?;
+        Self::on_channel(connection, channel).await
+    }
+
+    /// Use `channel` (put into confirm mode here) for publishing; declares the exchanges.
+    pub async fn on_channel(
+        connection: &MeshConnection,
+        channel: Channel,
+    ) -> Result<Self, MeshError> {
+        connection.declare_exchanges(&channel).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
+        let settings = connection.settings();
+        Ok(Publisher {
+            channel,
+            requests_exchange: settings.requests_exchange.clone(),
+            alerts_exchange: settings.alerts_exchange.clone(),
+            max_payload_size: settings.max_payload_size,
+        })
+    }
+
+    /// The channel underneath (for consuming on the same channel).
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// Publish `message` (in chunks when its body is over the chunk size) to `exchange` with
+    /// its routing key, and wait until the broker confirms every chunk.
+    pub async fn publish(
+        &self,
+        exchange: Exchange,
+        message: &Message,
+        mandatory: bool,
+    ) -> Result<Published, MeshError> {
+        let exchange_name = match exchange {
+            Exchange::Requests => &self.requests_exchange,
+            Exchange::Alerts => &self.alerts_exchange,
+        };
+        let routing_key = crate::short(&message.routing_key)?;
+        let mut confirms = Vec::new();
+        for chunk in encode(message, self.max_payload_size) {
+            let confirm = self
+                .channel
+                .basic_publish(
+                    crate::short(exchange_name)?,
+                    routing_key.clone(),
+                    BasicPublishOptions {
+                        mandatory,
+                        ..BasicPublishOptions::default()
+                    },
+                    &chunk.body,
+                    to_amqp_properties(&chunk.properties),
+                )
+                .await
+                .map_err(|e| MeshError::amqp(format!("publishing to '{exchange_name}'"), e))?;
+            confirms.push(confirm);
+        }
+        let mut outcome = Published::Confirmed;
+        for confirm in confirms {
+            let confirmation = confirm
+                .await
+                .map_err(|e| MeshError::amqp("waiting for the broker's confirm", e))?;
+            if confirmation.is_nack() {
+                return Err(MeshError::Amqp {
+                    action: format!("publishing to '{exchange_name}'"),
+                    reason: "the broker refused the message (nack)".into(),
+                });
+            }
+            if confirmation.take_message().is_some() {
+                outcome = Published::Unroutable;
+            }
+        }
+        Ok(outcome)
+    }
+}
