@@ -1,0 +1,428 @@
+//! Where to connect and as whom: URL, host/port/database/user, credentials from the auth file's
+//! `postgres` group, the environment or a password file, and `sslmode`.
+//!
+//! Precedence, lowest to highest, as dripline-python resolves its `postgres` auth group:
+//!
+//! | setting | default | auth file | env | URL | option |
+//! |---|---|---|---|---|---|
+//! | user | `postgres` | `postgres.username` | `POSTGRES_USER` | `postgresql://USER@…` | `user` |
+//! | password | `postgres` | `postgres.password` | `POSTGRES_PASSWORD` | `postgresql://…:PW@…` | `password_file` |
+//! | host, port, database | `localhost`, `5432`, `sensor_data` | – | – | from the URL | `host`, `port`, `database` |
+//!
+//! The auth file is JSON or YAML, `{"postgres": {"username": …, "password": …}}`; the older
+//! `postgresql` group name (seen in the controls-guide's example secrets) is read when there is
+//! no `postgres` group.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The database dripline-python's sensor logger writes to by default.
+pub const DEFAULT_DATABASE: &str = "sensor_data";
+/// Default user and password of dripline-python's `postgres` auth group.
+pub const DEFAULT_USER: &str = "postgres";
+/// Default host.
+pub const DEFAULT_HOST: &str = "localhost";
+/// Default port.
+pub const DEFAULT_PORT: u16 = 5432;
+/// How long to wait for a connection unless told otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection settings are unusable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The auth file could not be read or has no usable `postgres` group.
+    #[error("auth file {path}: {reason}")]
+    AuthFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The password file could not be read.
+    #[error("password file {path}: {reason}")]
+    PasswordFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database URL could not be parsed (the URL itself is not repeated: it may hold a
+    /// password).
+    #[error("database URL is not valid: {reason}")]
+    Url {
+        /// What the parser said.
+        reason: String,
+    },
+    /// TLS was required but this build has no TLS support.
+    #[error("sslmode=require is not supported yet: dripline-tools connects to PostgreSQL without TLS (use sslmode=disable or prefer)")]
+    TlsUnsupported,
+}
+
+/// Whether to use TLS, as libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SslMode {
+    /// Never use TLS.
+    Disable,
+    /// Use TLS when the server offers it (this build: never, so plain).
+    #[default]
+    Prefer,
+    /// Fail unless TLS is used.
+    Require,
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "disable" => Ok(SslMode::Disable),
+            "prefer" | "allow" => Ok(SslMode::Prefer),
+            "require" | "verify-ca" | "verify-full" => Ok(SslMode::Require),
+            other => Err(format!(
+                "'{other}' is not an sslmode (disable, prefer or require)"
+            )),
+        }
+    }
+}
+
+/// A password, kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// What the user asked for; every field is optional. Filled from command-line flags by
+/// `dripline-cli`, or by hand in tests.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionOptions {
+    /// A `postgresql://user:pw@host:port/db?sslmode=…` URL or a libpq `key=value` string.
+    pub url: Option<String>,
+    /// Host name, address, or Unix socket directory (starting with `/`).
+    pub host: Option<String>,
+    /// TCP port.
+    pub port: Option<u16>,
+    /// Database name.
+    pub database: Option<String>,
+    /// User name.
+    pub user: Option<String>,
+    /// A file whose content (less a trailing newline) is the password.
+    pub password_file: Option<PathBuf>,
+    /// A dripline auth file (JSON or YAML) with a `postgres` group.
+    pub auth_file: Option<PathBuf>,
+    /// TLS use.
+    pub ssl_mode: Option<SslMode>,
+    /// `application_name` reported to the server (shows in `pg_stat_activity`).
+    pub application_name: Option<String>,
+    /// How long to wait for the connection.
+    pub connect_timeout: Option<Duration>,
+}
+
+/// Resolved settings: everything needed to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectionConfig {
+    /// Host name, address or Unix socket directory.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name.
+    pub database: String,
+    /// User name.
+    pub user: String,
+    /// Password, if any.
+    pub password: Option<Password>,
+    /// TLS use.
+    pub ssl_mode: SslMode,
+    /// `application_name` for the server.
+    pub application_name: String,
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Display for ConnectionConfig {
+    /// `user@host:port/database`, never the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}/{}", self.user, self.target(), self.database)
+    }
+}
+
+/// The `postgres` group of an auth file.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct AuthGroup {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl ConnectionConfig {
+    /// Resolve `options` over the process environment (`POSTGRES_USER`, `POSTGRES_PASSWORD`).
+    pub fn resolve(options: &ConnectionOptions) -> Result<Self, ConfigError> {
+        Self::resolve_with_env(options, |name| std::env::var(name).ok())
+    }
+
+    /// Resolve `options` over the environment given by `env` (for tests).
+    pub fn resolve_with_env(
+        options: &ConnectionOptions,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let from_url = match &options.url {
+            Some(url) if !url.trim().is_empty() => Some(
+                tokio_postgres::Config::from_str(url.trim()).map_err(|e| ConfigError::Url {
+                    reason: e.to_string(),
+                })?,
+            ),
+            _ => None,
+        };
+        let auth = match &options.auth_file {
+            Some(path) => read_auth_file(path)?,
+            None => AuthGroup::default(),
+        };
+        let url_host = from_url.as_ref().and_then(|c| {
+            c.get_hosts().first().map(|host| match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+        });
+        let url_port = from_url
+            .as_ref()
+            .and_then(|c| c.get_ports().first().copied());
+        let url_user = from_url
+            .as_ref()
+            .and_then(|c| c.get_user().map(str::to_string));
+        let url_password = from_url.as_ref().and_then(|c| {
+            c.get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+        });
+        let url_database = from_url
+            .as_ref()
+            .and_then(|c| c.get_dbname().map(str::to_string));
+        let url_ssl = from_url.as_ref().map(|c| match c.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Disable => SslMode::Disable,
+            tokio_postgres::config::SslMode::Require => SslMode::Require,
+            _ => SslMode::Prefer,
+        });
+
+        let user = options
+            .user
+            .clone()
+            .or(url_user)
+            .or_else(|| env("POSTGRES_USER").filter(|u| !u.is_empty()))
+            .or(auth.username)
+            .unwrap_or_else(|| DEFAULT_USER.to_string());
+        let password = match &options.password_file {
+            Some(path) => Some(read_password_file(path)?),
+            None => url_password
+                .or_else(|| env("POSTGRES_PASSWORD"))
+                .or(auth.password)
+                .or_else(|| Some(DEFAULT_USER.to_string())),
+        };
+        Ok(ConnectionConfig {
+            host: options
+                .host
+                .clone()
+                .or(url_host)
+                .unwrap_or_else(|| DEFAULT_HOST.to_string()),
+            port: options.port.or(url_port).unwrap_or(DEFAULT_PORT),
+            database: options
+                .database
+                .clone()
+                .or(url_database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
+            user,
+            password: password.map(Password),
+            ssl_mode: options.ssl_mode.or(url_ssl).unwrap_or_default(),
+            application_name: options
+                .application_name
+                .clone()
+                .unwrap_or_else(|| "dripline-tools".to_string()),
+            connect_timeout: options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        })
+    }
+
+    /// `host:port` (or the socket directory), for messages.
+    pub fn target(&self) -> String {
+        if self.host.starts_with('/') {
+            format!("{}/.s.PGSQL.{}", self.host, self.port)
+        } else if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The driver's configuration for these settings.
+    pub fn pg_config(&self) -> Result<tokio_postgres::Config, ConfigError> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .dbname(&self.database)
+            .user(&self.user)
+            .application_name(&self.application_name)
+            .connect_timeout(self.connect_timeout);
+        if let Some(password) = &self.password {
+            config.password(password.0.as_bytes());
+        }
+        config.ssl_mode(match self.ssl_mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require => return Err(ConfigError::TlsUnsupported),
+        });
+        Ok(config)
+    }
+}
+
+fn read_password_file(path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::PasswordFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn read_auth_file(path: &Path) -> Result<AuthGroup, ConfigError> {
+    let fail = |reason: String| ConfigError::AuthFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    parse_auth_file(&text).map_err(fail)
+}
+
+/// The `postgres` group of an auth file's text (JSON is YAML too).
+fn parse_auth_file(text: &str) -> Result<AuthGroup, String> {
+    let document: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("not JSON or YAML ({e})"))?;
+    if !document.is_mapping() {
+        return Err("expected a map of groups, e.g. {\"postgres\": {…}}".to_string());
+    }
+    let group = match (document.get("postgres"), document.get("postgresql")) {
+        (Some(group), _) => group,
+        (None, Some(group)) => {
+            tracing::warn!(
+                "auth file has no 'postgres' group; using its 'postgresql' group instead"
+            );
+            group
+        }
+        (None, None) => return Ok(AuthGroup::default()),
+    };
+    let field = |name: &str| -> Result<Option<String>, String> {
+        match group.get(name) {
+            None | Some(serde_yaml::Value::Null) => Ok(None),
+            Some(serde_yaml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(serde_yaml::Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(format!("postgres.{name} must be a string")),
+        }
+    };
+    Ok(AuthGroup {
+        username: field("username")?,
+        password: field("password")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(options: &ConnectionOptions, env: &[(&str, &str)]) -> ConnectionConfig {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ConnectionConfig::resolve_with_env(options, |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_are_dripline_pythons() {
+        let config = resolve(&ConnectionOptions::default(), &[]);
+        assert_eq!(config.to_string(), "postgres@localhost:5432/sensor_data");
+        assert_eq!(config.password, Some(Password("postgres".into())));
+    }
+
+    #[test]
+    fn url_then_flags_override() {
+        let options = ConnectionOptions {
+            url: Some("postgresql://alice:secret@db.example:5433/history".into()),
+            port: Some(6000),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[("POSTGRES_USER", "bob")]);
+        assert_eq!(config.to_string(), "alice@db.example:6000/history");
+        assert_eq!(config.password, Some(Password("secret".into())));
+        assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn env_beats_auth_file_and_password_file_beats_all() {
+        let dir = std::env::temp_dir().join(format!("store-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let auth = dir.join("auth.json");
+        std::fs::write(
+            &auth,
+            r#"{"dripline": {"username": "d"}, "postgres": {"username": "fileuser", "password": "filepw"}}"#,
+        )
+        .unwrap();
+        let options = ConnectionOptions {
+            auth_file: Some(auth.clone()),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(config.user, "fileuser");
+        assert_eq!(config.password, Some(Password("filepw".into())));
+        let config = resolve(
+            &options,
+            &[("POSTGRES_USER", "envuser"), ("POSTGRES_PASSWORD", "envpw")],
+        );
+        assert_eq!(config.user, "envuser");
+        assert_eq!(config.password, Some(Password("envpw".into())));
+        let pwfile = dir.join("pw");
+        std::fs::write(&pwfile, "frompwfile\n").unwrap();
+        let options = ConnectionOptions {
+            password_file: Some(pwfile),
+            ..options
+        };
+        let config = resolve(&options, &[("POSTGRES_PASSWORD", "envpw")]);
+        assert_eq!(config.password, Some(Password("frompwfile".into())));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn auth_file_yaml_and_old_group_name() {
+        let group = parse_auth_file("postgresql:\n  username: dripline\n  password: dripline\n")
+            .unwrap();
+        assert_eq!(group.username.as_deref(), Some("dripline"));
+        assert!(parse_auth_file("[1, 2]").is_err());
+        assert_eq!(
+            parse_auth_file("{\"dripline\": {}}").unwrap(),
+            AuthGroup::default()
+        );
+    }
+
+    #[test]
+    fn bad_url_does_not_echo_it() {
+        let options = ConnectionOptions {
+            url: Some("postgresql://u:topsecret@host:notaport/db".into()),
+            ..Default::default()
+        };
+        let error = ConnectionConfig::resolve_with_env(&options, |_| None).unwrap_err();
+        assert!(!error.to_string().contains("topsecret"), "{error}");
+    }
+
+    #[test]
+    fn missing_auth_file_names_it() {
+        let options = ConnectionOptions {
+            auth_file: Some("/nonexistent/auth.json".into()),
+            ..Default::default()
+        };
+        let error = ConnectionConfig::resolve_with_env(&options, |_| None).unwrap_err();
+        assert!(error.to_string().starts_with("auth file /nonexistent/auth.json:"));
+    }
+}

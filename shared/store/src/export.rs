@@ -1,0 +1,608 @@
+//! The export query behind `dl-export`: which rows, in which order, raw or downsampled, and
+//! streaming them out of the server in constant memory.
+//!
+//! Rows come out ordered by `("timestamp", sensor_name)`; downsampled buckets by
+//! `(bucket start, sensor_name)`. The time range is half-open, `[since, until)`.
+//!
+//! ## Downsampling
+//!
+//! With [`Bucketing`], rows are grouped per sensor into buckets of a fixed width aligned to the
+//! Unix epoch (a 1-minute bucket starts on a whole minute, a 1-hour bucket on a whole UTC hour),
+//! computed by the server as `floor(epoch_µs / width) * width`. `first` and `last` take the
+//! value of the earliest / latest row in the bucket through `min`/`max` over
+//! `ARRAY[epoch, value]`, which needs constant memory per group (an `array_agg(… ORDER BY …)`
+//! would hold the whole bucket).
+//!
+//! ## Resuming (incremental exports)
+//!
+//! [`Resume::AfterRows`] continues after the last exported timestamp `T`: rows with
+//! `"timestamp" > T`, plus rows *at* `T` that were not exported yet. Because `numeric_data` has
+//! no key, rows at `T` are told apart by content: the caller passes the multiset of
+//! `(sensor_name, value_raw, value_cal)` already exported at `T`, and that many copies of each are
+//! skipped. So a row that arrives late with the same timestamp as the last exported one is still
+//! exported once, and nothing is exported twice. Rows arriving later with a timestamp *before*
+//! `T` cannot be seen; callers leave a settling margin (`--until 1m`) for that.
+
+use crate::copy::{self, CopyError, CopyRow};
+use crate::error::StoreError;
+use crate::schema::TableName;
+use crate::sql::{float8_literal, quote_literal, timestamptz_literal};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which sensors to export: exact names, and SQL `LIKE` patterns; empty means all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SensorFilter {
+    /// Exact sensor names.
+    pub names: Vec<String>,
+    /// SQL `LIKE` patterns (see [`glob_to_like`] for globs).
+    pub patterns: Vec<String>,
+}
+
+impl SensorFilter {
+    /// True when every sensor is selected.
+    pub fn is_all(&self) -> bool {
+        self.names.is_empty() && self.patterns.is_empty()
+    }
+
+    /// The SQL condition, or `None` for all sensors.
+    pub fn sql(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.names.is_empty() {
+            let names: Vec<String> = self.names.iter().map(|n| quote_literal(n)).collect();
+            parts.push(format!("sensor_name IN ({})", names.join(", ")));
+        }
+        for pattern in &self.patterns {
+            parts.push(format!("sensor_name LIKE {}", quote_literal(pattern)));
+        }
+        match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(format!("({})", parts.join(" OR "))),
+        }
+    }
+}
+
+/// A `--match` pattern as SQL `LIKE`: a pattern with `*` or `?` is a shell glob (`*` any run,
+/// `?` one character, `%` and `_` literal); anything else is taken as `LIKE` already.
+pub fn glob_to_like(pattern: &str) -> String {
+    if !pattern.contains(['*', '?']) {
+        return pattern.to_string();
+    }
+    let mut like = String::with_capacity(pattern.len() + 4);
+    for c in pattern.chars() {
+        match c {
+            '*' => like.push('%'),
+            '?' => like.push('_'),
+            '%' | '_' | '\\' => {
+                like.push('\\');
+                like.push(c);
+            }
+            _ => like.push(c),
+        }
+    }
+    like
+}
+
+/// An aggregate for downsampling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// Arithmetic mean (`avg`).
+    Mean,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Value of the earliest row in the bucket.
+    First,
+    /// Value of the latest row in the bucket.
+    Last,
+    /// Number of rows in the bucket.
+    Count,
+}
+
+impl Aggregate {
+    /// All aggregates, in documentation order.
+    pub const ALL: [Aggregate; 6] = [
+        Aggregate::Mean,
+        Aggregate::Min,
+        Aggregate::Max,
+        Aggregate::First,
+        Aggregate::Last,
+        Aggregate::Count,
+    ];
+
+    /// The name used on the command line and in column names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Mean => "mean",
+            Aggregate::Min => "min",
+            Aggregate::Max => "max",
+            Aggregate::First => "first",
+            Aggregate::Last => "last",
+            Aggregate::Count => "count",
+        }
+    }
+
+    fn sql(self, column: &str) -> String {
+        match self {
+            Aggregate::Mean => format!("avg({column})"),
+            Aggregate::Min => format!("min({column})"),
+            Aggregate::Max => format!("max({column})"),
+            Aggregate::First => {
+                format!("(min(ARRAY[extract(epoch FROM \"timestamp\")::float8, {column}]))[2]")
+            }
+            Aggregate::Last => {
+                format!("(max(ARRAY[extract(epoch FROM \"timestamp\")::float8, {column}]))[2]")
+            }
+            Aggregate::Count => "count(*)::int8".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Aggregate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Aggregate {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Aggregate::ALL
+            .into_iter()
+            .find(|a| a.name() == text || (text == "avg" && *a == Aggregate::Mean))
+            .ok_or_else(|| {
+                format!("'{text}' is not an aggregate (mean, min, max, first, last, count)")
+            })
+    }
+}
+
+/// Which value columns to export.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Values {
+    /// `value_raw` only.
+    Raw,
+    /// `value_cal` only.
+    Cal,
+    /// Both (the default).
+    #[default]
+    Both,
+}
+
+impl Values {
+    /// The value column names selected.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Values::Raw => &["value_raw"],
+            Values::Cal => &["value_cal"],
+            Values::Both => &["value_raw", "value_cal"],
+        }
+    }
+}
+
+/// Downsampling: fixed-width buckets aligned to the epoch, and the aggregates to compute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucketing {
+    /// Bucket width in microseconds (> 0).
+    pub width_micros: i64,
+    /// Aggregates, in output order (no duplicates).
+    pub aggregates: Vec<Aggregate>,
+}
+
+/// Rows already exported at the resume timestamp: one distinct content and how many copies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportedAt {
+    /// `sensor_name`.
+    pub sensor_name: String,
+    /// `value_raw`.
+    pub value_raw: f64,
+    /// `value_cal`.
+    pub value_cal: Option<f64>,
+    /// How many such rows were exported.
+    pub count: u64,
+}
+
+/// Where an incremental export starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resume {
+    /// After the rows already exported: everything later than `timestamp_micros`, plus the rows
+    /// at exactly `timestamp_micros` not in `exported`.
+    AfterRows {
+        /// The last exported timestamp, µs since the Unix epoch.
+        timestamp_micros: i64,
+        /// The multiset of rows exported at that timestamp.
+        exported: Vec<ExportedAt>,
+    },
+}
+
+/// The kind of each output column, as decoded from the binary COPY stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// `text`.
+    Text,
+    /// `timestamptz`.
+    Timestamp,
+    /// `int8` microseconds since the Unix epoch (bucket starts).
+    EpochMicros,
+    /// `double precision`.
+    Float,
+    /// `int8`.
+    Count,
+    /// `int4` seconds east of UTC in the session time zone, at that row's time.
+    UtcOffset,
+}
+
+/// One output column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// Its name (`sensor_name`, `timestamp`, `value_raw`, `value_cal_mean`, `count`…).
+    pub name: String,
+    /// How to decode it.
+    pub kind: ColumnKind,
+}
+
+/// Everything that decides the SELECT.
+#[derive(Clone, Debug, Default)]
+pub struct ExportQuery {
+    /// The table to read.
+    pub table: TableName,
+    /// Sensors to include.
+    pub sensors: SensorFilter,
+    /// Inclusive start, µs since the Unix epoch.
+    pub since_micros: Option<i64>,
+    /// Exclusive end, µs since the Unix epoch.
+    pub until_micros: Option<i64>,
+    /// Where an incremental export resumes (rows mode only).
+    pub resume: Option<Resume>,
+    /// Value columns (for buckets: the columns aggregated). Raw rows always carry both so that
+    /// resuming can identify them; formatters pick.
+    pub values: Values,
+    /// Downsampling, if any.
+    pub bucketing: Option<Bucketing>,
+    /// Add a trailing [`ColumnKind::UtcOffset`] column for the session's time zone.
+    pub with_utc_offset: bool,
+}
+
+impl ExportQuery {
+    /// The conditions on sensor and time (without resume).
+    fn conditions(&self) -> Vec<String> {
+        let mut conditions = Vec::new();
+        if let Some(sensors) = self.sensors.sql() {
+            conditions.push(sensors);
+        }
+        if let Some(since) = self.since_micros {
+            conditions.push(format!("\"timestamp\" >= {}", timestamptz_literal(since)));
+        }
+        if let Some(until) = self.until_micros {
+            conditions.push(format!("\"timestamp\" < {}", timestamptz_literal(until)));
+        }
+        conditions
+    }
+
+    fn where_clause(conditions: &[String]) -> String {
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        }
+    }
+
+    /// The output columns, in order.
+    pub fn columns(&self) -> Vec<Column> {
+        let column = |name: &str, kind| Column {
+            name: name.to_string(),
+            kind,
+        };
+        let mut columns = vec![column("sensor_name", ColumnKind::Text)];
+        match &self.bucketing {
+            None => {
+                columns.push(column("timestamp", ColumnKind::Timestamp));
+                columns.push(column("value_raw", ColumnKind::Float));
+                columns.push(column("value_cal", ColumnKind::Float));
+            }
+            Some(bucketing) => {
+                columns.push(column("timestamp", ColumnKind::EpochMicros));
+                for aggregate in &bucketing.aggregates {
+                    if *aggregate == Aggregate::Count {
+                        columns.push(column("count", ColumnKind::Count));
+                    } else {
+                        for value in self.values.columns() {
+                            columns.push(column(
+                                &format!("{value}_{}", aggregate.name()),
+                                ColumnKind::Float,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if self.with_utc_offset {
+            columns.push(column("utc_offset", ColumnKind::UtcOffset));
+        }
+        columns
+    }
+
+    /// The SELECT statement (also what `dl-export --print-query` shows, and what the benchmark
+    /// hands to `psql \copy`).
+    pub fn select_sql(&self) -> String {
+        let table = self.table.sql();
+        match &self.bucketing {
+            None => self.rows_sql(&table),
+            Some(bucketing) => self.buckets_sql(&table, bucketing),
+        }
+    }
+
+    fn rows_sql(&self, table: &str) -> String {
+        let offset = if self.with_utc_offset {
+            ", extract(timezone FROM \"timestamp\")::int4"
+        } else {
+            ""
+        };
+        let base = self.conditions();
+        let Some(Resume::AfterRows {
+            timestamp_micros,
+            exported,
+        }) = &self.resume
+        else {
+            return format!(
+                "SELECT sensor_name, \"timestamp\", value_raw, value_cal{offset} FROM {table}{} ORDER BY \"timestamp\", sensor_name",
+                Self::where_clause(&base)
+            );
+        };
+        let at = timestamptz_literal(*timestamp_micros);
+        let mut later = base.clone();
+        later.push(format!("\"timestamp\" > {at}"));
+        let mut same = base;
+        same.push(format!("\"timestamp\" = {at}"));
+        let later_sql = format!(
+            "SELECT sensor_name, \"timestamp\", value_raw, value_cal FROM {table}{}",
+            Self::where_clause(&later)
+        );
+        let same_sql = if exported.is_empty() {
+            format!(
+                "SELECT sensor_name, \"timestamp\", value_raw, value_cal FROM {table}{}",
+                Self::where_clause(&same)
+            )
+        } else {
+            let done: Vec<String> = exported
+                .iter()
+                .map(|e| {
+                    format!(
+                        "({}, {}, {}, {})",
+                        quote_literal(&e.sensor_name),
+                        float8_literal(e.value_raw),
+                        e.value_cal.map_or("NULL::float8".to_string(), float8_literal),
+                        e.count
+                    )
+                })
+                .collect();
+            // Number the rows at T per content; skip as many as were exported. `done` is
+            // grouped first so that contents the server deems equal (0 and -0) merge.
+            format!(
+                "SELECT s.sensor_name, s.\"timestamp\", s.value_raw, s.value_cal FROM (\
+                 SELECT sensor_name, \"timestamp\", value_raw, value_cal, \
+                 row_number() OVER (PARTITION BY sensor_name, value_raw, value_cal) AS n \
+                 FROM {table}{}) s \
+                 LEFT JOIN (SELECT sensor_name, value_raw, value_cal, sum(count) AS count \
+                 FROM (VALUES {}) AS v(sensor_name, value_raw, value_cal, count) \
+                 GROUP BY sensor_name, value_raw, value_cal) d \
+                 ON d.sensor_name = s.sensor_name \
+                 AND d.value_raw IS NOT DISTINCT FROM s.value_raw \
+                 AND d.value_cal IS NOT DISTINCT FROM s.value_cal \
+                 WHERE s.n > coalesce(d.count, 0)",
+                Self::where_clause(&same),
+                done.join(", ")
+            )
+        };
+        format!(
+            "SELECT sensor_name, \"timestamp\", value_raw, value_cal{offset} FROM ({later_sql} UNION ALL {same_sql}) r ORDER BY \"timestamp\", sensor_name"
+        )
+    }
+
+    fn buckets_sql(&self, table: &str, bucketing: &Bucketing) -> String {
+        let width = bucketing.width_micros;
+        let mut expressions = Vec::new();
+        for aggregate in &bucketing.aggregates {
+            if *aggregate == Aggregate::Count {
+                expressions.push(aggregate.sql(""));
+            } else {
+                for value in self.values.columns() {
+                    expressions.push(aggregate.sql(value));
+                }
+            }
+        }
+        let aliased: Vec<String> = expressions
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{e} AS a{i}"))
+            .collect();
+        let outer: String = (0..expressions.len()).map(|i| format!(", a{i}")).collect();
+        let offset = if self.with_utc_offset {
+            ", extract(timezone FROM to_timestamp(bucket / 1000000.0))::int4"
+        } else {
+            ""
+        };
+        format!(
+            "SELECT sensor_name, bucket{outer}{offset} FROM (\
+             SELECT sensor_name, bucket, {aggregates} FROM (\
+             SELECT sensor_name, \"timestamp\", value_raw, value_cal, \
+             floor(extract(epoch FROM \"timestamp\")::numeric * 1000000 / {width})::int8 * {width} AS bucket \
+             FROM {table}{where_}) b GROUP BY bucket, sensor_name) g ORDER BY bucket, sensor_name",
+            aggregates = aliased.join(", "),
+            where_ = Self::where_clause(&self.conditions()),
+        )
+    }
+
+    /// The `COPY … TO STDOUT (FORMAT binary)` statement streamed by [`stream`].
+    pub fn copy_sql(&self) -> String {
+        format!("COPY ({}) TO STDOUT (FORMAT binary)", self.select_sql())
+    }
+}
+
+/// Sensors named in `names` that have no row at all in `table`.
+pub fn unknown_sensors(
+    client: &mut postgres::Client,
+    table: &TableName,
+    names: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut unknown = Vec::new();
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE sensor_name = $1)",
+        table.sql()
+    );
+    for name in names {
+        let row = client
+            .query_one(&sql, &[name])
+            .map_err(|e| StoreError::query(format!("looking up sensor '{name}' in {table}"), &e))?;
+        if !row.get::<_, bool>(0) {
+            unknown.push(name.clone());
+        }
+    }
+    Ok(unknown)
+}
+
+/// `LIKE` patterns in `patterns` that match no sensor in `table`.
+pub fn unmatched_patterns(
+    client: &mut postgres::Client,
+    table: &TableName,
+    patterns: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut unmatched = Vec::new();
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE sensor_name LIKE $1)",
+        table.sql()
+    );
+    for pattern in patterns {
+        let row = client.query_one(&sql, &[pattern]).map_err(|e| {
+            StoreError::query(format!("matching sensors '{pattern}' in {table}"), &e)
+        })?;
+        if !row.get::<_, bool>(0) {
+            unmatched.push(pattern.clone());
+        }
+    }
+    Ok(unmatched)
+}
+
+/// The distinct sensor names the query selects, sorted (for column-per-sensor layouts).
+pub fn sensor_names(
+    client: &mut postgres::Client,
+    query: &ExportQuery,
+) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "SELECT DISTINCT sensor_name FROM {}{} ORDER BY 1",
+        query.table.sql(),
+        ExportQuery::where_clause(&query.conditions())
+    );
+    let rows = client
+        .query(&sql, &[])
+        .map_err(|e| StoreError::query(format!("listing sensors in {}", query.table), &e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Why streaming stopped: the database side (as [`StoreError`]) or the callback's own error.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    /// The query failed or the stream broke.
+    Store(StoreError),
+    /// The callback failed (e.g. writing output); its error is passed through untouched.
+    Sink(E),
+}
+
+/// Run `query` as a binary COPY and call `each` with every row, in order, in constant memory;
+/// returns the row count. Use [`ExportQuery::columns`] to interpret the row's fields.
+pub fn stream<E>(
+    client: &mut postgres::Client,
+    query: &ExportQuery,
+    each: impl FnMut(&CopyRow<'_>) -> Result<(), E>,
+) -> Result<u64, StreamError<E>> {
+    let what = format!("exporting from {}", query.table);
+    let sql = query.copy_sql();
+    tracing::debug!(%sql, "streaming");
+    let reader = client
+        .copy_out(sql.as_str())
+        .map_err(|e| StreamError::Store(StoreError::query(what.clone(), &e)))?;
+    copy::for_each_row(reader, each).map_err(|error| match error {
+        CopyError::Sink(e) => StreamError::Sink(e),
+        CopyError::Source(io) => {
+            let reason = match io.get_ref().and_then(|e| e.downcast_ref::<postgres::Error>()) {
+                Some(pg) => return StreamError::Store(StoreError::query(what.clone(), pg)),
+                None => io.to_string(),
+            };
+            StreamError::Store(StoreError::Query {
+                what: what.clone(),
+                reason,
+                code: None,
+            })
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_become_like() {
+        assert_eq!(glob_to_like("peach*"), "peach%");
+        assert_eq!(glob_to_like("a_b?"), "a\\_b_");
+        assert_eq!(glob_to_like("peach%"), "peach%");
+    }
+
+    #[test]
+    fn sensor_conditions() {
+        let filter = SensorFilter {
+            names: vec!["a".into(), "o'b".into()],
+            patterns: vec!["c%".into()],
+        };
+        assert_eq!(
+            filter.sql().unwrap(),
+            "(sensor_name IN ('a', 'o''b') OR sensor_name LIKE 'c%')"
+        );
+        assert!(SensorFilter::default().sql().is_none());
+    }
+
+    #[test]
+    fn columns_follow_aggregates() {
+        let query = ExportQuery {
+            values: Values::Cal,
+            bucketing: Some(Bucketing {
+                width_micros: 60_000_000,
+                aggregates: vec![Aggregate::Mean, Aggregate::Count, Aggregate::Last],
+            }),
+            with_utc_offset: true,
+            ..Default::default()
+        };
+        let names: Vec<String> = query.columns().into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "sensor_name",
+                "timestamp",
+                "value_cal_mean",
+                "count",
+                "value_cal_last",
+                "utc_offset"
+            ]
+        );
+        let sql = query.select_sql();
+        assert!(sql.contains("avg(value_cal) AS a0, count(*)::int8 AS a1"), "{sql}");
+        assert!(sql.ends_with("ORDER BY bucket, sensor_name"), "{sql}");
+    }
+
+    #[test]
+    fn plain_rows_sql() {
+        let query = ExportQuery {
+            sensors: SensorFilter {
+                names: vec!["peaches".into()],
+                patterns: vec![],
+            },
+            since_micros: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            query.select_sql(),
+            "SELECT sensor_name, \"timestamp\", value_raw, value_cal FROM \"numeric_data\" WHERE sensor_name IN ('peaches') AND \"timestamp\" >= '1970-01-01 00:00:00.000000+00'::timestamptz ORDER BY \"timestamp\", sensor_name"
+        );
+    }
+}
