@@ -3,6 +3,8 @@
 //! What every dripline-tools program shares at its edge, and nothing else:
 //!
 //! - [`BrokerArgs`]: the broker connection flags of every AMQP program.
+//! - [`DatabaseArgs`] (+ [`AuthFileArgs`]): the PostgreSQL connection flags of every database
+//!   program, turned into `dripline_store` connection options.
 //! - [`LogArgs`] and [`init_logging`]: `-v`/`-q`, `RUST_LOG`, `--log-format text|json`; logs go
 //!   to stderr through `tracing`, never to stdout (stdout is for data).
 //! - [`exit_status`]: the documented exit statuses, and [`run_main`], which turns a tool's
@@ -16,12 +18,14 @@
 #![deny(missing_docs)]
 
 mod broker_args;
+mod database_args;
 pub mod exit_status;
 pub mod jsonl;
 mod logging;
 pub mod output;
 
 pub use broker_args::BrokerArgs;
+pub use database_args::{AuthFileArgs, DatabaseArgs};
 pub use exit_status::{parse_args, run_main, ExitFailure};
 pub use logging::{init_logging, LogArgs, LogFormat};
 

@@ -170,11 +170,13 @@ impl ConnectionConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let from_url = match &options.url {
-            Some(url) if !url.trim().is_empty() => Some(
-                tokio_postgres::Config::from_str(url.trim()).map_err(|e| ConfigError::Url {
-                    reason: e.to_string(),
-                })?,
-            ),
+            Some(url) if !url.trim().is_empty() => {
+                Some(tokio_postgres::Config::from_str(url.trim()).map_err(|e| {
+                    ConfigError::Url {
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
             _ => None,
         };
         let auth = match &options.auth_file {
@@ -396,8 +398,8 @@ mod tests {
 
     #[test]
     fn auth_file_yaml_and_old_group_name() {
-        let group = parse_auth_file("postgresql:\n  username: dripline\n  password: dripline\n")
-            .unwrap();
+        let group =
+            parse_auth_file("postgresql:\n  username: dripline\n  password: dripline\n").unwrap();
         assert_eq!(group.username.as_deref(), Some("dripline"));
         assert!(parse_auth_file("[1, 2]").is_err());
         assert_eq!(
@@ -423,6 +425,8 @@ mod tests {
             ..Default::default()
         };
         let error = ConnectionConfig::resolve_with_env(&options, |_| None).unwrap_err();
-        assert!(error.to_string().starts_with("auth file /nonexistent/auth.json:"));
+        assert!(error
+            .to_string()
+            .starts_with("auth file /nonexistent/auth.json:"));
     }
 }

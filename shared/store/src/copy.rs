@@ -73,10 +73,12 @@ impl<'a> CopyRow<'a> {
     fn fixed<const N: usize>(&self, i: usize) -> io::Result<Option<[u8; N]>> {
         match self.fields[i] {
             None => Ok(None),
-            Some(bytes) => bytes
-                .try_into()
-                .map(Some)
-                .map_err(|_| invalid(format!("column {i}: expected {N} bytes, got {}", bytes.len()))),
+            Some(bytes) => bytes.try_into().map(Some).map_err(|_| {
+                invalid(format!(
+                    "column {i}: expected {N} bytes, got {}",
+                    bytes.len()
+                ))
+            }),
         }
     }
 }
@@ -91,7 +93,10 @@ pub enum CopyError<E> {
 }
 
 fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("binary COPY stream: {message}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("binary COPY stream: {message}"),
+    )
 }
 
 /// Read a whole binary COPY stream, calling `each` for every row; returns the number of rows.
@@ -105,8 +110,11 @@ pub fn for_each_row<R: BufRead, E>(
         return Err(CopyError::Source(invalid("bad signature".into())));
     }
     let extension = u32::from_be_bytes(header[15..19].try_into().expect("4 bytes"));
-    io::copy(&mut io::Read::take(&mut reader, u64::from(extension)), &mut io::sink())
-        .map_err(CopyError::Source)?;
+    io::copy(
+        &mut io::Read::take(&mut reader, u64::from(extension)),
+        &mut io::sink(),
+    )
+    .map_err(CopyError::Source)?;
 
     let mut rows = 0u64;
     let mut spill: Vec<u8> = Vec::new();
@@ -273,7 +281,12 @@ mod tests {
             assert_eq!(seen[0], ("peaches".into(), PG_EPOCH_UNIX_MICROS, 1.5, None));
             assert_eq!(
                 seen[1],
-                ("chips".into(), PG_EPOCH_UNIX_MICROS + 1_000_000, -2.0, Some(3.0))
+                (
+                    "chips".into(),
+                    PG_EPOCH_UNIX_MICROS + 1_000_000,
+                    -2.0,
+                    Some(3.0)
+                )
             );
         }
     }

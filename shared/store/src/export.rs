@@ -372,7 +372,8 @@ impl ExportQuery {
                         "({}, {}, {}, {})",
                         quote_literal(&e.sensor_name),
                         float8_literal(e.value_raw),
-                        e.value_cal.map_or("NULL::float8".to_string(), float8_literal),
+                        e.value_cal
+                            .map_or("NULL::float8".to_string(), float8_literal),
                         e.count
                     )
                 })
@@ -525,7 +526,10 @@ pub fn stream<E>(
     copy::for_each_row(reader, each).map_err(|error| match error {
         CopyError::Sink(e) => StreamError::Sink(e),
         CopyError::Source(io) => {
-            let reason = match io.get_ref().and_then(|e| e.downcast_ref::<postgres::Error>()) {
+            let reason = match io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<postgres::Error>())
+            {
                 Some(pg) => return StreamError::Store(StoreError::query(what.clone(), pg)),
                 None => io.to_string(),
             };
@@ -586,7 +590,10 @@ mod tests {
             ]
         );
         let sql = query.select_sql();
-        assert!(sql.contains("avg(value_cal) AS a0, count(*)::int8 AS a1"), "{sql}");
+        assert!(
+            sql.contains("avg(value_cal) AS a0, count(*)::int8 AS a1"),
+            "{sql}"
+        );
         assert!(sql.ends_with("ORDER BY bucket, sensor_name"), "{sql}");
     }
 

@@ -104,7 +104,10 @@ impl FromStr for TableName {
 pub fn create_statements(table: &TableName) -> Vec<String> {
     let mut statements = Vec::new();
     if let Some(schema) = &table.schema {
-        statements.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
+        statements.push(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(schema)
+        ));
     }
     statements.push(format!(
         "CREATE TABLE IF NOT EXISTS {} (\n    sensor_name text NOT NULL,\n    \"timestamp\" timestamp with time zone NOT NULL DEFAULT now(),\n    value_raw double precision NOT NULL,\n    value_cal double precision\n)",

@@ -46,7 +46,11 @@ impl FromStr for TimeSpec {
             return Ok(TimeSpec::At(time));
         }
         // ISO 8601 forms chrono's RFC 3339 parser refuses: no seconds, `+0100`, space.
-        for format in ["%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        for format in [
+            "%Y-%m-%dT%H:%M%:z",
+            "%Y-%m-%d %H:%M%:z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+        ] {
             if let Ok(time) = DateTime::parse_from_str(trimmed, format) {
                 return Ok(TimeSpec::At(time));
             }
@@ -131,12 +135,7 @@ pub fn resolve(
     }
     let columns: Vec<String> = times
         .iter()
-        .map(|t| {
-            format!(
-                "(extract(epoch FROM {}) * 1000000)::numeric::int8",
-                t.sql()
-            )
-        })
+        .map(|t| format!("(extract(epoch FROM {}) * 1000000)::numeric::int8", t.sql()))
         .collect();
     let row = client
         .query_one(&format!("SELECT {}", columns.join(", ")), &[])
@@ -158,10 +157,16 @@ mod tests {
         assert_eq!(parse("24h"), TimeSpec::Ago(Duration::from_secs(86_400)));
         assert_eq!(parse("1d 12h"), TimeSpec::Ago(Duration::from_secs(129_600)));
         assert_eq!(parse("90m ago"), TimeSpec::Ago(Duration::from_secs(5_400)));
-        assert_eq!(parse("2weeks"), TimeSpec::Ago(Duration::from_secs(1_209_600)));
+        assert_eq!(
+            parse("2weeks"),
+            TimeSpec::Ago(Duration::from_secs(1_209_600))
+        );
         assert_eq!(parse("30"), TimeSpec::Ago(Duration::from_secs(30)));
         assert!(matches!(parse("2026-11-25T00:00:00Z"), TimeSpec::At(_)));
-        assert!(matches!(parse("2026-11-25T01:00:00.5+01:00"), TimeSpec::At(_)));
+        assert!(matches!(
+            parse("2026-11-25T01:00:00.5+01:00"),
+            TimeSpec::At(_)
+        ));
         assert!(matches!(parse("2026-11-25T01:00+01:00"), TimeSpec::At(_)));
         assert!(matches!(parse("2026-11-25"), TimeSpec::Local(_)));
         assert!(matches!(parse("2026-11-25 08:00"), TimeSpec::Local(_)));

@@ -1,0 +1,119 @@
+//! The PostgreSQL connection flags every database program shares (`dl-export`,
+//! `dl-log-to-pg`), turned into `dripline_store::ConnectionOptions`.
+
+use clap::Args;
+use dripline_store::{ConnectionOptions, SslMode};
+use std::path::{Path, PathBuf};
+
+/// Where the database is and how to log in. Passwords are never taken on the command line:
+/// use `--pg-password-file`, `POSTGRES_PASSWORD`, the auth file's `postgres` group, or a URL in
+/// `DATABASE_URL`.
+///
+/// The auth file flag is not here but in [`AuthFileArgs`] (or the broker's `--auth-file` in
+/// programs that also talk AMQP): one dripline auth file holds both the `dripline` and the
+/// `postgres` group, so a program takes it once. Pass it to [`DatabaseArgs::to_options`].
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Database connection")]
+pub struct DatabaseArgs {
+    /// Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…].
+    /// Separate flags below override its parts.
+    #[arg(
+        long = "pg-url",
+        value_name = "URL",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+    /// Database host, or a Unix socket directory [default: localhost].
+    #[arg(long = "pg-host", value_name = "HOST", env = "PGHOST")]
+    pub host: Option<String>,
+    /// Database port [default: 5432].
+    #[arg(long = "pg-port", value_name = "PORT", env = "PGPORT")]
+    pub port: Option<u16>,
+    /// Database name [default: sensor_data].
+    #[arg(long = "pg-database", value_name = "NAME", env = "PGDATABASE")]
+    pub database: Option<String>,
+    /// Database user [env: POSTGRES_USER; auth file postgres.username; default: postgres].
+    #[arg(long = "pg-user", value_name = "USER")]
+    pub user: Option<String>,
+    /// File holding the database password (trailing newline ignored)
+    /// [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres].
+    #[arg(long = "pg-password-file", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// TLS: disable or prefer (require is not supported yet) [default: prefer].
+    #[arg(long = "pg-sslmode", value_name = "MODE", value_parser = parse_ssl_mode)]
+    pub ssl_mode: Option<SslMode>,
+    /// Give up connecting after this long [default: 10s].
+    #[arg(long = "pg-connect-timeout", value_name = "DURATION", value_parser = crate::parse_duration)]
+    pub connect_timeout: Option<std::time::Duration>,
+}
+
+/// `--auth-file`, for programs that take no broker flags (those get it from `BrokerArgs`).
+#[derive(Args, Clone, Debug, Default)]
+pub struct AuthFileArgs {
+    /// Auth file (JSON or YAML) whose `postgres` group holds username and password.
+    #[arg(long = "auth-file", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+}
+
+fn parse_ssl_mode(text: &str) -> Result<SslMode, String> {
+    text.parse()
+}
+
+impl DatabaseArgs {
+    /// The flags as store options, with the program's auth file and `application_name`.
+    pub fn to_options(
+        &self,
+        auth_file: Option<&Path>,
+        application_name: &str,
+    ) -> ConnectionOptions {
+        ConnectionOptions {
+            url: self.url.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            database: self.database.clone(),
+            user: self.user.clone(),
+            password_file: self.password_file.clone(),
+            auth_file: auth_file.map(Path::to_path_buf),
+            ssl_mode: self.ssl_mode,
+            application_name: Some(application_name.to_string()),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        auth: AuthFileArgs,
+    }
+
+    #[test]
+    fn flags_become_options() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--pg-host",
+            "db",
+            "--pg-port",
+            "5433",
+            "--pg-sslmode",
+            "disable",
+            "--auth-file",
+            "/a.json",
+        ])
+        .unwrap();
+        let options = cli.db.to_options(cli.auth.auth_file.as_deref(), "dl-test");
+        assert_eq!(options.host.as_deref(), Some("db"));
+        assert_eq!(options.port, Some(5433));
+        assert_eq!(options.ssl_mode, Some(SslMode::Disable));
+        assert_eq!(options.auth_file, Some(PathBuf::from("/a.json")));
+        assert!(Cli::try_parse_from(["x", "--pg-sslmode", "sometimes"]).is_err());
+    }
+}
