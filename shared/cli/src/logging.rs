@@ -45,7 +45,15 @@ impl LogArgs {
 /// Install the global `tracing` subscriber: stderr, the level from `-v`/`-q` unless `RUST_LOG`
 /// is set, text or JSON lines. Safe to call more than once (later calls do nothing).
 pub fn init_logging(args: &LogArgs) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(args.level()));
+    // The AMQP library logs what we already report in one clear line (refused logins,
+    // returned messages); its own lines appear only from -vv (debug) on.
+    let library_level = if args.verbose >= 2 {
+        args.level()
+    } else {
+        "off"
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{},lapin={library_level}", args.level())));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,0 +1,57 @@
+//! `dl-cmd`: run a command (method) on a dripline endpoint, or many from JSON lines on stdin.
+
+use clap::Parser;
+use dripline_agent::run::{run_tool, Work};
+use dripline_agent::spec::ValueTyping;
+use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP};
+use dripline_protocol::Operation;
+
+const EXAMPLES: &str = "\
+Examples:
+  dl-cmd peaches -s ping                  {\"return_message\": \"Hello, …\"} is in --full
+  dl-cmd my_store -s lock                 {\"key\":\"…\"}: keep it for -k
+  dl-cmd my_store -s unlock force=true    force an unlock
+  dl-cmd broadcast -s ping --broadcast -t 2s   one line per service that answers
+  dl-cmd peaches -s scheduled_log";
+
+/// Run a command on a dripline endpoint and print the reply payload as one JSON line.
+#[derive(Parser, Debug)]
+#[command(name = "dl-cmd", version, about, after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS_HELP}"))]
+pub struct Args {
+    /// Endpoint or service; `-` (or none, with stdin not a terminal) reads JSON lines
+    /// `{"target": …, "specifier": …, "values": […], "kwargs": {…}}` from stdin.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The command (method) to run, e.g. `ping`, `lock`, `unlock`.
+    #[arg(short = 's', long = "specifier", value_name = "METHOD")]
+    pub specifier: Option<String>,
+    /// Positional arguments, and `key=value` keyword arguments, typed like dl-agent.
+    #[arg(
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
+    pub arguments: Vec<String>,
+    /// Take each argument value as JSON instead of inferring its type.
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Flags shared by the request tools.
+    #[command(flatten)]
+    pub common: RequestArgs,
+}
+
+/// Run `dl-cmd` with the process arguments.
+pub fn main() -> std::process::ExitCode {
+    let args: Args = dripline_cli::exit_status::parse_args();
+    let typing = if args.json {
+        ValueTyping::Json
+    } else {
+        ValueTyping::Inferred
+    };
+    let (specifier, arguments) = (args.specifier.clone(), args.arguments.clone());
+    let work = Work::choose(args.target.as_deref(), Operation::Cmd, |target| {
+        let method = specifier.ok_or("no command given: use -s METHOD (e.g. -s ping)")?;
+        RequestSpec::cmd(target, &method, &arguments, typing)
+    });
+    run_tool("dl-cmd", args.common, work)
+}

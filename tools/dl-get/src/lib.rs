@@ -1,0 +1,41 @@
+//! `dl-get`: get a value from a dripline endpoint, or many from JSON lines on stdin.
+
+use clap::Parser;
+use dripline_agent::run::{run_tool, Work};
+use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP};
+use dripline_protocol::Operation;
+
+const EXAMPLES: &str = "\
+Examples:
+  dl-get peaches                          {\"value_cal\":1.5,\"value_raw\":0.75}
+  dl-get peaches --field value_cal        1.5
+  dl-get my_store -s is-locked            lock status of the service
+  dl-get peaches --full --pretty          the whole reply, indented
+  printf '{\"target\":\"peaches\"}\\n{\"target\":\"chips\"}\\n' | dl-get -
+  dl-get -t 500ms -b broker.example peaches";
+
+/// Get a value from a dripline endpoint and print the reply payload as one JSON line.
+#[derive(Parser, Debug)]
+#[command(name = "dl-get", version, about, after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS_HELP}"))]
+pub struct Args {
+    /// Endpoint or service to ask; `-` (or none, with stdin not a terminal) reads JSON lines
+    /// `{"target": …, "specifier": …}` from stdin and prints one result line per input line.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Specifier: which attribute to get (e.g. `is-locked`).
+    #[arg(short = 's', long = "specifier", value_name = "SPECIFIER")]
+    pub specifier: Option<String>,
+    /// Flags shared by the request tools.
+    #[command(flatten)]
+    pub common: RequestArgs,
+}
+
+/// Run `dl-get` with the process arguments.
+pub fn main() -> std::process::ExitCode {
+    let args: Args = dripline_cli::exit_status::parse_args();
+    let specifier = args.specifier.clone();
+    let work = Work::choose(args.target.as_deref(), Operation::Get, |target| {
+        Ok(RequestSpec::get(target, specifier.as_deref()))
+    });
+    run_tool("dl-get", args.common, work)
+}
