@@ -1,1 +1,111 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: where the built programs are, unique names so
+//! tests never collide with each other or with a running mesh, and child processes that are
+//! killed when a test ends (even by a failed assertion).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of a built program of this workspace (`dl-get`, `dl-serve`, …), next to the
+/// test executable's profile directory (`target/<profile>/`). `make test` builds them first.
+pub fn binary(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test executable path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` (make test does) first",
+        path.display()
+    );
+    path
+}
+
+/// A name no other test or service uses: `prefix_<8 hex digits>`.
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}_{}", &id[..8])
+}
+
+/// A child process that is killed and reaped when dropped.
+pub struct ChildGuard {
+    /// The child.
+    pub child: Child,
+}
+
+impl ChildGuard {
+    /// Start `command` with stdout/stderr piped... to null unless the test needs them.
+    pub fn spawn(command: &mut Command) -> Self {
+        let child = command.spawn().expect("spawning a child process");
+        ChildGuard { child }
+    }
+
+    /// Send SIGTERM and wait up to `limit` for the exit status.
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run a built program with `args` and optional stdin text; collect its output.
+pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(binary(program))
+        .args(args)
+        .env_remove("DRIPLINE_BROKER")
+        .env_remove("DRIPLINE_USER")
+        .env_remove("DRIPLINE_PASSWORD")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+    if let Some(text) = stdin {
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(text.as_bytes()).expect("writing stdin");
+    }
+    child.wait_with_output().expect("waiting for the program")
+}
+
+/// stdout of a finished program as text.
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr of a finished program as text.
+pub fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Poll `check` every 50 ms until it is true or `limit` passes; true when it became true.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
