@@ -1,0 +1,365 @@
+//! dl-get, dl-set and dl-cmd against a real dl-serve on the real RabbitMQ.
+//!
+//! Each test starts its own service with unique service and endpoint names, so tests run in
+//! parallel and never touch a running mesh.
+
+use dripline_e2e::{binary, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard};
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running dl-serve with a key-value store: `<store>` with endpoints `<p>` (calibration
+/// `2*{}`, get_on_set, log_on_set), `<c>` (dict calibration) and `<w>` (no calibration).
+struct Mesh {
+    service: String,
+    peaches: String,
+    chips: String,
+    waffles: String,
+    _dir: std::path::PathBuf,
+    process: ChildGuard,
+}
+
+impl Mesh {
+    fn start() -> Mesh {
+        let service = unique_name("store");
+        let peaches = unique_name("peaches");
+        let chips = unique_name("chips");
+        let waffles = unique_name("waffles");
+        let config = format!(
+            "name: {service}\n\
+             module: Service\n\
+             heartbeat_interval_s: 0\n\
+             endpoints:\n\
+             \x20 - name: {peaches}\n\
+             \x20   module: KeyValueStore\n\
+             \x20   calibration: '2*{{}}'\n\
+             \x20   initial_value: 0.75\n\
+             \x20   get_on_set: true\n\
+             \x20   log_on_set: true\n\
+             \x20 - name: {chips}\n\
+             \x20   module: KeyValueStore\n\
+             \x20   calibration: {{1: one, 2: two}}\n\
+             \x20   initial_value: 1\n\
+             \x20 - name: {waffles}\n\
+             \x20   module: KeyValueStore\n\
+             \x20   initial_value: 4.0\n"
+        );
+        let dir = std::env::temp_dir().join(unique_name("request-tools"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("store.yaml");
+        std::fs::write(&path, config).unwrap();
+        let process = ChildGuard::spawn(
+            Command::new(binary("dl-serve"))
+                .arg("-c")
+                .arg(&path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
+        let mesh = Mesh {
+            service,
+            peaches,
+            chips,
+            waffles,
+            _dir: dir,
+            process,
+        };
+        let ready = wait_until(Duration::from_secs(15), || {
+            run("dl-cmd", &[&mesh.service, "-s", "ping", "-t", "1s"], None)
+                .status
+                .success()
+        });
+        assert!(ready, "dl-serve did not answer ping within 15 s");
+        mesh
+    }
+}
+
+fn json_line(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+#[test]
+fn get_set_and_calibration_round_trip() {
+    let mesh = Mesh::start();
+    let out = run("dl-get", &[&mesh.peaches], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        json_line(&stdout_of(&out)),
+        json!({"value_raw": 0.75, "value_cal": 1.5})
+    );
+
+    // get_on_set: the set replies with the new value, calibrated.
+    let out = run("dl-set", &[&mesh.peaches, "500"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        json_line(&stdout_of(&out)),
+        json!({"value_raw": 500, "value_cal": 1000})
+    );
+
+    let out = run("dl-get", &[&mesh.peaches, "--field", "value_cal"], None);
+    assert_eq!(stdout_of(&out).trim(), "1000");
+
+    // A dict calibration maps the raw value; without get_on_set a set replies null.
+    let out = run("dl-set", &[&mesh.chips, "2"], None);
+    assert_eq!(stdout_of(&out).trim(), "null");
+    let out = run("dl-get", &[&mesh.chips], None);
+    assert_eq!(
+        json_line(&stdout_of(&out)),
+        json!({"value_raw": 2, "value_cal": "two"})
+    );
+
+    // --json sends the value as given; a string stays a string.
+    let out = run("dl-set", &[&mesh.waffles, "\"5.5\"", "--json"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run("dl-get", &[&mesh.waffles, "--field", "value_raw"], None);
+    assert_eq!(stdout_of(&out).trim(), "5.5");
+    let out = run("dl-get", &[&mesh.waffles, "--full"], None);
+    let full = json_line(&stdout_of(&out));
+    assert_eq!(full["return_code"], 0);
+    assert_eq!(full["payload"]["value_raw"], "5.5");
+    assert_eq!(full["sender_info"]["service_name"], mesh.service.as_str());
+}
+
+#[test]
+fn cmd_ping_and_service_errors_map_to_exit_status() {
+    let mesh = Mesh::start();
+    let out = run("dl-cmd", &[&mesh.peaches, "-s", "ping", "--full"], None);
+    assert!(out.status.success());
+    let full = json_line(&stdout_of(&out));
+    assert!(full["return_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Hello, "));
+
+    // Unknown method: 306 → exit 3, reason on stderr, nothing on stdout.
+    let out = run("dl-cmd", &[&mesh.peaches, "-s", "no_such_method"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stdout_of(&out).is_empty());
+    assert!(stderr_of(&out).contains("306"), "{}", stderr_of(&out));
+
+    // Unknown specifier on get: 310 → exit 3.
+    let out = run("dl-get", &[&mesh.peaches, "-s", "no_such_attr"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).contains("310"));
+}
+
+#[test]
+fn lockout_refuses_sets_until_unlocked() {
+    let mesh = Mesh::start();
+    let out = run("dl-cmd", &[&mesh.peaches, "-s", "lock"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let key = json_line(&stdout_of(&out))["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let out = run("dl-set", &[&mesh.peaches, "1"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).contains("307"), "{}", stderr_of(&out));
+
+    let out = run("dl-set", &[&mesh.peaches, "1", "-k", &key], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let out = run(
+        "dl-get",
+        &[&mesh.peaches, "-s", "is-locked", "--field", "is_locked"],
+        None,
+    );
+    assert_eq!(stdout_of(&out).trim(), "true");
+
+    let out = run("dl-cmd", &[&mesh.peaches, "-s", "unlock", "-k", &key], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run("dl-set", &[&mesh.peaches, "2"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    // Force unlock without the key.
+    run("dl-cmd", &[&mesh.peaches, "-s", "lock"], None);
+    let out = run(
+        "dl-cmd",
+        &[&mesh.peaches, "-s", "unlock", "force=true"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    // A key that is not a UUID is refused before sending: 400 → exit 4.
+    let out = run("dl-set", &[&mesh.peaches, "1", "-k", "not-a-key"], None);
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn broadcast_collects_a_reply_from_every_service() {
+    let first = Mesh::start();
+    let second = Mesh::start();
+    let out = run(
+        "dl-cmd",
+        &["broadcast", "-s", "ping", "--broadcast", "-t", "1500ms"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let services: Vec<String> = stdout_of(&out)
+        .lines()
+        .map(|line| {
+            json_line(line)["sender_info"]["service_name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(services.contains(&first.service), "{services:?}");
+    assert!(services.contains(&second.service), "{services:?}");
+}
+
+#[test]
+fn large_payloads_are_chunked_both_ways() {
+    let mesh = Mesh::start();
+    let big = "x".repeat(150_000);
+    let value = serde_json::to_string(&big).unwrap();
+    let out = run("dl-set", &[&mesh.waffles, &value, "--json"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run("dl-get", &[&mesh.waffles, "--field", "value_raw"], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).trim_end(), big);
+}
+
+#[test]
+fn batch_mode_answers_in_order_and_reports_bad_lines() {
+    let mesh = Mesh::start();
+    let input = format!(
+        "{{\"target\":\"{p}\"}}\nnot json\n[1]\n{{\"specifier\":\"x\"}}\n{{\"target\":\"{w}\"}}\n",
+        p = mesh.peaches,
+        w = mesh.waffles
+    );
+    let out = run("dl-get", &["-"], Some(&input));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let lines: Vec<Value> = stdout_of(&out).lines().map(json_line).collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0], json!({"value_raw": 0.75, "value_cal": 1.5}));
+    assert_eq!(lines[1]["error"]["line"], 2);
+    assert_eq!(lines[2]["error"]["line"], 3);
+    assert_eq!(lines[3]["error"]["return_message"], "missing \"target\"");
+    assert_eq!(lines[4], json!({"value_raw": 4.0}));
+    let errors = stderr_of(&out);
+    assert!(errors.contains("stdin line 2: "), "{errors}");
+    assert!(errors.contains("stdin line 3: "), "{errors}");
+
+    // Many in flight: 500 sets then gets come back in input order.
+    let sets: String = (0..500)
+        .map(|i| format!("{{\"target\":\"{}\",\"value\":{i}}}\n", mesh.waffles))
+        .collect();
+    let out = run("dl-set", &["-"], Some(&sets));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).lines().count(), 500);
+    let gets: String = (0..300)
+        .map(|i| {
+            let target = if i % 2 == 0 {
+                &mesh.peaches
+            } else {
+                &mesh.chips
+            };
+            format!("{{\"target\":\"{target}\"}}\n")
+        })
+        .collect();
+    let out = run("dl-get", &["-", "--field", "value_raw"], Some(&gets));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let values: Vec<String> = stdout_of(&out).lines().map(str::to_string).collect();
+    assert_eq!(values.len(), 300);
+    assert!(values.iter().step_by(2).all(|v| v == "0.75"), "{values:?}");
+    assert!(
+        values.iter().skip(1).step_by(2).all(|v| v == "1"),
+        "{values:?}"
+    );
+
+    // --fail-fast stops at the first failure.
+    let out = run(
+        "dl-get",
+        &["-", "--fail-fast"],
+        Some("not json\n{\"target\":\"x\"}\n"),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stdout_of(&out).lines().count(), 1);
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    let mesh = Mesh::start();
+    let input: String = (0..2000)
+        .map(|_| format!("{{\"target\":\"{}\"}}\n", mesh.peaches))
+        .collect();
+    let script = format!(
+        "printf '%s' \"$INPUT\" | {} - | head -1",
+        binary("dl-get").display()
+    );
+    let out = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .env("INPUT", input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stderr: {}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).lines().count(), 1);
+    assert!(!stderr_of(&out).contains("panicked"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn missing_and_silent_targets_give_client_errors() {
+    // Nobody bound: the broker returns the request → 403, exit 4.
+    let ghost = unique_name("ghost");
+    let out = run("dl-get", &[&ghost], None);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr_of(&out).contains("403"), "{}", stderr_of(&out));
+
+    // A service that is bound but frozen never answers → 404 after the timeout, exit 4.
+    let mut mesh = Mesh::start();
+    let pid = mesh.process.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = run("dl-get", &[&mesh.peaches, "-t", "300ms"], None);
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr_of(&out).contains("404"), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).is_empty());
+    mesh.process.terminate(Duration::from_secs(5));
+}
+
+#[test]
+fn broker_trouble_is_one_clear_line_with_status_1() {
+    // Nothing listens on this port: broker down.
+    let out = run("dl-get", &["peaches", "-p", "5679"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let errors = stderr_of(&out);
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(
+        errors.contains("cannot reach broker at localhost:5679"),
+        "{errors}"
+    );
+
+    // Wrong password: refused, and the password never shows.
+    let dir = std::env::temp_dir().join(unique_name("pw"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, "wrong-secret-pw\n").unwrap();
+    let out = run(
+        "dl-get",
+        &["peaches", "--password-file", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let errors = stderr_of(&out);
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(errors.contains("refused user \"guest\""), "{errors}");
+    assert!(!errors.contains("wrong-secret-pw"), "{errors}");
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let out = run("dl-get", &["--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(64));
+    let out = run("dl-set", &["peaches"], None);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stderr_of(&out).contains("no VALUE"), "{}", stderr_of(&out));
+    let out = run("dl-cmd", &["peaches"], None);
+    assert_eq!(out.status.code(), Some(64));
+    let out = run("dl-get", &["peaches", "-t", "soon"], None);
+    assert_eq!(out.status.code(), Some(64));
+}
