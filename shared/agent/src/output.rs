@@ -15,7 +15,7 @@ pub struct RequestResult {
     /// The return message.
     pub return_message: String,
     /// The reply, when one came.
-    pub reply: Option<Message>,
+    pub reply: Option<Box<Message>>,
     /// The batch input line, when the request came from one.
     pub line: Option<usize>,
 }
@@ -50,7 +50,7 @@ impl RequestResult {
             specifier: specifier.to_string(),
             return_code,
             return_message,
-            reply: Some(reply),
+            reply: Some(Box::new(reply)),
             line: None,
         }
     }

@@ -155,7 +155,7 @@ async fn send(
         .map_err(mesh_failure)?;
     Ok(match outcome {
         RequestOutcome::Reply(reply) => {
-            RequestResult::from_reply(&spec.target, &spec.specifier, reply)
+            RequestResult::from_reply(&spec.target, &spec.specifier, *reply)
         }
         RequestOutcome::Unroutable => RequestResult::client_failure(
             &spec.target,

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub enum RequestOutcome {
     /// The first reply.
-    Reply(Message),
+    Reply(Box<Message>),
     /// No queue is bound for the target (dripline 403, "Unable to Send").
     Unroutable,
     /// No reply within the timeout (dripline 404, "Client Timeout").
@@ -117,7 +117,9 @@ impl RequestClient {
                 Err(_) => return Ok(RequestOutcome::TimedOut),
             }
         };
-        reply.map(RequestOutcome::Reply).ok_or_else(connection_lost)
+        reply
+            .map(|reply| RequestOutcome::Reply(Box::new(reply)))
+            .ok_or_else(connection_lost)
     }
 
     /// Send `request` (e.g. to `broadcast`) and collect every reply that arrives within
