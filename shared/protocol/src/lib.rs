@@ -18,6 +18,8 @@
 
 pub mod codes;
 pub mod field;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod lockout;
 pub mod message;
 pub mod sender;

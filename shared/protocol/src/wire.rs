@@ -599,3 +599,685 @@ impl ChunkAssembler {
         self.pending.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sender() -> SenderInfo {
+        SenderInfo::ours("/usr/bin/dl-get", "vm", "root", "unknown", "0.1.0")
+    }
+
+    fn request() -> Message {
+        let mut message = Message::request(
+            "peaches",
+            Operation::Get,
+            "is-locked",
+            json!({}),
+            LockoutKey::None,
+            sender(),
+            "2026-11-26T00:29:08.315196Z".to_string(),
+        );
+        message.reply_to = "amq.gen-abc".to_string();
+        message.message_id = "71a5cb0e-dd45-4dd1-a1da-8adf04427e09".to_string();
+        message.correlation_id = "432e86eb-35f2-47e7-8eee-730419c4ebae".to_string();
+        message
+    }
+
+    fn one(message: &Message) -> WireChunk {
+        let mut chunks = encode(message, DEFAULT_MAX_PAYLOAD_SIZE);
+        assert_eq!(chunks.len(), 1);
+        chunks.remove(0)
+    }
+
+    fn with_header(name: &str, value: Option<FieldValue>) -> WireChunk {
+        let mut chunk = one(&request());
+        match value {
+            Some(value) => chunk.properties.headers.insert(name.to_string(), value),
+            None => chunk.properties.headers.remove(name),
+        };
+        chunk
+    }
+
+    fn with_sender_info(edit: impl FnOnce(&mut FieldTable)) -> WireChunk {
+        let mut chunk = one(&request());
+        let Some(FieldValue::Table(table)) = chunk.properties.headers.get_mut("sender_info") else {
+            panic!("sender_info is a table");
+        };
+        edit(table);
+        chunk
+    }
+
+    fn header_error_name(result: Result<Message, DecodeError>) -> String {
+        match result {
+            Err(DecodeError::Header { name, .. }) => name,
+            other => panic!("expected a header error, got {other:?}"),
+        }
+    }
+
+    fn tags(chunk: &WireChunk) -> Vec<(&str, char)> {
+        chunk
+            .properties
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.type_tag()))
+            .collect()
+    }
+
+    #[test]
+    fn request_headers_and_properties() {
+        let chunk = one(&request());
+        assert_eq!(
+            tags(&chunk),
+            [
+                ("lockout_key", 'S'),
+                ("message_operation", 'i'),
+                ("message_type", 'i'),
+                ("sender_info", 'F'),
+                ("specifier", 'S'),
+                ("timestamp", 'S'),
+            ]
+        );
+        let headers = &chunk.properties.headers;
+        assert_eq!(headers["message_type"], FieldValue::U32(3));
+        assert_eq!(headers["message_operation"], FieldValue::U32(1));
+        assert_eq!(
+            headers["lockout_key"].as_str(),
+            Some(crate::lockout::NIL_KEY)
+        );
+        assert_eq!(headers["specifier"].as_str(), Some("is-locked"));
+        assert_eq!(chunk.routing_key, "peaches");
+        assert_eq!(
+            chunk.properties.content_encoding.as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(chunk.properties.reply_to.as_deref(), Some("amq.gen-abc"));
+        assert_eq!(
+            chunk.properties.message_id.as_deref(),
+            Some("71a5cb0e-dd45-4dd1-a1da-8adf04427e09/0/1")
+        );
+        assert_eq!(chunk.body, b"{}");
+        let info = headers["sender_info"].as_table().unwrap();
+        let keys: Vec<&str> = info.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["exe", "hostname", "service_name", "username", "versions"]
+        );
+        let tools = info["versions"].as_table().unwrap()["dripline-tools"]
+            .as_table()
+            .unwrap();
+        assert_eq!(tools["version"].as_str(), Some("0.1.0"));
+        assert_eq!(tools["package"].as_str(), Some("dripline-tools"));
+        assert!(!tools.contains_key("commit"));
+    }
+
+    #[test]
+    fn reply_and_alert_headers() {
+        let mut request = request();
+        request.lockout_key_for_test();
+        let reply = Message::reply(&request, 307, "denied", Value::Null, sender(), "t".into());
+        let chunk = one(&reply);
+        assert_eq!(
+            tags(&chunk),
+            [
+                ("message_type", 'i'),
+                ("return_code", 'i'),
+                ("return_message", 'S'),
+                ("sender_info", 'F'),
+                ("specifier", 'S'),
+                ("timestamp", 'S'),
+            ]
+        );
+        assert_eq!(
+            chunk.properties.headers["return_code"],
+            FieldValue::U32(307)
+        );
+        assert_eq!(chunk.properties.headers["message_type"], FieldValue::U32(2));
+        assert_eq!(chunk.properties.headers["specifier"].as_str(), Some(""));
+        assert_eq!(chunk.routing_key, "amq.gen-abc");
+        assert_eq!(chunk.properties.reply_to.as_deref(), Some(""));
+        assert_eq!(
+            chunk.properties.correlation_id,
+            Some(request.correlation_id.clone())
+        );
+        assert_eq!(chunk.body, b"null");
+
+        let mut alert = Message::alert(
+            "sensor_value.peaches",
+            json!({"value_raw": 1}),
+            sender(),
+            "t".into(),
+        );
+        alert.reply_to = "ignored".into();
+        let chunk = one(&alert);
+        assert_eq!(
+            tags(&chunk),
+            [
+                ("message_type", 'i'),
+                ("sender_info", 'F'),
+                ("specifier", 'S'),
+                ("timestamp", 'S')
+            ]
+        );
+        assert_eq!(chunk.properties.reply_to.as_deref(), Some(""));
+        assert_eq!(chunk.body, br#"{"value_raw":1}"#);
+    }
+
+    impl Message {
+        fn lockout_key_for_test(&mut self) {
+            if let MessageKind::Request { lockout_key, .. } = &mut self.kind {
+                *lockout_key = LockoutKey::parse("0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+            }
+        }
+    }
+
+    #[test]
+    fn lockout_key_is_written_hyphenated() {
+        let mut message = request();
+        message.lockout_key_for_test();
+        let chunk = one(&message);
+        assert_eq!(
+            chunk.properties.headers["lockout_key"].as_str(),
+            Some("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
+        );
+        assert_eq!(decode_chunk(chunk).unwrap(), message);
+    }
+
+    #[test]
+    fn round_trip_each_kind() {
+        let request = request();
+        assert_eq!(decode_chunk(one(&request)).unwrap(), request);
+        let reply = Message::reply(
+            &request,
+            0,
+            "",
+            json!({"a": [1, 2.5, "x"]}),
+            sender(),
+            "t".into(),
+        );
+        assert_eq!(decode_chunk(one(&reply)).unwrap(), reply);
+        let alert = Message::alert(
+            "heartbeat.x",
+            json!({"id": "u", "name": "x"}),
+            sender(),
+            "t".into(),
+        );
+        assert_eq!(decode_chunk(one(&alert)).unwrap(), alert);
+    }
+
+    #[test]
+    fn chunking_boundaries() {
+        let mut message = request();
+        message.payload = json!("abcdefgh"); // 10 bytes of JSON
+        assert_eq!(encode(&message, 10).len(), 1);
+        assert_eq!(encode(&message, 0).len(), 1);
+        let chunks = encode(&message, 9);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].body, b"\"abcdefgh");
+        assert_eq!(chunks[1].body, b"\"");
+        let chunks = encode(&message, 3);
+        let ids: Vec<_> = chunks
+            .iter()
+            .map(|c| c.properties.message_id.clone().unwrap())
+            .collect();
+        let base = &message.message_id;
+        assert_eq!(
+            ids,
+            [
+                format!("{base}/0/4"),
+                format!("{base}/1/4"),
+                format!("{base}/2/4"),
+                format!("{base}/3/4")
+            ]
+        );
+        // UTF-8 split inside a character still reassembles.
+        message.payload = json!("é");
+        let chunks = encode(&message, 1);
+        assert_eq!(chunks.len(), 4);
+        let mut assembler = ChunkAssembler::default();
+        let now = Instant::now();
+        let results: Vec<_> = chunks
+            .into_iter()
+            .filter_map(|c| assembler.offer(c, now))
+            .collect();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].as_ref().unwrap().payload, json!("é"));
+    }
+
+    #[test]
+    fn content_encoding_must_be_json() {
+        for encoding in [None, Some(""), Some("text/plain"), Some("application/JSON")] {
+            let mut chunk = one(&request());
+            chunk.properties.content_encoding = encoding.map(str::to_string);
+            assert!(matches!(
+                decode_chunk(chunk.clone()),
+                Err(DecodeError::Encoding(e)) if e.as_deref() == encoding
+            ));
+            let mut assembler = ChunkAssembler::default();
+            assert!(matches!(
+                assembler.offer(chunk, Instant::now()),
+                Some(Err(DecodeError::Encoding(_)))
+            ));
+        }
+    }
+
+    #[test]
+    fn message_id_forms() {
+        let ok = |id: &str| {
+            let mut chunk = one(&request());
+            chunk.properties.message_id = Some(id.to_string());
+            decode_chunk(chunk)
+        };
+        assert_eq!(ok("hello/0/1").unwrap().message_id, "hello");
+        assert_eq!(ok("a/b/0/1").unwrap().message_id, "a/b");
+        for bad in [
+            "71a5cb0e-dd45-4dd1-a1da-8adf04427e09",
+            "",
+            "x/0",
+            "/0/1",
+            "x/1/1",
+            "x/0/0",
+            "x/-0/1",
+            "x/+0/1",
+            "x/0/ 1",
+            "x/a/1",
+            "x/0/99999999999999999999999",
+            "x/0/65537",
+            "x/0/2", // a chunk of a multi-chunk message
+        ] {
+            assert!(matches!(ok(bad), Err(DecodeError::MessageId(_))), "{bad:?}");
+        }
+        let mut chunk = one(&request());
+        chunk.properties.message_id = None;
+        assert!(matches!(
+            decode_chunk(chunk),
+            Err(DecodeError::MessageId(None))
+        ));
+        assert_eq!(
+            ChunkId::parse("b/2/65536"),
+            Some(ChunkId {
+                base: "b".into(),
+                index: 2,
+                count: 65536
+            })
+        );
+    }
+
+    #[test]
+    fn message_type_any_integer_kind() {
+        for value in [
+            FieldValue::U8(3),
+            FieldValue::I8(3),
+            FieldValue::I16(3),
+            FieldValue::U16(3),
+            FieldValue::I32(3),
+            FieldValue::U32(3),
+            FieldValue::I64(3),
+        ] {
+            let message = decode_chunk(with_header("message_type", Some(value))).unwrap();
+            assert_eq!(message.type_code(), 3);
+        }
+        for value in [
+            None,
+            Some(FieldValue::U32(1)),
+            Some(FieldValue::U32(5)),
+            Some(FieldValue::I64(-2)),
+            Some(FieldValue::string("3")),
+            Some(FieldValue::F64(3.0)),
+        ] {
+            assert_eq!(
+                header_error_name(decode_chunk(with_header("message_type", value))),
+                "message_type"
+            );
+        }
+    }
+
+    #[test]
+    fn message_operation_lenient() {
+        let op = |value| match decode_chunk(with_header("message_operation", value))
+            .unwrap()
+            .kind
+        {
+            MessageKind::Request {
+                operation,
+                operation_code,
+                ..
+            } => (operation, operation_code),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(op(Some(FieldValue::I32(9))), (Some(Operation::Cmd), 9));
+        assert_eq!(op(Some(FieldValue::U8(0))), (Some(Operation::Set), 0));
+        assert_eq!(op(Some(FieldValue::U32(7))), (None, 7));
+        assert_eq!(op(Some(FieldValue::I64(-5))), (None, -5));
+        assert_eq!(op(None), (None, -1));
+        assert_eq!(op(Some(FieldValue::string("get"))), (None, -1));
+    }
+
+    #[test]
+    fn unknown_operation_re_encodes() {
+        let message =
+            decode_chunk(with_header("message_operation", Some(FieldValue::U32(7)))).unwrap();
+        let chunk = one(&message);
+        assert_eq!(
+            chunk.properties.headers["message_operation"],
+            FieldValue::U32(7)
+        );
+        assert_eq!(decode_chunk(chunk).unwrap(), message);
+        let message = decode_chunk(with_header("message_operation", None)).unwrap();
+        let chunk = one(&message);
+        assert!(!chunk.properties.headers.contains_key("message_operation"));
+        assert_eq!(decode_chunk(chunk).unwrap(), message);
+    }
+
+    fn reply_chunk() -> WireChunk {
+        one(&Message::reply(
+            &request(),
+            0,
+            "ok",
+            Value::Null,
+            sender(),
+            "t".into(),
+        ))
+    }
+
+    #[test]
+    fn return_code_and_message() {
+        let mut chunk = reply_chunk();
+        chunk.properties.headers.remove("return_code");
+        chunk.properties.headers.remove("return_message");
+        let message = decode_chunk(chunk).unwrap();
+        assert_eq!(
+            message.kind,
+            MessageKind::Reply {
+                return_code: 999,
+                return_message: String::new()
+            }
+        );
+        let mut chunk = reply_chunk();
+        chunk
+            .properties
+            .headers
+            .insert("return_code".into(), FieldValue::I16(307));
+        assert_eq!(decode_chunk(chunk).unwrap().return_code(), Some(307));
+        for bad in [
+            FieldValue::I32(-1),
+            FieldValue::I64(1 << 40),
+            FieldValue::string("0"),
+        ] {
+            let mut chunk = reply_chunk();
+            chunk.properties.headers.insert("return_code".into(), bad);
+            assert_eq!(header_error_name(decode_chunk(chunk)), "return_code");
+        }
+        let mut chunk = reply_chunk();
+        chunk
+            .properties
+            .headers
+            .insert("return_message".into(), FieldValue::U32(1));
+        assert_eq!(header_error_name(decode_chunk(chunk)), "return_message");
+    }
+
+    #[test]
+    fn string_headers() {
+        let message = decode_chunk(with_header("specifier", None)).unwrap();
+        assert_eq!(message.specifier, "");
+        let message = decode_chunk(with_header("timestamp", None)).unwrap();
+        assert_eq!(message.timestamp, "");
+        let message = decode_chunk(with_header(
+            "specifier",
+            Some(FieldValue::ByteArray(b"a.b".to_vec())),
+        ))
+        .unwrap();
+        assert_eq!(message.specifier, "a.b");
+        for name in ["specifier", "timestamp", "lockout_key"] {
+            assert_eq!(
+                header_error_name(decode_chunk(with_header(name, Some(FieldValue::U32(1))))),
+                name
+            );
+            assert_eq!(
+                header_error_name(decode_chunk(with_header(
+                    name,
+                    Some(FieldValue::LongString(vec![0xff, 0xfe]))
+                ))),
+                name
+            );
+        }
+        // Unknown extra headers are ignored.
+        let message = decode_chunk(with_header("x-extra", Some(FieldValue::Void))).unwrap();
+        assert_eq!(message, request());
+    }
+
+    #[test]
+    fn lockout_key_header() {
+        let key = |value| match decode_chunk(with_header("lockout_key", value))
+            .unwrap()
+            .kind
+        {
+            MessageKind::Request { lockout_key, .. } => lockout_key,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(key(None), LockoutKey::None);
+        assert_eq!(key(Some(FieldValue::string(""))), LockoutKey::None);
+        assert_eq!(
+            key(Some(FieldValue::string("nope"))),
+            LockoutKey::Invalid("nope".into())
+        );
+        assert!(matches!(
+            key(Some(FieldValue::string(
+                "{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}"
+            ))),
+            LockoutKey::Key(_)
+        ));
+    }
+
+    #[test]
+    fn sender_info_required() {
+        assert_eq!(
+            header_error_name(decode_chunk(with_header("sender_info", None))),
+            "sender_info"
+        );
+        assert_eq!(
+            header_error_name(decode_chunk(with_header(
+                "sender_info",
+                Some(FieldValue::string("x"))
+            ))),
+            "sender_info"
+        );
+        for key in ["exe", "hostname", "username", "service_name", "versions"] {
+            let chunk = with_sender_info(|t| {
+                t.remove(key);
+            });
+            assert_eq!(
+                header_error_name(decode_chunk(chunk)),
+                format!("sender_info.{key}")
+            );
+            let chunk = with_sender_info(|t| {
+                t.insert(key.to_string(), FieldValue::U32(0));
+            });
+            assert_eq!(
+                header_error_name(decode_chunk(chunk)),
+                format!("sender_info.{key}")
+            );
+        }
+        let chunk = with_sender_info(|t| {
+            t.insert("versions".into(), FieldValue::Table(FieldTable::new()));
+            t.insert("exe".into(), FieldValue::ByteArray(b"/bin/x".to_vec()));
+            t.insert("extra".into(), FieldValue::Bool(true));
+        });
+        let info = decode_chunk(chunk).unwrap().sender_info;
+        assert!(info.versions.is_empty());
+        assert_eq!(info.exe, "/bin/x");
+
+        let versions = |entry: FieldValue| {
+            with_sender_info(|t| {
+                let mut versions = FieldTable::new();
+                versions.insert("pkg".into(), entry);
+                t.insert("versions".into(), FieldValue::Table(versions));
+            })
+        };
+        let mut entry = FieldTable::new();
+        entry.insert("commit".into(), FieldValue::string("abc"));
+        assert_eq!(
+            header_error_name(decode_chunk(versions(FieldValue::Table(entry.clone())))),
+            "sender_info.versions.pkg.version"
+        );
+        assert_eq!(
+            header_error_name(decode_chunk(versions(FieldValue::string("1.0")))),
+            "sender_info.versions.pkg"
+        );
+        entry.insert("version".into(), FieldValue::string("1.0"));
+        let info = decode_chunk(versions(FieldValue::Table(entry.clone())))
+            .unwrap()
+            .sender_info;
+        assert_eq!(
+            info.versions["pkg"],
+            PackageVersion {
+                version: "1.0".into(),
+                commit: Some("abc".into()),
+                package: None
+            }
+        );
+        entry.insert("package".into(), FieldValue::I8(1));
+        assert_eq!(
+            header_error_name(decode_chunk(versions(FieldValue::Table(entry)))),
+            "sender_info.versions.pkg.package"
+        );
+    }
+
+    fn body_error_parts(result: Result<Message, DecodeError>) -> (Message, String) {
+        match result {
+            Err(DecodeError::Body {
+                message, invalid, ..
+            }) => (*message, invalid),
+            other => panic!("expected a body error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_bodies() {
+        for (body, invalid) in [
+            (&b""[..], ""),
+            (b"not json", "not json"),
+            (b"{\"a\":", "{\"a\":"),
+            (b"{} {}", "{} {}"),
+            (b"\"\xff\"", "\"\u{fffd}\""),
+        ] {
+            let mut chunk = one(&request());
+            chunk.body = body.to_vec();
+            let (message, text) = body_error_parts(decode_chunk(chunk));
+            assert_eq!(text, invalid);
+            assert_eq!(
+                message,
+                Message {
+                    payload: Value::Null,
+                    ..request()
+                }
+            );
+        }
+        // Any JSON value is a payload, including scalars and null.
+        for body in ["null", "3", "\"s\"", "[1]", " {} "] {
+            let mut chunk = one(&request());
+            chunk.body = body.as_bytes().to_vec();
+            assert!(decode_chunk(chunk).is_ok(), "{body}");
+        }
+    }
+
+    #[test]
+    fn header_errors_win_over_body_errors() {
+        let mut chunk = with_header("sender_info", None);
+        chunk.body = b"not json".to_vec();
+        assert_eq!(header_error_name(decode_chunk(chunk)), "sender_info");
+    }
+
+    fn three_chunks() -> Vec<WireChunk> {
+        let mut message = request();
+        message.payload = json!("0123456789012345678901234567");
+        let chunks = encode(&message, 10);
+        assert_eq!(chunks.len(), 3);
+        chunks
+    }
+
+    #[test]
+    fn assembler_rejects_a_changed_count() {
+        let chunks = three_chunks();
+        let mut assembler = ChunkAssembler::default();
+        let now = Instant::now();
+        assert!(assembler.offer(chunks[0].clone(), now).is_none());
+        let mut odd = chunks[1].clone();
+        let base = request().message_id;
+        odd.properties.message_id = Some(format!("{base}/1/4"));
+        assert!(matches!(
+            assembler.offer(odd, now),
+            Some(Err(DecodeError::MessageId(_)))
+        ));
+        assert!(assembler.offer(chunks[1].clone(), now).is_none());
+        let done = assembler.offer(chunks[2].clone(), now).unwrap().unwrap();
+        assert_eq!(done.payload, json!("0123456789012345678901234567"));
+    }
+
+    #[test]
+    fn assembler_keeps_messages_apart_and_expires_oldest_first() {
+        let first = three_chunks();
+        let mut other = request();
+        other.message_id = "other".into();
+        other.payload = json!("0123456789012345678901234567");
+        let second = encode(&other, 10);
+        let mut assembler = ChunkAssembler::new(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_millis(50);
+        assert_eq!(assembler.next_deadline(), None);
+        assert!(assembler.offer(first[0].clone(), t0).is_none());
+        assert!(assembler.offer(second[1].clone(), t1).is_none());
+        assert_eq!(assembler.pending_count(), 2);
+        assert_eq!(
+            assembler.next_deadline(),
+            Some(t0 + Duration::from_millis(100))
+        );
+        let expired = assembler.expire(t0 + Duration::from_millis(100));
+        assert_eq!(expired.len(), 1);
+        let (message, invalid) = body_error_parts(expired.into_iter().next().unwrap());
+        assert_eq!(message.message_id, request().message_id);
+        assert_eq!(invalid, format!("{}{}", "\"012345678", "#".repeat(20)));
+        assert_eq!(
+            assembler.next_deadline(),
+            Some(t1 + Duration::from_millis(100))
+        );
+        assert!(assembler.offer(second[0].clone(), t1).is_none());
+        assert_eq!(
+            assembler
+                .offer(second[2].clone(), t1)
+                .unwrap()
+                .unwrap()
+                .message_id,
+            "other"
+        );
+        assert_eq!(assembler.pending_count(), 0);
+    }
+
+    #[test]
+    fn expired_message_with_bad_headers_is_a_header_error() {
+        let mut chunks = three_chunks();
+        chunks[1].properties.headers.remove("sender_info");
+        let mut assembler = ChunkAssembler::new(Duration::ZERO);
+        let now = Instant::now();
+        assert!(assembler.offer(chunks[1].clone(), now).is_none());
+        let expired = assembler.expire(now);
+        assert_eq!(
+            header_error_name(expired.into_iter().next().unwrap()),
+            "sender_info"
+        );
+    }
+
+    #[test]
+    fn huge_chunk_counts_do_not_allocate_the_world() {
+        let mut chunk = one(&request());
+        chunk.properties.message_id = Some("x/65535/65536".into());
+        chunk.body = vec![b'a'; 1000];
+        let mut assembler = ChunkAssembler::new(Duration::ZERO);
+        let now = Instant::now();
+        assert!(assembler.offer(chunk, now).is_none());
+        let (_, invalid) = body_error_parts(assembler.expire(now).pop().unwrap());
+        assert_eq!(invalid.len(), 65535 + 1000);
+        assert!(invalid.ends_with('a'));
+    }
+}
