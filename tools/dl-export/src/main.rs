@@ -1,3 +1,5 @@
+//! The `dl-export` program: see the crate library for what it does.
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    dl_export::main()
 }

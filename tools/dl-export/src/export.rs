@@ -1,0 +1,422 @@
+//! What `dl-export` does: resolve settings, connect, build the query, stream rows through a
+//! formatter into the output, then record the incremental state.
+
+use crate::args::{Args, Fill, INTERRUPTED, NO_ROWS};
+use crate::format::{Cell, RecordWriter};
+use crate::progress::Progress;
+use crate::sink::{FinishError, Sink};
+use crate::state::{self, Position, Tracker};
+use crate::timefmt::{TimeFormatter, TimeStyle};
+use crate::wide::Pivot;
+use anyhow::{Context, Result};
+use dripline_cli::exit_status::{
+    CANNOT_CREATE, CONFIG, DATA_ERROR, NO_INPUT, NO_PERMISSION, SUCCESS, UNAVAILABLE, USAGE,
+};
+use dripline_cli::ExitFailure;
+use dripline_store::copy::CopyRow;
+use dripline_store::export::{
+    self, glob_to_like, Bucketing, ColumnKind, ExportQuery, SensorFilter, StreamError,
+};
+use dripline_store::postgres::Client;
+use dripline_store::sql::quote_literal;
+use dripline_store::{ConnectionConfig, StoreError};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// How often (in rows) to update the progress line and look for signals.
+const CHECK_EVERY: u64 = 16 * 1024;
+
+/// Run one export; the exit status on success.
+pub fn run(args: &Args) -> Result<u8> {
+    let options = args
+        .database
+        .to_options(args.auth.auth_file.as_deref(), "dl-export");
+    let config = ConnectionConfig::resolve(&options).map_err(|e| failure(CONFIG, e.to_string()))?;
+    let table_name = args.table.to_string();
+    let previous = match &args.state {
+        Some(path) => {
+            state::load(path, &table_name).map_err(|e| failure(DATA_ERROR, e.to_string()))?
+        }
+        None => None,
+    };
+    let every_micros = args.every.map(|d| d.as_micros() as i64);
+    check_state_mode(previous.as_ref(), every_micros, args)?;
+
+    let mut client = dripline_store::connect(&config).map_err(|e| store_failure(e, &config))?;
+    set_time_zone(&mut client, args.tz.as_deref())?;
+    if !dripline_store::table_exists(&mut client, &args.table)
+        .map_err(|e| store_failure(e, &config))?
+    {
+        return Err(store_failure(
+            StoreError::MissingTable {
+                table: table_name,
+                database: config.database.clone(),
+                target: config.target(),
+            },
+            &config,
+        ));
+    }
+
+    let sensors = SensorFilter {
+        names: args.sensor_names(),
+        patterns: args.patterns.iter().map(|p| glob_to_like(p)).collect(),
+    };
+    if args.strict {
+        check_sensors_exist(&mut client, args, &sensors, &config)?;
+    }
+
+    let query = build_query(&mut client, args, sensors, previous.as_ref(), every_micros)
+        .map_err(|e| store_failure(e, &config))?;
+    if args.print_query {
+        println!("{}", query.select_sql());
+        return Ok(SUCCESS);
+    }
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    if args.output.is_some() {
+        watch_signals(&interrupted)?;
+    }
+    let mut sink = Sink::open(args.output.as_deref(), args.gzip)
+        .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
+    let outcome = stream_rows(&mut client, args, &query, &mut sink, &interrupted);
+    let (rows, tracker) = match outcome {
+        Ok(done) => done,
+        Err(StreamError::Store(error)) => return Err(store_failure(error, &config)),
+        Err(StreamError::Sink(error)) => return Err(sink_failure(error, args)),
+    };
+    sink.finish().map_err(|e| match e {
+        FinishError::Stdout(io) => anyhow::Error::from(io).context("cannot write to stdout"),
+        FinishError::File(file) => failure(CANNOT_CREATE, file.to_string()),
+    })?;
+    tracing::info!(rows, table = %args.table, "export finished");
+
+    if let Some(path) = &args.state {
+        let next = match (every_micros, query.until_micros) {
+            (Some(every), Some(until)) => Some(Position::Buckets {
+                every_micros: every,
+                next_micros: until,
+            }),
+            _ => tracker.position(previous.as_ref()),
+        };
+        if let Some(position) = next {
+            state::save(path, &table_name, &position)
+                .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
+        }
+    }
+    if rows == 0 && args.fail_if_empty {
+        tracing::warn!("no rows matched");
+        return Ok(NO_ROWS);
+    }
+    Ok(SUCCESS)
+}
+
+fn failure(status: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::from(ExitFailure::new(status, message))
+}
+
+/// The exit status a store error deserves, with its one-line message.
+fn store_failure(error: StoreError, config: &ConnectionConfig) -> anyhow::Error {
+    let status = match &error {
+        StoreError::Config(_) => CONFIG,
+        StoreError::Unreachable { .. } => UNAVAILABLE,
+        StoreError::Authentication { .. } => NO_PERMISSION,
+        StoreError::NoDatabase { .. } | StoreError::MissingTable { .. } => NO_INPUT,
+        StoreError::Query { code, .. } => match code.as_deref() {
+            Some("42501") => NO_PERMISSION,
+            Some("42P01") | Some("3F000") => NO_INPUT,
+            Some(code) if code.starts_with("08") => UNAVAILABLE,
+            _ => dripline_cli::exit_status::FAILURE,
+        },
+    };
+    tracing::debug!(database = %config, "database error");
+    failure(status, error.to_string())
+}
+
+/// A failure while writing rows: a closed stdout stays a broken-pipe error (quiet exit 0),
+/// an interruption and file errors get their statuses.
+fn sink_failure(error: io::Error, args: &Args) -> anyhow::Error {
+    if error.kind() == io::ErrorKind::Interrupted {
+        let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
+        return failure(
+            INTERRUPTED,
+            format!("interrupted; {} left as it was", path.display()),
+        );
+    }
+    match &args.output {
+        Some(path) => failure(
+            CANNOT_CREATE,
+            format!("cannot write {}: {error}", path.display()),
+        ),
+        None => anyhow::Error::from(error).context("cannot write to stdout"),
+    }
+}
+
+fn check_state_mode(previous: Option<&Position>, every: Option<i64>, args: &Args) -> Result<()> {
+    let path = || {
+        args.state
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    match (previous, every) {
+        (Some(Position::Rows { .. }), Some(_)) => Err(failure(
+            DATA_ERROR,
+            format!(
+                "state file {}: written by an export without --every",
+                path()
+            ),
+        )),
+        (Some(Position::Buckets { .. }), None) => Err(failure(
+            DATA_ERROR,
+            format!("state file {}: written by an export with --every", path()),
+        )),
+        (Some(Position::Buckets { every_micros, .. }), Some(every)) if *every_micros != every => {
+            Err(failure(
+                DATA_ERROR,
+                format!(
+                    "state file {}: written with --every {}, this run has --every {}",
+                    path(),
+                    humantime::format_duration(std::time::Duration::from_micros(
+                        *every_micros as u64
+                    )),
+                    humantime::format_duration(std::time::Duration::from_micros(every as u64))
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn set_time_zone(client: &mut Client, tz: Option<&str>) -> Result<()> {
+    let zone = tz.unwrap_or("UTC");
+    client
+        .batch_execute(&format!("SET TIME ZONE {}", quote_literal(zone)))
+        .map_err(|e| {
+            failure(
+                USAGE,
+                format!(
+                    "--tz '{zone}': not a time zone the database knows ({}); try UTC or Europe/Berlin",
+                    e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string())
+                ),
+            )
+        })
+}
+
+fn check_sensors_exist(
+    client: &mut Client,
+    args: &Args,
+    sensors: &SensorFilter,
+    config: &ConnectionConfig,
+) -> Result<()> {
+    let unknown = export::unknown_sensors(client, &args.table, &sensors.names)
+        .map_err(|e| store_failure(e, config))?;
+    let unmatched = export::unmatched_patterns(client, &args.table, &sensors.patterns)
+        .map_err(|e| store_failure(e, config))?;
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(format!(
+            "unknown sensor{} {}",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.join(", ")
+        ));
+    }
+    if !unmatched.is_empty() {
+        problems.push(format!("no sensor matches {}", unmatched.join(", ")));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(failure(
+            DATA_ERROR,
+            format!("{} in table {}", problems.join("; "), args.table),
+        ))
+    }
+}
+
+/// The query for this run: resolved time range, resume point, downsampling.
+fn build_query(
+    client: &mut Client,
+    args: &Args,
+    sensors: SensorFilter,
+    previous: Option<&Position>,
+    every_micros: Option<i64>,
+) -> Result<ExportQuery, StoreError> {
+    let now = dripline_store::TimeSpec::Now;
+    let until_spec = args.until.as_ref().unwrap_or(&now);
+    let mut specs = vec![until_spec];
+    if let Some(since) = &args.since {
+        specs.push(since);
+    }
+    let resolved = dripline_store::time::resolve(client, &specs)?;
+    let mut until = resolved[0];
+    let mut since = resolved.get(1).copied();
+    let mut resume = None;
+    match previous {
+        Some(Position::Buckets { next_micros, .. }) => since = Some(*next_micros),
+        Some(position) => {
+            since = None;
+            resume = position.resume();
+        }
+        None => {}
+    }
+    if let (Some(every), Some(_)) = (every_micros, &args.state) {
+        // Only whole buckets, so the next run can start exactly at the end of this one.
+        until = until.div_euclid(every) * every;
+    }
+    Ok(ExportQuery {
+        table: args.table.clone(),
+        sensors,
+        since_micros: since,
+        until_micros: Some(until),
+        resume,
+        values: args.value.into(),
+        bucketing: every_micros.map(|width_micros| Bucketing {
+            width_micros,
+            aggregates: args.aggregates(),
+        }),
+        with_utc_offset: args.tz.is_some() && !args.epoch,
+    })
+}
+
+fn watch_signals(flag: &Arc<AtomicBool>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // A second signal ends the program at once (the temporary file may then remain).
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(INTERRUPTED),
+            flag.clone(),
+        )
+        .context("installing signal handlers")?;
+        signal_hook::flag::register(signal, flag.clone()).context("installing signal handlers")?;
+    }
+    Ok(())
+}
+
+/// Stream the rows of `query` into `sink`; returns the number of records written and what the
+/// incremental state needs.
+fn stream_rows(
+    client: &mut Client,
+    args: &Args,
+    query: &ExportQuery,
+    sink: &mut Sink,
+    interrupted: &AtomicBool,
+) -> Result<(u64, Tracker), StreamError<io::Error>> {
+    let columns = query.columns();
+    let has_offset = columns.last().map(|c| c.kind) == Some(ColumnKind::UtcOffset);
+    let value_end = columns.len() - usize::from(has_offset);
+    let style = if args.epoch {
+        TimeStyle::Epoch
+    } else {
+        TimeStyle::Rfc3339
+    };
+    // Which of the query's value columns are written (raw rows always carry both).
+    let value_columns: Vec<usize> = if query.bucketing.is_none() {
+        query
+            .values
+            .columns()
+            .iter()
+            .map(|name| if *name == "value_raw" { 2 } else { 3 })
+            .collect()
+    } else {
+        (2..value_end).collect()
+    };
+    let cell_names: Vec<String> = value_columns
+        .iter()
+        .map(|&i| columns[i].name.clone())
+        .collect();
+    let template: Vec<Cell> = value_columns
+        .iter()
+        .map(|&i| match columns[i].kind {
+            ColumnKind::Count => Cell::Count(None),
+            _ => Cell::Float(None),
+        })
+        .collect();
+
+    let mut pivot = if args.wide {
+        let sensors = export::sensor_names(client, query).map_err(StreamError::Store)?;
+        Some(Pivot::new(sensors, &template, args.fill == Fill::Previous))
+    } else {
+        None
+    };
+    let names: Vec<String> = match &pivot {
+        Some(pivot) => std::iter::once("timestamp".to_string())
+            .chain(pivot.column_names(&cell_names))
+            .collect(),
+        None => ["sensor_name".to_string(), "timestamp".to_string()]
+            .into_iter()
+            .chain(cell_names.iter().cloned())
+            .collect(),
+    };
+    let mut writer = RecordWriter::new(
+        args.format,
+        names,
+        pivot.is_none(),
+        TimeFormatter::new(style),
+    );
+    if !args.no_header {
+        if let Some(header) = writer.header() {
+            sink.write_line(&header).map_err(StreamError::Sink)?;
+        }
+    }
+
+    let mut tracker = Tracker::default();
+    let track = args.state.is_some() && query.bucketing.is_none();
+    let mut progress = Progress::new(!args.no_progress);
+    let mut cells = template.clone();
+    let mut records = 0u64;
+    let mut rows = 0u64;
+    let bad = |e: io::Error| e;
+    let result = export::stream(client, query, |row: &CopyRow<'_>| -> io::Result<()> {
+        rows += 1;
+        if rows.is_multiple_of(CHECK_EVERY) {
+            progress.update(rows);
+            if interrupted.load(Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+            }
+        }
+        let sensor = row.text(0).unwrap_or_default();
+        let timestamp = match columns[1].kind {
+            ColumnKind::Timestamp => row.timestamptz(1).map_err(bad)?,
+            _ => row.int8(1).map_err(bad)?,
+        }
+        .unwrap_or_default();
+        let offset = if has_offset {
+            row.int4(value_end).map_err(bad)?
+        } else {
+            None
+        };
+        for (cell, &i) in cells.iter_mut().zip(&value_columns) {
+            *cell = match columns[i].kind {
+                ColumnKind::Count => Cell::Count(row.int8(i)?),
+                _ => Cell::Float(row.float8(i)?),
+            };
+        }
+        if track {
+            let raw = row.float8(2)?.unwrap_or(f64::NAN);
+            tracker.row(sensor, timestamp, raw, row.float8(3)?);
+        }
+        match &mut pivot {
+            Some(pivot) => pivot.add(timestamp, offset, sensor, &cells, |t, o, line| {
+                records += 1;
+                sink.write_line(writer.record(None, t, o, line))
+            }),
+            None => {
+                records += 1;
+                sink.write_line(writer.record(Some(sensor), timestamp, offset, &cells))
+            }
+        }
+    });
+    progress.finish();
+    result?;
+    if let Some(pivot) = &mut pivot {
+        pivot
+            .flush(|t, o, line| {
+                records += 1;
+                sink.write_line(writer.record(None, t, o, line))
+            })
+            .map_err(StreamError::Sink)?;
+    }
+    Ok((records, tracker))
+}
