@@ -22,6 +22,7 @@ mod error;
 pub mod fields;
 pub mod incoming;
 pub mod publisher;
+pub mod service;
 pub mod settings;
 
 pub use client::{RequestClient, RequestOutcome};

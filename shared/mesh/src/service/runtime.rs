@@ -1,0 +1,460 @@
+//! The AMQP side of a service: queue, bindings, the receive → dispatch → reply loop,
+//! heartbeats, scheduled endpoint work, reconnection and a clean stop.
+
+use super::dispatch::{Dispatcher, Outcome};
+use super::endpoint::Alert;
+use crate::connection::{timestamp_now, MeshConnection};
+use crate::fields::to_amqp_properties;
+use crate::incoming::{Incoming, MessageStream};
+use crate::publisher::Exchange;
+use crate::MeshError;
+use dripline_protocol::{encode, DecodeError, Message, MessageKind, SenderInfo};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::Channel;
+use serde_json::json;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How a service runs.
+#[derive(Clone, Debug)]
+pub struct ServiceOptions {
+    /// Period of the `heartbeat.<name>` alerts; zero turns them off. The first one is sent one
+    /// period after start. Default 60 s, as dripline.
+    pub heartbeat_interval: Duration,
+    /// `basic.qos` prefetch count; 0 = unlimited (what dripline-python 5.1 uses). A multi-chunk
+    /// request is acknowledged once all its chunks are in, so a non-zero prefetch must exceed
+    /// the chunk count of the largest request.
+    pub prefetch: u16,
+    /// Reconnect (with the connection's retry policy) when the broker connection is lost,
+    /// keeping endpoint values and locks; `false` ends [`Service::run`] with the error.
+    pub reconnect: bool,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            heartbeat_interval: Duration::from_secs(60),
+            prefetch: 0,
+            reconnect: true,
+        }
+    }
+}
+
+/// A running dripline service: a [`Dispatcher`] served on the mesh.
+pub struct Service {
+    dispatcher: Dispatcher,
+    options: ServiceOptions,
+    instance_id: uuid::Uuid,
+}
+
+/// Why one connection's serving loop ended.
+enum End {
+    Shutdown,
+    Lost(MeshError),
+}
+
+/// When the next heartbeat and the next scheduled work of each endpoint are due.
+struct Timers {
+    heartbeat: Option<(Instant, Duration)>,
+    endpoints: Vec<Option<(Instant, Duration)>>,
+}
+
+impl Timers {
+    fn next_deadline(&self) -> Option<Instant> {
+        self.endpoints
+            .iter()
+            .chain(std::iter::once(&self.heartbeat))
+            .filter_map(|due| due.map(|(at, _)| at))
+            .min()
+    }
+
+    /// Follow a change of an endpoint's schedule interval (started, stopped, changed).
+    fn refresh(&mut self, dispatcher: &Dispatcher, index: usize, now: Instant) {
+        let wanted = dispatcher.schedule_interval(index);
+        let Some(slot) = self.endpoints.get_mut(index) else {
+            return;
+        };
+        match (wanted, *slot) {
+            (None, _) => *slot = None,
+            (Some(interval), Some((_, current))) if current == interval => {}
+            (Some(interval), _) => *slot = Some((now + interval, interval)),
+        }
+    }
+}
+
+/// The next time after `due` in steps of `interval`, never in the past (skips missed runs).
+fn advance(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next <= now {
+        now + interval
+    } else {
+        next
+    }
+}
+
+/// Publishes replies and alerts on a channel without confirms: ordered, and never waiting a
+/// broker round trip per reply (dripline replies are not confirmed by anyone either).
+struct Sender {
+    channel: Channel,
+    requests_exchange: String,
+    alerts_exchange: String,
+    max_payload_size: usize,
+    heartbeat_routing_key: String,
+    sender_info: SenderInfo,
+}
+
+impl Sender {
+    async fn publish(&self, exchange: Exchange, message: &Message) -> Result<(), MeshError> {
+        let exchange_name = match exchange {
+            Exchange::Requests => &self.requests_exchange,
+            Exchange::Alerts => &self.alerts_exchange,
+        };
+        let routing_key = crate::short(&message.routing_key)?;
+        for chunk in encode(message, self.max_payload_size) {
+            self.channel
+                .basic_publish(
+                    crate::short(exchange_name)?,
+                    routing_key.clone(),
+                    BasicPublishOptions::default(),
+                    &chunk.body,
+                    to_amqp_properties(&chunk.properties),
+                )
+                .await
+                .map_err(|e| MeshError::amqp(format!("publishing to '{exchange_name}'"), e))?;
+        }
+        Ok(())
+    }
+
+    async fn alerts(&self, alerts: Vec<Alert>) -> Result<(), MeshError> {
+        for alert in alerts {
+            let message = Message::alert(
+                &alert.routing_key,
+                alert.payload,
+                self.sender_info.clone(),
+                timestamp_now(),
+            );
+            tolerate_bad_names(self.publish(Exchange::Alerts, &message).await)?;
+        }
+        Ok(())
+    }
+}
+
+/// A routing key over 255 bytes fails one publish, not the service.
+fn tolerate_bad_names(result: Result<(), MeshError>) -> Result<(), MeshError> {
+    match result {
+        Err(error @ MeshError::NameTooLong(_)) => {
+            tracing::warn!("not published: {error}");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+impl Service {
+    /// A service serving `dispatcher`'s endpoints.
+    pub fn new(dispatcher: Dispatcher, options: ServiceOptions) -> Self {
+        Service {
+            dispatcher,
+            options,
+            instance_id: uuid::Uuid::new_v4(),
+        }
+    }
+
+    /// The id sent in heartbeats: one per service process.
+    pub fn instance_id(&self) -> uuid::Uuid {
+        self.instance_id
+    }
+
+    /// The endpoints and their locks.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// Serve on `connection` until `shutdown` completes (then close the connection and return
+    /// `Ok`). Set-up failures (e.g. another service with this name holds the queue) return an
+    /// error. A lost connection is re-opened when [`ServiceOptions::reconnect`] is set (giving
+    /// up after the connection's `max_connection_attempts`), otherwise it ends `run` with a
+    /// [`MeshError::Unreachable`].
+    pub async fn run(
+        &mut self,
+        connection: MeshConnection,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), MeshError> {
+        tokio::pin!(shutdown);
+        let now = Instant::now();
+        let heartbeat = Some(self.options.heartbeat_interval)
+            .filter(|interval| !interval.is_zero())
+            .map(|interval| (now + interval, interval));
+        let mut timers = Timers {
+            heartbeat,
+            endpoints: vec![None; self.dispatcher.len()],
+        };
+        for index in 0..self.dispatcher.len() {
+            timers.refresh(&self.dispatcher, index, now);
+        }
+        let mut connection = connection;
+        loop {
+            let end = self.serve(&connection, &mut shutdown, &mut timers).await?;
+            match end {
+                End::Shutdown => {
+                    tracing::info!(service = %self.dispatcher.service_name(), "stopping");
+                    connection.close().await;
+                    return Ok(());
+                }
+                End::Lost(error) if self.options.reconnect => {
+                    tracing::warn!("{error}; reconnecting");
+                    let settings = connection.settings().clone();
+                    let name = self.dispatcher.service_name().to_string();
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        reconnected = MeshConnection::connect(&settings, &name) => {
+                            connection = reconnected?;
+                        }
+                    }
+                }
+                End::Lost(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn serve<F: Future<Output = ()>>(
+        &mut self,
+        connection: &MeshConnection,
+        shutdown: &mut std::pin::Pin<&mut F>,
+        timers: &mut Timers,
+    ) -> Result<End, MeshError> {
+        let settings = connection.settings();
+        let name = self.dispatcher.service_name().to_string();
+        let channel = connection.channel().await?;
+        connection.declare_exchanges(&channel).await?;
+        let sender = Sender {
+            channel: connection.channel().await?,
+            requests_exchange: settings.requests_exchange.clone(),
+            alerts_exchange: settings.alerts_exchange.clone(),
+            max_payload_size: settings.max_payload_size,
+            heartbeat_routing_key: settings.heartbeat_routing_key.clone(),
+            sender_info: connection.sender_info().clone(),
+        };
+        channel
+            .basic_qos(self.options.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| MeshError::amqp("setting the prefetch count", e))?;
+        let queue = crate::short(&name)?;
+        channel
+            .queue_declare(
+                queue.clone(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| queue_error(&name, e))?;
+        for key in self.dispatcher.binding_keys() {
+            channel
+                .queue_bind(
+                    queue.clone(),
+                    crate::short(&settings.requests_exchange)?,
+                    crate::short(&key)?,
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| MeshError::amqp(format!("binding '{key}' to queue '{name}'"), e))?;
+        }
+        let consumer = channel
+            .basic_consume(
+                queue,
+                "".into(),
+                BasicConsumeOptions {
+                    no_local: true,
+                    no_ack: false,
+                    exclusive: true,
+                    nowait: false,
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("consuming queue '{name}'"), e))?;
+        let mut stream = MessageStream::new(consumer, true);
+        let endpoints: Vec<&str> = self.dispatcher.names().skip(1).collect();
+        tracing::info!(
+            service = %name,
+            broker = %settings.address(),
+            endpoints = %endpoints.join(","),
+            "serving"
+        );
+
+        loop {
+            let deadline = timers.next_deadline();
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.as_mut() => return Ok(End::Shutdown),
+                incoming = stream.next() => match incoming {
+                    None => Err(lost(settings, "the broker closed the connection or cancelled the consumer")),
+                    Some(Err(error)) => Err(error),
+                    Some(Ok(incoming)) => self.on_incoming(incoming, &sender, timers).await,
+                },
+                _ = sleep_until(deadline) => self.on_timers(&sender, timers).await,
+            };
+            if let Err(error) = step {
+                return Ok(End::Lost(as_lost(settings, error)));
+            }
+        }
+    }
+
+    async fn on_incoming(
+        &mut self,
+        incoming: Incoming,
+        sender: &Sender,
+        timers: &mut Timers,
+    ) -> Result<(), MeshError> {
+        for acker in incoming.ackers {
+            acker
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(|e| MeshError::amqp("acknowledging a request", e))?;
+        }
+        let (request, outcome) = match incoming.message {
+            Ok(message) if matches!(message.kind, MessageKind::Request { .. }) => {
+                let outcome = self.dispatcher.handle(&message);
+                if let Some(index) = self.dispatcher.route(&message.routing_key) {
+                    timers.refresh(&self.dispatcher, index, Instant::now());
+                }
+                (message, outcome)
+            }
+            Ok(message) => {
+                tracing::debug!(routing_key = %message.routing_key, "ignoring a message that is not a request");
+                return Ok(());
+            }
+            Err(DecodeError::Body {
+                message,
+                invalid,
+                reason,
+            }) if matches!(message.kind, MessageKind::Request { .. }) => {
+                tracing::warn!(routing_key = %message.routing_key, "undecodable request body ({reason}); replying 302");
+                (*message, Dispatcher::decoding_failure(&invalid))
+            }
+            Err(error) => {
+                tracing::warn!("dropped a message that is not a dripline request: {error}");
+                return Ok(());
+            }
+        };
+        self.send_outcome(&request, outcome, sender).await
+    }
+
+    async fn send_outcome(
+        &self,
+        request: &Message,
+        outcome: Outcome,
+        sender: &Sender,
+    ) -> Result<(), MeshError> {
+        let Outcome { alerts, reply } = outcome;
+        let code = reply.code;
+        tracing::debug!(
+            routing_key = %request.routing_key,
+            operation = request.operation().map_or("?", |op| op.name()),
+            specifier = %request.specifier,
+            code = code.0,
+            "{}",
+            reply.message
+        );
+        sender.alerts(alerts).await?;
+        if request.reply_to.is_empty() {
+            tracing::warn!(
+                routing_key = %request.routing_key,
+                "not sending reply (reply-to empty): {code} {}",
+                reply.message
+            );
+            return Ok(());
+        }
+        let message = Message::reply(
+            request,
+            code.0,
+            reply.message,
+            reply.payload,
+            sender.sender_info.clone(),
+            timestamp_now(),
+        );
+        tolerate_bad_names(sender.publish(Exchange::Requests, &message).await)
+    }
+
+    async fn on_timers(&mut self, sender: &Sender, timers: &mut Timers) -> Result<(), MeshError> {
+        let now = Instant::now();
+        if let Some((due, interval)) = timers.heartbeat {
+            if due <= now {
+                timers.heartbeat = Some((advance(due, interval, now), interval));
+                let name = self.dispatcher.service_name();
+                let heartbeat = Alert {
+                    routing_key: format!("{}.{name}", sender.heartbeat_routing_key),
+                    payload: json!({ "name": name, "id": self.instance_id.to_string() }),
+                };
+                sender.alerts(vec![heartbeat]).await?;
+            }
+        }
+        for index in 0..timers.endpoints.len() {
+            let Some((due, interval)) = timers.endpoints[index] else {
+                continue;
+            };
+            if due > now {
+                continue;
+            }
+            timers.endpoints[index] = Some((advance(due, interval, now), interval));
+            let alerts = self.dispatcher.run_scheduled(index);
+            timers.refresh(&self.dispatcher, index, now);
+            sender.alerts(alerts).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn lost(settings: &crate::BrokerSettings, reason: impl Into<String>) -> MeshError {
+    MeshError::Unreachable {
+        address: settings.address(),
+        reason: reason.into(),
+    }
+}
+
+/// Any AMQP failure while serving means the channel or connection is gone.
+fn as_lost(settings: &crate::BrokerSettings, error: MeshError) -> MeshError {
+    match error {
+        MeshError::Amqp { action, reason } => lost(
+            settings,
+            format!("connection lost while {action}: {reason}"),
+        ),
+        other => other,
+    }
+}
+
+fn queue_error(name: &str, error: lapin::Error) -> MeshError {
+    let error = MeshError::amqp(format!("declaring queue '{name}'"), error);
+    match error {
+        MeshError::Amqp { action, reason }
+            if reason.contains("RESOURCE_LOCKED")
+                || reason.contains("resource-locked")
+                || reason.contains("exclusive") =>
+        {
+            MeshError::Amqp {
+                action,
+                reason: format!(
+                    "another service named '{name}' is already running on this broker ({reason})"
+                ),
+            }
+        }
+        other => other,
+    }
+}
