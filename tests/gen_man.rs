@@ -1,0 +1,251 @@
+//! `gen-man DIR`: write `DIR/<program>.1` for every dl-* program, rendered with clap_mangen
+//! from the very clap definition the program parses its flags with, so a page cannot describe
+//! a flag the program does not have. `make man` runs it on `man/`; `tests/man_pages.rs` runs it
+//! on a temporary directory and fails when a committed page differs.
+//!
+//! The program's `after_help` text (what `--help` prints below the flags) becomes man-page
+//! sections: each paragraph that starts with a heading line ending in `:` (`Examples:`,
+//! `Exit status (…):`) becomes a section of that name (EXAMPLES, EXIT STATUS); its indented
+//! lines `term  description` (two or more spaces apart) become tagged paragraphs.
+//!
+//! This binary belongs to the tests package and is never installed.
+
+use clap::CommandFactory;
+use roff::{bold, roman, Roff};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Every program that gets a man page. Adding a program is one line here, plus its crate as a
+/// dependency in tests/Cargo.toml; the program must expose its clap `Args` from its library.
+fn programs() -> Vec<clap::Command> {
+    vec![
+        dl_get::Args::command(),
+        dl_set::Args::command(),
+        dl_cmd::Args::command(),
+    ]
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir] = args.as_slice() else {
+        eprintln!("usage: gen-man DIR   (writes DIR/<program>.1 for every dl-* program)");
+        return ExitCode::from(64);
+    };
+    match write_pages(Path::new(dir)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gen-man: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Render every program's page into `dir` (created if missing).
+fn write_pages(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let commands = programs();
+    let names: Vec<String> = commands.iter().map(|c| c.get_name().to_owned()).collect();
+    for command in commands {
+        let path = dir.join(format!("{}.1", command.get_name()));
+        let page = render(command, &names)?;
+        std::fs::write(&path, page)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// One man page: clap_mangen's NAME, SYNOPSIS, DESCRIPTION and OPTIONS, then the sections
+/// found in `after_help`, then SEE ALSO naming the other programs.
+fn render(command: clap::Command, all_programs: &[String]) -> std::io::Result<Vec<u8>> {
+    let mut command = command;
+    command.build();
+    let after_help = command
+        .get_after_long_help()
+        .or_else(|| command.get_after_help())
+        .map(|text| text.to_string());
+    let name = command.get_name().to_owned();
+    let version = command.get_version().unwrap_or_default().to_owned();
+    let command = command
+        .after_help(None::<&str>)
+        .after_long_help(None::<&str>);
+    let has_options = command.get_arguments().any(|arg| !arg.is_hide_set());
+
+    let man = clap_mangen::Man::new(command)
+        .source(format!("dripline-tools {version}"))
+        .manual("dripline-tools");
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    if has_options {
+        man.render_options_section(&mut out)?;
+    }
+
+    let mut roff = Roff::new();
+    if let Some(text) = after_help {
+        render_after_help(&mut roff, &text);
+    }
+    let others: Vec<String> = all_programs
+        .iter()
+        .filter(|other| **other != name)
+        .map(|other| format!("{other}(1)"))
+        .collect();
+    if !others.is_empty() {
+        roff.control("SH", ["SEE ALSO"]);
+        roff.text([roman(others.join(", "))]);
+    }
+    roff.to_writer(&mut out)?;
+    Ok(without_repeated_preamble(&out))
+}
+
+/// clap_mangen and roff start every rendered piece with the same two-line definition of the
+/// `Aq` string; keep the first one only.
+fn without_repeated_preamble(page: &[u8]) -> Vec<u8> {
+    const PREAMBLE: [&str; 2] = [".ie \\n(.g .ds Aq \\(aq", ".el .ds Aq '"];
+    let text = String::from_utf8_lossy(page);
+    let mut seen = false;
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line == PREAMBLE[0] && lines.peek() == Some(&PREAMBLE[1]) {
+            lines.next();
+            if seen {
+                continue;
+            }
+            seen = true;
+            out.push_str(PREAMBLE[0]);
+            out.push('\n');
+            out.push_str(PREAMBLE[1]);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// Turn `after_help` paragraphs into sections (see the crate docs for the layout expected).
+fn render_after_help(roff: &mut Roff, text: &str) {
+    let mut in_section = false;
+    for paragraph in text.split("\n\n") {
+        let mut lines = paragraph.lines().filter(|line| !line.trim().is_empty());
+        let Some(first) = lines.clone().next() else {
+            continue;
+        };
+        if let Some(heading) = first
+            .trim_end()
+            .strip_suffix(':')
+            .filter(|_| !indented(first))
+        {
+            lines.next();
+            let (title, note) = match heading.split_once(" (") {
+                Some((title, note)) => (title, note.strip_suffix(')')),
+                None => (heading, None),
+            };
+            roff.control("SH", [title.to_uppercase().as_str()]);
+            if let Some(note) = note {
+                roff.text([roman(sentence(note))]);
+            }
+        } else if !in_section {
+            roff.control("SH", ["NOTES"]);
+        } else {
+            roff.control("PP", []);
+        }
+        in_section = true;
+        render_lines(roff, lines);
+    }
+}
+
+/// Indented lines become tagged paragraphs: `term  description`, split at the first run of two
+/// or more spaces, or, for a one-word term followed by one space (`10+ application codes`), at
+/// the column where the other descriptions of the paragraph start. Lines indented deeper than
+/// the term continue the description above them; unindented lines are plain text.
+fn render_lines<'a>(roff: &mut Roff, lines: impl Iterator<Item = &'a str>) {
+    let lines: Vec<&str> = lines.collect();
+    let column = description_column(&lines);
+    let mut item_indent: Option<usize> = None;
+    for line in lines {
+        let indent = line.len() - line.trim_start().len();
+        if matches!(item_indent, Some(item) if indent > item) {
+            roff.text([roman(line.trim())]);
+            continue;
+        }
+        if indent == 0 {
+            item_indent = None;
+            roff.control("PP", []);
+            roff.text([roman(line.trim())]);
+            continue;
+        }
+        item_indent = Some(indent);
+        match split_item(line, column) {
+            (term, Some(description)) => {
+                roff.control("TP", []);
+                roff.text([bold(term)]);
+                roff.text([roman(description)]);
+            }
+            (term, None) => {
+                roff.control("PP", []);
+                roff.text([bold(term)]);
+            }
+        }
+    }
+}
+
+/// The column (byte offset) where most descriptions in these lines start, if any line has one.
+fn description_column(lines: &[&str]) -> Option<usize> {
+    let mut counts = std::collections::BTreeMap::<usize, usize>::new();
+    for line in lines.iter().filter(|line| indented(line)) {
+        let body = line.trim_start();
+        if let Some(gap) = body.find("  ") {
+            let after = body[gap..].len() - body[gap..].trim_start().len();
+            *counts
+                .entry(line.len() - body.len() + gap + after)
+                .or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(column, count)| (count, std::cmp::Reverse(column)))
+        .map(|(column, _)| column)
+}
+
+/// `(term, description)` of one indented line (see [`render_lines`]).
+fn split_item(line: &str, column: Option<usize>) -> (&str, Option<&str>) {
+    let body = line.trim();
+    if let Some((term, description)) = body.split_once("  ") {
+        return (term.trim_end(), Some(description.trim()));
+    }
+    if let Some(column) = column {
+        let start = line.len() - line.trim_start().len();
+        if column > start + 1 && column < line.len() && line.is_char_boundary(column) {
+            let (term, description) = line.split_at(column);
+            let term = term.trim();
+            if term.len() == column - start - 1
+                && !term.contains(' ')
+                && !description.starts_with(' ')
+            {
+                return (term, Some(description.trim()));
+            }
+        }
+    }
+    (body, None)
+}
+
+fn indented(line: &str) -> bool {
+    line.starts_with(char::is_whitespace)
+}
+
+/// `the dripline return code / 100` → `The dripline return code / 100.`
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
