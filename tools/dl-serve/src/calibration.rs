@@ -1,0 +1,247 @@
+//! Endpoint calibrations as dripline-python's `@calibrate` applies them (PROTOCOL.md §A6.3):
+//! a string expression over `{}` (Python `str.format` of the raw value, then evaluated), or a
+//! dict from the raw value's `str()` to the calibrated value.
+
+use crate::pyexpr::{evaluate, PyValue};
+use crate::python::{py_repr, py_str, py_type};
+use dripline_mesh::service::ReplyError;
+use serde_json::{Map, Number, Value};
+
+/// One piece of a calibration template.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Piece {
+    /// Literal text.
+    Text(String),
+    /// Where the raw value goes.
+    Raw,
+}
+
+/// A calibration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Calibration {
+    /// A Python expression with `{}` (or `{0}`) where the raw value goes: `2*{}`, `times3({})`.
+    Expression {
+        /// The string as configured.
+        source: String,
+        /// The template, split at the placeholders.
+        pieces: Vec<Piece>,
+    },
+    /// `str(raw)` → calibrated value.
+    Table(Map<String, Value>),
+}
+
+/// Why a calibration string cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("calibration '{calibration}': {reason}")]
+pub struct TemplateError {
+    /// The calibration string.
+    pub calibration: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Calibration {
+    /// Parse a calibration string as Python's `str.format` would use it with one positional
+    /// argument: `{}` or `{0}` (any number of `{0}`, at most one `{}`, not both), `{{` and `}}`
+    /// for braces. Anything else (`{x}`, `{1}`, format specs) would fail at every get in
+    /// dripline-python, so it is refused here, at start-up.
+    pub fn expression(source: &str) -> Result<Self, TemplateError> {
+        let fail = |reason: &str| TemplateError {
+            calibration: source.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let (mut automatic, mut manual) = (0, 0);
+        let mut chars = source.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let mut field = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => field.push(c),
+                            None => return Err(fail("a '{' is not closed (use '{{' for a brace)")),
+                        }
+                    }
+                    match field.as_str() {
+                        "" => automatic += 1,
+                        "0" => manual += 1,
+                        _ => {
+                            return Err(fail(&format!(
+                                "only {{}} (the raw value) may be used, not {{{field}}}"
+                            )))
+                        }
+                    }
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Raw);
+                }
+                '}' => return Err(fail("a single '}' (use '}}' for a brace)")),
+                c => text.push(c),
+            }
+        }
+        if automatic > 1 {
+            return Err(fail(
+                "{} may appear only once (there is one raw value); use {0} to repeat it",
+            ));
+        }
+        if automatic > 0 && manual > 0 {
+            return Err(fail("cannot mix {} and {0}"));
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(Calibration::Expression {
+            source: source.to_string(),
+            pieces,
+        })
+    }
+
+    /// The calibration as configured, for a get of the `calibration` attribute.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Calibration::Expression { source, .. } => Value::String(source.clone()),
+            Calibration::Table(table) => Value::Object(table.clone()),
+        }
+    }
+
+    /// The calibrated value of `raw`: `Ok(None)` when the expression has no value (asteval
+    /// prints the error and returns `None`; dripline-python then leaves `value_cal` out), an
+    /// error reply (304) for a raw value missing from a table.
+    pub fn apply(&self, raw: &Value) -> Result<Option<Value>, ReplyError> {
+        match self {
+            Calibration::Expression { source, pieces } => {
+                let raw_text = match raw {
+                    Value::String(text) => text.trim().to_string(),
+                    other => py_str(other),
+                };
+                let formatted: String = pieces
+                    .iter()
+                    .map(|piece| match piece {
+                        Piece::Text(text) => text.as_str(),
+                        Piece::Raw => raw_text.as_str(),
+                    })
+                    .collect();
+                match evaluate(&formatted) {
+                    Ok(value) => Ok(to_json(value)),
+                    Err(error) => {
+                        tracing::warn!(calibration = %source, expression = %formatted, "calibration has no value: {error}");
+                        Ok(None)
+                    }
+                }
+            }
+            Calibration::Table(table) => {
+                let key = py_str(raw);
+                match table.get(&key) {
+                    Some(value) => Ok(Some(value.clone())),
+                    None => Err(ReplyError::invalid_value(format!(
+                        "raw value <{key}> {} not in cal dict with calibrate dict {}",
+                        py_type(raw),
+                        py_repr(&Value::Object(table.clone()))
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+/// An expression result as JSON; `None` for Python `None` and for floats JSON cannot hold
+/// (inf, nan).
+fn to_json(value: PyValue) -> Option<Value> {
+    match value {
+        PyValue::None => None,
+        PyValue::Bool(flag) => Some(Value::Bool(flag)),
+        PyValue::Int(int) => i64::try_from(int)
+            .map(Number::from)
+            .or_else(|_| u64::try_from(int).map(Number::from))
+            .ok()
+            .or_else(|| Number::from_f64(int as f64))
+            .map(Value::Number),
+        PyValue::Float(float) => {
+            let number = Number::from_f64(float);
+            if number.is_none() {
+                tracing::warn!(
+                    "calibration result {float} is not a JSON number; value_cal left out"
+                );
+            }
+            number.map(Value::Number)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn apply(source: &str, raw: Value) -> Option<Value> {
+        Calibration::expression(source)
+            .unwrap()
+            .apply(&raw)
+            .unwrap()
+    }
+
+    #[test]
+    fn controls_guide_calibrations() {
+        assert_eq!(apply("2*{}", json!(0.75)), Some(json!(1.5)));
+        assert_eq!(apply("2*{}", json!(500)), Some(json!(1000)));
+        assert!(apply("2*{}", json!(500)).unwrap().is_i64());
+        // dl-agent --values 3.5 sends the string "3.5": substituted as text → 7.0.
+        assert_eq!(apply("2*{}", json!("3.5")), Some(json!(7.0)));
+        assert_eq!(apply("2*{}", json!(" 2.5 ")), Some(json!(5.0)));
+        assert_eq!(apply("times3({})", json!(1.75)), None);
+        assert_eq!(apply("1.*{}", json!(4.0)), Some(json!(4.0)));
+        assert_eq!(apply("1.*{}", json!(4)), Some(json!(4.0)));
+    }
+
+    #[test]
+    fn failures_leave_value_cal_out() {
+        assert_eq!(apply("2*{}", json!("abc")), None);
+        assert_eq!(apply("1/{}", json!(0)), None);
+        assert_eq!(apply("sqrt({})", json!(-1)), None);
+        assert_eq!(apply("{}", json!(null)), None);
+        assert_eq!(apply("2*{}", json!(true)), Some(json!(2)));
+        assert_eq!(apply("{0} + {0}", json!(2)), Some(json!(4)));
+        assert_eq!(apply("{{}}", json!(2)), None);
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        assert!(Calibration::expression("{x}*2").is_err());
+        assert!(Calibration::expression("{1}").is_err());
+        assert!(Calibration::expression("{} + {}").is_err());
+        assert!(Calibration::expression("{} + {0}").is_err());
+        assert!(Calibration::expression("2*{").is_err());
+        assert!(Calibration::expression("2}").is_err());
+        assert!(Calibration::expression("{:.2f}").is_err());
+    }
+
+    #[test]
+    fn tables() {
+        let mut table = Map::new();
+        table.insert("1".into(), json!(true));
+        table.insert("0".into(), json!(false));
+        table.insert("1.5".into(), json!("high"));
+        let calibration = Calibration::Table(table);
+        assert_eq!(calibration.apply(&json!(1)).unwrap(), Some(json!(true)));
+        assert_eq!(calibration.apply(&json!("0")).unwrap(), Some(json!(false)));
+        assert_eq!(calibration.apply(&json!(1.5)).unwrap(), Some(json!("high")));
+        let error = calibration.apply(&json!(2.0)).unwrap_err();
+        assert_eq!(error.code.0, 304);
+        assert_eq!(
+            error.message,
+            "raw value <2.0> <class 'float'> not in cal dict with calibrate dict {'0': False, '1': True, '1.5': 'high'}"
+        );
+    }
+}
