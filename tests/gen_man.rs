@@ -22,6 +22,8 @@ fn programs() -> Vec<clap::Command> {
         dl_get::Args::command(),
         dl_set::Args::command(),
         dl_cmd::Args::command(),
+        dl_serve::args::Args::command(),
+        dl_export::Args::command(),
     ]
 }
 
@@ -146,7 +148,7 @@ fn render_after_help(roff: &mut Roff, text: &str) {
             };
             roff.control("SH", [title.to_uppercase().as_str()]);
             if let Some(note) = note {
-                roff.text([roman(sentence(note))]);
+                roff.text([roman(format!("({note})"))]);
             }
         } else if !in_section {
             roff.control("SH", ["NOTES"]);
@@ -163,8 +165,12 @@ fn render_after_help(roff: &mut Roff, text: &str) {
 /// the column where the other descriptions of the paragraph start. Lines indented deeper than
 /// the term continue the description above them; unindented lines are plain text.
 fn render_lines<'a>(roff: &mut Roff, lines: impl Iterator<Item = &'a str>) {
-    let lines: Vec<&str> = lines.collect();
+    let lines = join_continued(lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let column = description_column(&lines);
+    if column.is_none() {
+        return render_untabled(roff, &lines);
+    }
     let mut item_indent: Option<usize> = None;
     for line in lines {
         let indent = line.len() - line.trim_start().len();
@@ -191,6 +197,79 @@ fn render_lines<'a>(roff: &mut Roff, lines: impl Iterator<Item = &'a str>) {
             }
         }
     }
+}
+
+/// Shell commands continued with a trailing backslash become one line (`a \` + `b` → `a b`).
+fn join_continued<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut joined: Vec<String> = Vec::new();
+    let mut continued = false;
+    for line in lines {
+        match joined.last_mut() {
+            Some(last) if continued => {
+                last.push(' ');
+                last.push_str(line.trim_start());
+            }
+            _ => joined.push(line.to_owned()),
+        }
+        let last = joined.last_mut().expect("just pushed");
+        continued = last.trim_end().ends_with(" \\");
+        if continued {
+            let keep = last.trim_end().len() - 2;
+            last.truncate(keep);
+        }
+    }
+    joined
+}
+
+/// A paragraph without any `term  description` line. When its indented lines all share one
+/// indentation it is prose, filled as usual; otherwise (a config file sample, say) runs of
+/// indented lines are shown as they are.
+fn render_untabled(roff: &mut Roff, lines: &[&str]) {
+    let indents: std::collections::BTreeSet<usize> = lines
+        .iter()
+        .filter(|line| indented(line))
+        .map(|line| line.len() - line.trim_start().len())
+        .collect();
+    if indents.len() <= 1 {
+        roff.control("PP", []);
+        for line in lines {
+            roff.text([roman(line.trim())]);
+        }
+        return;
+    }
+    render_verbatim(roff, lines);
+}
+
+/// Unindented lines are text, runs of indented lines are shown as they are, indented.
+fn render_verbatim(roff: &mut Roff, lines: &[&str]) {
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |roff: &mut Roff, run: &mut Vec<&str>| {
+        if run.is_empty() {
+            return;
+        }
+        let margin = run
+            .iter()
+            .map(|line| line.len() - line.trim_start().len())
+            .min()
+            .unwrap_or(0);
+        roff.control("PP", [])
+            .control("RS", ["4"])
+            .control("nf", []);
+        for line in run.drain(..) {
+            roff.text([roman(line[margin..].trim_end())]);
+        }
+        roff.control("fi", []).control("RE", []);
+    };
+    for line in lines {
+        if indented(line) {
+            run.push(line);
+        } else {
+            flush(roff, &mut run);
+            roff.control("PP", []);
+            roff.text([roman(line.trim())]);
+        }
+    }
+    flush(roff, &mut run);
 }
 
 /// The column (byte offset) where most descriptions in these lines start, if any line has one.
@@ -235,17 +314,4 @@ fn split_item(line: &str, column: Option<usize>) -> (&str, Option<&str>) {
 
 fn indented(line: &str) -> bool {
     line.starts_with(char::is_whitespace)
-}
-
-/// `the dripline return code / 100` → `The dripline return code / 100.`
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    };
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }
