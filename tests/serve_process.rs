@@ -1,0 +1,175 @@
+//! dl-serve as a process: clean stop on SIGTERM/SIGINT, config errors (exit 78 naming the
+//! key), the v4 layout, --check, broker trouble (exit 69), a duplicate service name.
+
+#[path = "serve_support.rs"]
+mod serve_support;
+
+use serve_support::{serve_command, start, wait_ready, write_config, Store};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn output_of(command: &mut Command) -> (i32, String, String) {
+    let output = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running dl-serve");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn sigterm_and_sigint_stop_with_status_0_quickly() {
+    for signal in ["-TERM", "-INT"] {
+        let store = Store::new();
+        let mut served = start(&store.service, &store.config(0.0), &[]).await;
+        let pid = served.process.child.id().to_string();
+        let sent = Instant::now();
+        Command::new("kill").args([signal, &pid]).status().unwrap();
+        let mut status = None;
+        while sent.elapsed() < Duration::from_secs(5) {
+            if let Some(exit) = served.process.child.try_wait().unwrap() {
+                status = Some(exit);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let status = status.unwrap_or_else(|| panic!("dl-serve ignored {signal}"));
+        assert_eq!(status.code(), Some(0), "{signal}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "{signal} took {:?}",
+            sent.elapsed()
+        );
+    }
+}
+
+#[test]
+fn bad_configs_exit_78_naming_the_key() {
+    let cases = [
+        (
+            "name: s\nendpoints:\n  - name: a\n    module: Sensor\n",
+            "endpoints[0] (a).module",
+        ),
+        (
+            "name: s\nendpoints:\n  - name: a\n    module: KeyValueStore\n    calibration: '{x}'\n",
+            "endpoints[0] (a).calibration",
+        ),
+        (
+            "name: s\nendpoints:\n  - name: a\n    module: KeyValueStore\n    log_on_set: true\n",
+            "endpoints[0] (a).log_on_set",
+        ),
+        (
+            "name: s\nheartbeat_interval_s: soon\n",
+            "heartbeat_interval_s",
+        ),
+        (
+            "name: ENV{DL_SERVE_TEST_UNSET_VARIABLE}\n",
+            "DL_SERVE_TEST_UNSET_VARIABLE",
+        ),
+        ("name: [broken\n", "not valid YAML"),
+    ];
+    for (config, key) in cases {
+        let (dir, path) = write_config(config);
+        let (status, stdout, stderr) = output_of(&mut serve_command(&path, &[]));
+        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(status, 78, "{config}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(key), "{config}: {stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+        assert!(stderr.starts_with("dl-serve: "), "{stderr}");
+    }
+    let (status, _, stderr) = output_of(&mut serve_command(
+        std::path::Path::new("/nonexistent/x.yaml"),
+        &[],
+    ));
+    assert_eq!(status, 78, "{stderr}");
+    let (status, _, _) = output_of(
+        serve_command(std::path::Path::new("x.yaml"), &["--no-such-flag"]).stdin(Stdio::null()),
+    );
+    assert_eq!(status, 64);
+}
+
+#[test]
+fn check_validates_the_shipped_examples() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/local-mesh");
+    let (status, stdout, stderr) = output_of(&mut serve_command(
+        &root.join("key-value-store.yaml"),
+        &["--check"],
+    ));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains("my_store") && stdout.contains("peaches, chips, waffles"),
+        "{stdout}"
+    );
+    let (status, stdout, stderr) = output_of(&mut serve_command(
+        &root.join("key-value-store.v4.yaml"),
+        &["--check"],
+    ));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("peaches, chips, waffles"), "{stdout}");
+    assert!(stderr.contains("deprecated"), "{stderr}");
+}
+
+#[tokio::test]
+async fn v4_runtime_config_layout_serves() {
+    let store = Store::new();
+    let indented: String = store
+        .config(0.0)
+        .lines()
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    let _served = start(
+        &store.service,
+        &format!("runtime-config:\n{indented}"),
+        &["-q"],
+    )
+    .await;
+}
+
+#[test]
+fn unreachable_broker_is_one_line_and_status_69() {
+    let store = Store::new();
+    let (dir, path) = write_config(&store.config(0.0));
+    let mut command = Command::new(dripline_e2e::binary("dl-serve"));
+    command
+        .arg("-c")
+        .arg(&path)
+        .args([
+            "-b",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--max-connection-attempts",
+            "1",
+            "-q",
+        ])
+        .env_remove("DRIPLINE_BROKER")
+        .env_remove("DRIPLINE_BROKER_PORT")
+        .env_remove("DRIPLINE_AMQP_URL");
+    let (status, _, stderr) = output_of(&mut command);
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(status, 69, "{stderr}");
+    assert!(
+        stderr.contains("cannot reach broker at 127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_second_service_with_the_same_name_is_refused() {
+    let store = Store::new();
+    let _first = start(&store.service, &store.config(0.0), &[]).await;
+    let (dir, path) = write_config(&store.config(0.0));
+    let (status, _, stderr) = output_of(&mut serve_command(&path, &["-q"]));
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(status, 69, "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+    // The first one is unaffected.
+    wait_ready(&store.service).await;
+}
