@@ -173,3 +173,92 @@ async fn a_second_service_with_the_same_name_is_refused() {
     // The first one is unaffected.
     wait_ready(&store.service).await;
 }
+
+/// The broker's connection id (`<rabbit@…>`) of the process `pid`'s AMQP connection, found
+/// through its local port; `None` when `ss` or `rabbitmqctl` cannot tell (not root, no CLI).
+fn broker_connection_of(pid: u32) -> Option<String> {
+    let sockets = Command::new("ss").args(["-tnpH"]).output().ok()?;
+    let sockets = String::from_utf8_lossy(&sockets.stdout);
+    let local = sockets
+        .lines()
+        .find(|line| line.contains(&format!("pid={pid},")) && line.contains(":5672"))?
+        .split_whitespace()
+        .nth(3)?
+        .to_string();
+    let connections = Command::new("rabbitmqctl")
+        .args(["-q", "list_connections", "pid", "name"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&connections.stdout)
+        .lines()
+        .find(|line| line.contains(&format!("{local} ")))
+        .and_then(|line| line.split_whitespace().next())
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_reopened_keeping_values_and_locks() {
+    use dripline_protocol::Operation;
+    use serde_json::json;
+    use serve_support::{ask, body, client, code, request};
+
+    let store = Store::new();
+    let served = start(&store.service, &store.config(0.0), &["-q"]).await;
+    let (conn, client) = client().await;
+    let set = request(
+        &conn,
+        &store.waffles,
+        Operation::Set,
+        "",
+        json!({"values": [42]}),
+        "",
+    );
+    assert_eq!(code(&ask(&client, set).await).0, 0);
+    let key = uuid::Uuid::new_v4().to_string();
+    let lock = request(
+        &conn,
+        &store.peaches,
+        Operation::Cmd,
+        "lock",
+        json!({}),
+        &key,
+    );
+    assert_eq!(code(&ask(&client, lock).await).0, 0);
+
+    let Some(connection) = broker_connection_of(served.process.child.id()) else {
+        eprintln!("skipped: rabbitmqctl/ss cannot find dl-serve's connection here");
+        return;
+    };
+    let closed = Command::new("rabbitmqctl")
+        .args([
+            "-q",
+            "close_connection",
+            &connection,
+            "dl-serve reconnect test",
+        ])
+        .status()
+        .unwrap();
+    assert!(closed.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_ready(&store.service).await;
+
+    let get = request(&conn, &store.waffles, Operation::Get, "", json!({}), "");
+    assert_eq!(
+        body(&ask(&client, get).await.payload),
+        r#"{"value_cal":42.0,"value_raw":42}"#
+    );
+    let locked = request(
+        &conn,
+        &store.peaches,
+        Operation::Get,
+        "is-locked",
+        json!({}),
+        "",
+    );
+    assert_eq!(ask(&client, locked).await.payload["is_locked"], json!(true));
+    let mut served = served;
+    assert!(
+        served.process.child.try_wait().unwrap().is_none(),
+        "dl-serve exited"
+    );
+}
