@@ -1,0 +1,73 @@
+# dripline-tools: build, test, demo, bench, man pages, install.  `make help` lists the targets.
+#
+# Binaries are looked for where cargo puts them (CARGO_TARGET_DIR, .cargo/config, or target/).
+
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
+
+# Every tools/<program> crate builds the program of the same name.
+PROGRAMS := $(notdir $(wildcard tools/dl-*))
+# Evaluated only by the targets that need it.
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | \
+	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+
+.DEFAULT_GOAL := build
+
+.PHONY: help build test cargo-test fmt-check clippy services demo bench man install
+
+help:
+	@echo 'make build      build everything (cargo build --workspace --all-targets)'
+	@echo 'make test       fmt check, clippy, then every test against local RabbitMQ + PostgreSQL'
+	@echo 'make demo       start dl-serve with examples/local-mesh and walk through dl-get/set/cmd'
+	@echo 'make bench      release build, then every bench/*.sh (each prints its own table)'
+	@echo 'make man        regenerate man/*.1 from the clap definitions'
+	@echo 'make install    programs to $$(PREFIX)/bin, man pages to $$(PREFIX)/share/man/man1'
+	@echo '                (PREFIX=$(PREFIX), DESTDIR for staging)'
+	@echo 'make services   make sure RabbitMQ and PostgreSQL run on loopback (installs as root)'
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+# Fast checks first. `make test` stops at the first failure; `make -k test` (what .ci/run
+# does) still runs the others, so one report shows everything that is wrong.
+test: fmt-check clippy cargo-test
+
+# The end-to-end tests run the built programs, so build them before testing.
+cargo-test: services
+	$(CARGO) build --workspace
+	$(CARGO) test --workspace
+
+fmt-check:
+	$(CARGO) fmt --all -- --check $(if $(CI),--color never)
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+services:
+	@bash scripts/services.sh
+
+demo:
+	@bash scripts/demo.sh
+
+bench: services
+	$(CARGO) build --release --workspace
+	@set -e; for script in bench/*.sh; do \
+		[ -e "$$script" ] || continue; \
+		echo "== $$script"; \
+		bash "$$script"; \
+	done
+
+man:
+	$(CARGO) run --quiet -p dripline-e2e --bin gen-man -- man
+
+install:
+	$(CARGO) build --release --workspace --bins
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)"
+	@set -e; dir="$(TARGET_DIR)/release"; for program in $(PROGRAMS); do \
+		echo "install $$dir/$$program -> $(DESTDIR)$(BINDIR)/$$program"; \
+		install -m 755 "$$dir/$$program" "$(DESTDIR)$(BINDIR)/$$program"; \
+	done
+	install -m 644 man/*.1 "$(DESTDIR)$(MANDIR)/"
