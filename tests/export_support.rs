@@ -32,7 +32,7 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("test database {} unreachable: {e}", pg_url()));
         let schema = unique_name("export_test");
         let table = TableName::qualified(&schema, "numeric_data");
-        dripline_store::init_schema(&mut client, &table).expect("init_schema");
+        dripline_store::init_schema_blocking(&mut client, &table).expect("init_schema");
         client
             .batch_execute("SET TIME ZONE 'UTC'")
             .expect("set time zone");

@@ -99,72 +99,123 @@ fn invalid(message: String) -> io::Error {
     )
 }
 
-/// Read a whole binary COPY stream, calling `each` for every row; returns the number of rows.
+/// A push decoder: feed it the stream's chunks as they arrive (any split is fine), and it calls
+/// back once per complete row. Complete rows are parsed straight from the chunk; only a row
+/// split across chunks is copied (the server sends one message per row, so that is rare).
+#[derive(Default)]
+pub struct Decoder {
+    header_done: bool,
+    finished: bool,
+    pending: Vec<u8>,
+    rows: u64,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rows decoded so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Decode what `chunk` completes, calling `each` for every whole row.
+    pub fn feed<E>(
+        &mut self,
+        chunk: &[u8],
+        each: &mut impl FnMut(&CopyRow<'_>) -> Result<(), E>,
+    ) -> Result<(), CopyError<E>> {
+        if self.pending.is_empty() {
+            let used = self.decode(chunk, each)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.decode(&pending, each);
+            let used = match used {
+                Ok(used) => used,
+                Err(e) => {
+                    self.pending = pending;
+                    return Err(e);
+                }
+            };
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    /// Check that the stream ended properly (with its trailer); returns the row count.
+    pub fn finish<E>(self) -> Result<u64, CopyError<E>> {
+        if self.finished && self.pending.is_empty() {
+            Ok(self.rows)
+        } else {
+            Err(CopyError::Source(invalid(
+                "ended without a trailer (truncated)".into(),
+            )))
+        }
+    }
+
+    /// Decode as much of `bytes` as is complete; returns how many bytes were used.
+    fn decode<E>(
+        &mut self,
+        bytes: &[u8],
+        each: &mut impl FnMut(&CopyRow<'_>) -> Result<(), E>,
+    ) -> Result<usize, CopyError<E>> {
+        let mut at = 0;
+        if !self.header_done {
+            if bytes.len() < 19 {
+                return Ok(0);
+            }
+            if &bytes[..11] != SIGNATURE {
+                return Err(CopyError::Source(invalid("bad signature".into())));
+            }
+            let extension = u32::from_be_bytes(bytes[15..19].try_into().expect("4 bytes")) as usize;
+            if bytes.len() < 19 + extension {
+                return Ok(0);
+            }
+            at = 19 + extension;
+            self.header_done = true;
+        }
+        while at < bytes.len() {
+            if self.finished {
+                return Err(CopyError::Source(invalid("data after the trailer".into())));
+            }
+            match tuple_length(&bytes[at..]).map_err(CopyError::Source)? {
+                None => break,
+                Some(Tuple::End) => {
+                    self.finished = true;
+                    at += 2;
+                }
+                Some(Tuple::Row(length)) => {
+                    let row = parse_row(&bytes[at..at + length]);
+                    each(&row).map_err(CopyError::Sink)?;
+                    self.rows += 1;
+                    at += length;
+                }
+            }
+        }
+        Ok(at)
+    }
+}
+
+/// Read a whole binary COPY stream from `reader`, calling `each` for every row; returns the
+/// number of rows.
 pub fn for_each_row<R: BufRead, E>(
     mut reader: R,
     mut each: impl FnMut(&CopyRow<'_>) -> Result<(), E>,
 ) -> Result<u64, CopyError<E>> {
-    let mut header = [0u8; 19];
-    reader.read_exact(&mut header).map_err(CopyError::Source)?;
-    if &header[..11] != SIGNATURE {
-        return Err(CopyError::Source(invalid("bad signature".into())));
-    }
-    let extension = u32::from_be_bytes(header[15..19].try_into().expect("4 bytes"));
-    io::copy(
-        &mut io::Read::take(&mut reader, u64::from(extension)),
-        &mut io::sink(),
-    )
-    .map_err(CopyError::Source)?;
-
-    let mut rows = 0u64;
-    let mut spill: Vec<u8> = Vec::new();
+    let mut decoder = Decoder::new();
     loop {
-        let buffer = reader.fill_buf().map_err(CopyError::Source)?;
-        if buffer.is_empty() {
-            return Err(CopyError::Source(invalid("ended without a trailer".into())));
+        let chunk = reader.fill_buf().map_err(CopyError::Source)?;
+        if chunk.is_empty() {
+            return decoder.finish();
         }
-        // Fast path: the whole tuple is in the reader's buffer (the server sends one message
-        // per row, so it nearly always is).
-        match tuple_length(buffer).map_err(CopyError::Source)? {
-            Some(Tuple::End) => {
-                reader.consume(2);
-                return Ok(rows);
-            }
-            Some(Tuple::Row(length)) => {
-                let row = parse_row(&buffer[..length]).map_err(CopyError::Source)?;
-                each(&row).map_err(CopyError::Sink)?;
-                reader.consume(length);
-            }
-            None => {
-                // Slow path: gather the tuple across buffer boundaries.
-                spill.clear();
-                let length = loop {
-                    let buffer = reader.fill_buf().map_err(CopyError::Source)?;
-                    if buffer.is_empty() {
-                        return Err(CopyError::Source(invalid("truncated row".into())));
-                    }
-                    let before = spill.len();
-                    spill.extend_from_slice(buffer);
-                    match tuple_length(&spill).map_err(CopyError::Source)? {
-                        Some(Tuple::End) => {
-                            reader.consume(2 - before);
-                            return Ok(rows);
-                        }
-                        Some(Tuple::Row(length)) => {
-                            reader.consume(length - before);
-                            break length;
-                        }
-                        None => {
-                            let taken = spill.len() - before;
-                            reader.consume(taken);
-                        }
-                    }
-                };
-                let row = parse_row(&spill[..length]).map_err(CopyError::Source)?;
-                each(&row).map_err(CopyError::Sink)?;
-            }
-        }
-        rows += 1;
+        let length = chunk.len();
+        decoder.feed(chunk, &mut each)?;
+        reader.consume(length);
     }
 }
 
@@ -201,8 +252,8 @@ fn tuple_length(bytes: &[u8]) -> io::Result<Option<Tuple>> {
     Ok((bytes.len() >= at).then_some(Tuple::Row(at)))
 }
 
-/// Split a complete tuple into fields.
-fn parse_row(bytes: &[u8]) -> io::Result<CopyRow<'_>> {
+/// Split a complete tuple (checked by [`tuple_length`]) into fields.
+fn parse_row(bytes: &[u8]) -> CopyRow<'_> {
     let count = i16::from_be_bytes([bytes[0], bytes[1]]) as usize;
     let mut row = CopyRow {
         fields: [None; MAX_COLUMNS],
@@ -218,7 +269,7 @@ fn parse_row(bytes: &[u8]) -> io::Result<CopyRow<'_>> {
             at = end;
         }
     }
-    Ok(row)
+    row
 }
 
 #[cfg(test)]

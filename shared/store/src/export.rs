@@ -23,10 +23,11 @@
 //! exported once, and nothing is exported twice. Rows arriving later with a timestamp *before*
 //! `T` cannot be seen; callers leave a settling margin (`--until 1m`) for that.
 
-use crate::copy::{self, CopyError, CopyRow};
+use crate::copy::{CopyError, CopyRow, Decoder};
 use crate::error::StoreError;
 use crate::schema::TableName;
 use crate::sql::{float8_literal, quote_literal, timestamptz_literal};
+use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;
 
@@ -442,8 +443,8 @@ impl ExportQuery {
 }
 
 /// Sensors named in `names` that have no row at all in `table`.
-pub fn unknown_sensors(
-    client: &mut postgres::Client,
+pub async fn unknown_sensors(
+    client: &tokio_postgres::Client,
     table: &TableName,
     names: &[String],
 ) -> Result<Vec<String>, StoreError> {
@@ -455,6 +456,7 @@ pub fn unknown_sensors(
     for name in names {
         let row = client
             .query_one(&sql, &[name])
+            .await
             .map_err(|e| StoreError::query(format!("looking up sensor '{name}' in {table}"), &e))?;
         if !row.get::<_, bool>(0) {
             unknown.push(name.clone());
@@ -464,8 +466,8 @@ pub fn unknown_sensors(
 }
 
 /// `LIKE` patterns in `patterns` that match no sensor in `table`.
-pub fn unmatched_patterns(
-    client: &mut postgres::Client,
+pub async fn unmatched_patterns(
+    client: &tokio_postgres::Client,
     table: &TableName,
     patterns: &[String],
 ) -> Result<Vec<String>, StoreError> {
@@ -475,7 +477,7 @@ pub fn unmatched_patterns(
         table.sql()
     );
     for pattern in patterns {
-        let row = client.query_one(&sql, &[pattern]).map_err(|e| {
+        let row = client.query_one(&sql, &[pattern]).await.map_err(|e| {
             StoreError::query(format!("matching sensors '{pattern}' in {table}"), &e)
         })?;
         if !row.get::<_, bool>(0) {
@@ -486,8 +488,8 @@ pub fn unmatched_patterns(
 }
 
 /// The distinct sensor names the query selects, sorted (for column-per-sensor layouts).
-pub fn sensor_names(
-    client: &mut postgres::Client,
+pub async fn sensor_names(
+    client: &tokio_postgres::Client,
     query: &ExportQuery,
 ) -> Result<Vec<String>, StoreError> {
     let sql = format!(
@@ -497,6 +499,7 @@ pub fn sensor_names(
     );
     let rows = client
         .query(&sql, &[])
+        .await
         .map_err(|e| StoreError::query(format!("listing sensors in {}", query.table), &e))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -512,34 +515,35 @@ pub enum StreamError<E> {
 
 /// Run `query` as a binary COPY and call `each` with every row, in order, in constant memory;
 /// returns the row count. Use [`ExportQuery::columns`] to interpret the row's fields.
-pub fn stream<E>(
-    client: &mut postgres::Client,
+///
+/// The whole stream is consumed inside this one future, so rows cost no runtime round trip
+/// each; `each` runs synchronously (blocking writes in it are fine on a current-thread
+/// runtime: they hold back reading from the server, which is the back-pressure we want).
+pub async fn stream<E>(
+    client: &tokio_postgres::Client,
     query: &ExportQuery,
-    each: impl FnMut(&CopyRow<'_>) -> Result<(), E>,
+    mut each: impl FnMut(&CopyRow<'_>) -> Result<(), E>,
 ) -> Result<u64, StreamError<E>> {
     let what = format!("exporting from {}", query.table);
     let sql = query.copy_sql();
     tracing::debug!(%sql, "streaming");
-    let reader = client
-        .copy_out(sql.as_str())
-        .map_err(|e| StreamError::Store(StoreError::query(what.clone(), &e)))?;
-    copy::for_each_row(reader, each).map_err(|error| match error {
+    let fail = |e: &tokio_postgres::Error| StreamError::Store(StoreError::query(what.clone(), e));
+    let copy_stream = client.copy_out(sql.as_str()).await.map_err(|e| fail(&e))?;
+    let mut copy_stream = std::pin::pin!(copy_stream);
+    let mut decoder = Decoder::new();
+    let decoding = |error: CopyError<E>| match error {
         CopyError::Sink(e) => StreamError::Sink(e),
-        CopyError::Source(io) => {
-            let reason = match io
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<postgres::Error>())
-            {
-                Some(pg) => return StreamError::Store(StoreError::query(what.clone(), pg)),
-                None => io.to_string(),
-            };
-            StreamError::Store(StoreError::Query {
-                what: what.clone(),
-                reason,
-                code: None,
-            })
-        }
-    })
+        CopyError::Source(io) => StreamError::Store(StoreError::Query {
+            what: what.clone(),
+            reason: io.to_string(),
+            code: None,
+        }),
+    };
+    while let Some(chunk) = copy_stream.next().await {
+        let chunk = chunk.map_err(|e| fail(&e))?;
+        decoder.feed(&chunk, &mut each).map_err(decoding)?;
+    }
+    decoder.finish().map_err(decoding)
 }
 
 #[cfg(test)]

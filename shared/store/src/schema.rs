@@ -124,7 +124,24 @@ pub fn create_statements(table: &TableName) -> Vec<String> {
 /// Create `table` (and its schema) if missing, with the index on `(sensor_name, "timestamp")`.
 /// Safe to run again on an existing table, including one made by dripline's `10_setup.sql`
 /// (then only the index is added).
-pub fn init_schema(client: &mut postgres::Client, table: &TableName) -> Result<(), StoreError> {
+pub async fn init_schema(
+    client: &tokio_postgres::Client,
+    table: &TableName,
+) -> Result<(), StoreError> {
+    for statement in create_statements(table) {
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| StoreError::query(format!("creating table {table}"), &e))?;
+    }
+    Ok(())
+}
+
+/// [`init_schema`] for a synchronous client (set-up scripts, tests).
+pub fn init_schema_blocking(
+    client: &mut postgres::Client,
+    table: &TableName,
+) -> Result<(), StoreError> {
     for statement in create_statements(table) {
         client
             .batch_execute(&statement)
@@ -134,7 +151,10 @@ pub fn init_schema(client: &mut postgres::Client, table: &TableName) -> Result<(
 }
 
 /// Whether `table` exists (and is visible to this user).
-pub fn table_exists(client: &mut postgres::Client, table: &TableName) -> Result<bool, StoreError> {
+pub async fn table_exists(
+    client: &tokio_postgres::Client,
+    table: &TableName,
+) -> Result<bool, StoreError> {
     let row = client
         .query_one(
             &format!(
@@ -143,6 +163,7 @@ pub fn table_exists(client: &mut postgres::Client, table: &TableName) -> Result<
             ),
             &[],
         )
+        .await
         .map_err(|e| StoreError::query(format!("looking up table {table}"), &e))?;
     Ok(row.get(0))
 }

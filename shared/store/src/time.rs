@@ -126,8 +126,8 @@ impl fmt::Display for TimeSpec {
 
 /// Resolve times on the server, in one statement (so all share one `now()`): microseconds since
 /// the Unix epoch for each. Times without offset are read in the session's `TimeZone`.
-pub fn resolve(
-    client: &mut postgres::Client,
+pub async fn resolve(
+    client: &tokio_postgres::Client,
     times: &[&TimeSpec],
 ) -> Result<Vec<i64>, crate::StoreError> {
     if times.is_empty() {
@@ -139,6 +139,7 @@ pub fn resolve(
         .collect();
     let row = client
         .query_one(&format!("SELECT {}", columns.join(", ")), &[])
+        .await
         .map_err(|e| crate::StoreError::query("resolving --since/--until", &e))?;
     Ok((0..times.len()).map(|i| row.get::<_, i64>(i)).collect())
 }

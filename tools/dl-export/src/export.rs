@@ -17,8 +17,8 @@ use dripline_store::copy::CopyRow;
 use dripline_store::export::{
     self, glob_to_like, Bucketing, ColumnKind, ExportQuery, SensorFilter, StreamError,
 };
-use dripline_store::postgres::Client;
 use dripline_store::sql::quote_literal;
+use dripline_store::tokio_postgres::Client;
 use dripline_store::{ConnectionConfig, StoreError};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +29,16 @@ const CHECK_EVERY: u64 = 16 * 1024;
 
 /// Run one export; the exit status on success.
 pub fn run(args: &Args) -> Result<u8> {
+    // One thread: the connection task and the row loop take turns, and a blocking write to
+    // stdout simply holds back reading from the server.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the I/O runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: &Args) -> Result<u8> {
     let options = args
         .database
         .to_options(args.auth.auth_file.as_deref(), "dl-export");
@@ -43,9 +53,17 @@ pub fn run(args: &Args) -> Result<u8> {
     let every_micros = args.every.map(|d| d.as_micros() as i64);
     check_state_mode(previous.as_ref(), every_micros, args)?;
 
-    let mut client = dripline_store::connect(&config).map_err(|e| store_failure(e, &config))?;
-    set_time_zone(&mut client, args.tz.as_deref())?;
-    if !dripline_store::table_exists(&mut client, &args.table)
+    let (client, connection) = dripline_store::connect_async(&config)
+        .await
+        .map_err(|e| store_failure(e, &config))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "database connection ended");
+        }
+    });
+    set_time_zone(&client, args.tz.as_deref()).await?;
+    if !dripline_store::table_exists(&client, &args.table)
+        .await
         .map_err(|e| store_failure(e, &config))?
     {
         return Err(store_failure(
@@ -63,10 +81,11 @@ pub fn run(args: &Args) -> Result<u8> {
         patterns: args.patterns.iter().map(|p| glob_to_like(p)).collect(),
     };
     if args.strict {
-        check_sensors_exist(&mut client, args, &sensors, &config)?;
+        check_sensors_exist(&client, args, &sensors, &config).await?;
     }
 
-    let query = build_query(&mut client, args, sensors, previous.as_ref(), every_micros)
+    let query = build_query(&client, args, sensors, previous.as_ref(), every_micros)
+        .await
         .map_err(|e| store_failure(e, &config))?;
     if args.print_query {
         println!("{}", query.select_sql());
@@ -79,7 +98,7 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     let mut sink = Sink::open(args.output.as_deref(), args.gzip)
         .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-    let outcome = stream_rows(&mut client, args, &query, &mut sink, &interrupted);
+    let outcome = stream_rows(&client, args, &query, &mut sink, &interrupted).await;
     let (rows, tracker) = match outcome {
         Ok(done) => done,
         Err(StreamError::Store(error)) => return Err(store_failure(error, &config)),
@@ -188,10 +207,11 @@ fn check_state_mode(previous: Option<&Position>, every: Option<i64>, args: &Args
     }
 }
 
-fn set_time_zone(client: &mut Client, tz: Option<&str>) -> Result<()> {
+async fn set_time_zone(client: &Client, tz: Option<&str>) -> Result<()> {
     let zone = tz.unwrap_or("UTC");
     client
         .batch_execute(&format!("SET TIME ZONE {}", quote_literal(zone)))
+        .await
         .map_err(|e| {
             failure(
                 USAGE,
@@ -203,15 +223,17 @@ fn set_time_zone(client: &mut Client, tz: Option<&str>) -> Result<()> {
         })
 }
 
-fn check_sensors_exist(
-    client: &mut Client,
+async fn check_sensors_exist(
+    client: &Client,
     args: &Args,
     sensors: &SensorFilter,
     config: &ConnectionConfig,
 ) -> Result<()> {
     let unknown = export::unknown_sensors(client, &args.table, &sensors.names)
+        .await
         .map_err(|e| store_failure(e, config))?;
     let unmatched = export::unmatched_patterns(client, &args.table, &sensors.patterns)
+        .await
         .map_err(|e| store_failure(e, config))?;
     let mut problems = Vec::new();
     if !unknown.is_empty() {
@@ -235,8 +257,8 @@ fn check_sensors_exist(
 }
 
 /// The query for this run: resolved time range, resume point, downsampling.
-fn build_query(
-    client: &mut Client,
+async fn build_query(
+    client: &Client,
     args: &Args,
     sensors: SensorFilter,
     previous: Option<&Position>,
@@ -248,7 +270,7 @@ fn build_query(
     if let Some(since) = &args.since {
         specs.push(since);
     }
-    let resolved = dripline_store::time::resolve(client, &specs)?;
+    let resolved = dripline_store::time::resolve(client, &specs).await?;
     let mut until = resolved[0];
     let mut since = resolved.get(1).copied();
     let mut resume = None;
@@ -296,8 +318,8 @@ fn watch_signals(flag: &Arc<AtomicBool>) -> Result<()> {
 
 /// Stream the rows of `query` into `sink`; returns the number of records written and what the
 /// incremental state needs.
-fn stream_rows(
-    client: &mut Client,
+async fn stream_rows(
+    client: &Client,
     args: &Args,
     query: &ExportQuery,
     sink: &mut Sink,
@@ -335,7 +357,9 @@ fn stream_rows(
         .collect();
 
     let mut pivot = if args.wide {
-        let sensors = export::sensor_names(client, query).map_err(StreamError::Store)?;
+        let sensors = export::sensor_names(client, query)
+            .await
+            .map_err(StreamError::Store)?;
         Some(Pivot::new(sensors, &template, args.fill == Fill::Previous))
     } else {
         None
@@ -407,7 +431,8 @@ fn stream_rows(
                 sink.write_line(writer.record(Some(sensor), timestamp, offset, &cells))
             }
         }
-    });
+    })
+    .await;
     progress.finish();
     result?;
     if let Some(pivot) = &mut pivot {
