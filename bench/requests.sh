@@ -33,7 +33,7 @@ endpoints:
     initial_value: 0.75
 YAML
 
-/usr/bin/time -v -o "$work/serve.time" "$bin/dl-serve" -q -c "$work/store.yaml" &
+"$bin/dl-serve" -q -c "$work/store.yaml" &
 serve_pid=$!
 cleanup() { kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -82,8 +82,9 @@ for run in 1 2 3; do
   serve_rates+=("$(python3 -c "print(round(2*$requests/($end-$start)))")")
 done
 
+# Peak RSS of the service over the whole run, read before it stops (VmHWM).
+serve_rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")
 kill -TERM "$serve_pid"; wait "$serve_pid" || true
-serve_rss=$(rss_kib "$work/serve.time")
 
 echo
 echo "request path — $(nproc) cores, $(uname -m), RabbitMQ on loopback, release build"
