@@ -464,3 +464,77 @@ async fn malformed_request_gets_302_and_the_service_keeps_answering() {
         other => panic!("service stopped answering: {other:?}"),
     }
 }
+
+/// Not a test: requests per second through one dl-serve with many requests in flight, for
+/// `cargo test --release -p dripline-e2e --test serve_requests -- --ignored --nocapture`.
+/// `DL_SERVE_BENCH_REQUESTS` sets the count (default 10 000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn throughput() {
+    let store = Store::new();
+    let served = start(&store.service, &store.config(0.0), &["-q"]).await;
+    let (conn, client) = client().await;
+    let client = std::sync::Arc::new(client);
+    let total: usize = std::env::var("DL_SERVE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let in_flight = 256;
+    let pid = served.process.child.id();
+    let cpu_before = cpu_seconds(pid);
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        if tasks.len() >= in_flight {
+            tasks.join_next().await.unwrap().unwrap();
+        }
+        let client = client.clone();
+        let message = request(&conn, &store.peaches, Operation::Get, "", json!({}), NIL);
+        tasks.spawn(async move {
+            match client
+                .request(message, Duration::from_secs(30))
+                .await
+                .unwrap()
+            {
+                RequestOutcome::Reply(reply) => assert_eq!(code(&reply).0, 0, "request {i}"),
+                other => panic!("request {i}: {other:?}"),
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.process.child.id()))
+        .unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    println!(
+        "dl-serve: {total} gets in {elapsed:.2?} = {:.0} requests/s ({in_flight} in flight); \
+         dl-serve CPU {:.1} µs/request (≈ {:.0} requests/s per core); peak RSS {}",
+        total as f64 / elapsed.as_secs_f64(),
+        cpu * 1e6 / total as f64,
+        total as f64 / cpu,
+        rss.trim_start_matches("VmHWM:").trim()
+    );
+}
+
+/// User + system CPU seconds of process `pid` (from /proc; clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}

@@ -114,9 +114,12 @@ pub fn write_config(config: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The dl-serve command for a config file, pointed at the test broker, without inherited
-/// DRIPLINE_* settings.
+/// DRIPLINE_* settings. `DL_SERVE_BIN` overrides the binary (e.g. a release build to measure).
 pub fn serve_command(path: &std::path::Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(binary("dl-serve"));
+    let program = std::env::var_os("DL_SERVE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| binary("dl-serve"));
+    let mut command = Command::new(program);
     command
         .arg("-c")
         .arg(path)

@@ -52,8 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         heartbeat_interval: heartbeat,
         ..ServiceOptions::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
