@@ -25,13 +25,28 @@ pub struct DatabaseArgs {
     )]
     pub url: Option<String>,
     /// Database host, or a Unix socket directory [default: localhost].
-    #[arg(long = "pg-host", value_name = "HOST", env = "PGHOST")]
+    #[arg(
+        long = "pg-host",
+        value_name = "HOST",
+        env = "PGHOST",
+        hide_env_values = true
+    )]
     pub host: Option<String>,
     /// Database port [default: 5432].
-    #[arg(long = "pg-port", value_name = "PORT", env = "PGPORT")]
+    #[arg(
+        long = "pg-port",
+        value_name = "PORT",
+        env = "PGPORT",
+        hide_env_values = true
+    )]
     pub port: Option<u16>,
     /// Database name [default: sensor_data].
-    #[arg(long = "pg-database", value_name = "NAME", env = "PGDATABASE")]
+    #[arg(
+        long = "pg-database",
+        value_name = "NAME",
+        env = "PGDATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Database user [env: POSTGRES_USER; auth file postgres.username; default: postgres].
     #[arg(long = "pg-user", value_name = "USER")]
