@@ -32,9 +32,7 @@ impl Progress {
         if self.bar.is_none() && self.started.elapsed() >= SHOW_AFTER {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {human_pos} rows  {per_sec}  {elapsed_precise}",
-                )
+                ProgressStyle::with_template("{spinner} {human_pos} rows  {msg}  {elapsed_precise}")
                 .expect("valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -42,6 +40,8 @@ impl Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(rows);
+            let seconds = self.started.elapsed().as_secs_f64();
+            bar.set_message(format!("{:.0} rows/s", rows as f64 / seconds));
         }
     }
 
