@@ -32,7 +32,9 @@ impl Progress {
         if self.bar.is_none() && self.started.elapsed() >= SHOW_AFTER {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {human_pos} rows  {msg}  {elapsed_precise}")
+                ProgressStyle::with_template(
+                    "{spinner} {human_pos} rows  {msg}  {elapsed_precise}",
+                )
                 .expect("valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
