@@ -49,6 +49,8 @@ Incremental exports (--state FILE):
   --until a margin longer than your logging delay (e.g. --until 1m) so the data has settled.
   With --every, only whole buckets (ending at or before --until) are exported and the state
   remembers the end of the last one; the next run starts there (--every must stay the same).
+  A state file belongs to one export job: keep --table, --sensor, --match and --every the same
+  between its runs (the table and --every are checked).
   The state is written only after all rows are out: after --output is renamed into place, or
   after stdout took everything (not when a reader closed the pipe). A crash in between
   repeats rows on the next run; it never skips any.
