@@ -7,14 +7,15 @@
 # (ratio ≥ 1.0), JSON lines ≥ 0.7 of psql, dl-export RSS ≤ 30 MiB.
 #
 # Needs: a release dl-export (make bench builds it; or cargo build --release -p dl-export),
-# PostgreSQL at $PG_URL (default postgresql://postgres@127.0.0.1:5432/test), psql, and GNU time
+# PostgreSQL at $PG_URL (default postgresql://postgres:postgres@127.0.0.1:5432/postgres, what
+# scripts/services.sh sets up; the benchmark works in a schema of its own), psql, and GNU time
 # as /usr/bin/time — installed here from Debian's `time` package when missing and we are root.
 # Settings: ROWS (default 5000000), RUNS (default 3), PG_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-5000000}
 RUNS=${RUNS:-3}
-PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
+PG_URL=${PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/postgres}
 bin="${CARGO_TARGET_DIR:-target}/release/dl-export"
 [ -x "$bin" ] || { echo "bench: $bin missing: run cargo build --release -p dl-export" >&2; exit 1; }
 command -v psql >/dev/null || { echo "bench: psql missing (apt-get install postgresql-client)" >&2; exit 1; }

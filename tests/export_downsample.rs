@@ -93,11 +93,18 @@ fn every_aggregate_matches_independent_sql() {
             let bucket = micros_of(row["timestamp"].as_str().unwrap());
             // Ordered by bucket, then sensor.
             let key = (bucket, sensor.clone());
-            assert!(previous.as_ref().is_none_or(|p| *p < key), "order at {key:?}");
+            assert!(
+                previous.as_ref().is_none_or(|p| *p < key),
+                "order at {key:?}"
+            );
             previous = Some(key);
             let expected_raw = raw[&(sensor.clone(), bucket)];
             let expected_cal = cal[&(sensor.clone(), bucket)];
-            assert_eq!(row["count"].as_f64(), expected_raw[0], "{every} {sensor} {bucket}");
+            assert_eq!(
+                row["count"].as_f64(),
+                expected_raw[0],
+                "{every} {sensor} {bucket}"
+            );
             for (i, aggregate) in ["mean", "min", "max", "first", "last"].iter().enumerate() {
                 for (column, expected) in [("value_raw", expected_raw), ("value_cal", expected_cal)]
                 {
@@ -204,13 +211,25 @@ fn wide_layout_pivots_and_fills() {
     }
     // Several value columns per sensor are named <sensor>.<column>.
     let output = db.run(&[
-        "--every", "1h", "--agg", "min,count", "--value", "cal", "--wide", "--format", "jsonl",
-        "--sensor", "peaches",
+        "--every",
+        "1h",
+        "--agg",
+        "min,count",
+        "--value",
+        "cal",
+        "--wide",
+        "--format",
+        "jsonl",
+        "--sensor",
+        "peaches",
     ]);
     let text = String::from_utf8(ok_stdout(&output)).unwrap();
     let first = text.lines().next().unwrap();
     let position = |key: &str| first.find(&format!("\"{key}\":")).expect(key);
     assert_eq!(position("timestamp"), 1, "{first}");
-    assert!(position("peaches.value_cal_min") < position("peaches.count"), "{first}");
+    assert!(
+        position("peaches.value_cal_min") < position("peaches.count"),
+        "{first}"
+    );
     assert_eq!(jsonl(&output)[0].as_object().unwrap().len(), 3);
 }

@@ -27,7 +27,11 @@ fn one_line(output: &Output) {
 #[test]
 fn command_line_and_time_errors_are_usage_errors() {
     let db = TestDb::new();
-    assert_fails(&db.run(&["--since", "yesterdayy"]), 64, "'yesterdayy' is not a time");
+    assert_fails(
+        &db.run(&["--since", "yesterdayy"]),
+        64,
+        "'yesterdayy' is not a time",
+    );
     assert_fails(&db.run(&["--every", "1m", "--agg", "median"]), 64, "median");
     assert_fails(&db.run(&["--wide"]), 64, "--every");
     let output = db.run(&["--tz", "Mars/Olympus_Mons"]);
@@ -63,22 +67,44 @@ fn missing_table_database_and_sensors() {
     let mut db = TestDb::new();
     db.exec("INSERT INTO {table} VALUES ('peaches', now() - interval '1 hour', 1, 2)");
     let output = std::process::Command::new(dripline_e2e::binary("dl-export"))
-        .args(["--pg-url", &pg_url(), "--table", &format!("{}.nope", db.schema)])
+        .args([
+            "--pg-url",
+            &pg_url(),
+            "--table",
+            &format!("{}.nope", db.schema),
+        ])
         .output()
         .unwrap();
-    assert_fails(&output, 66, &format!("table {}.nope does not exist", db.schema));
+    assert_fails(
+        &output,
+        66,
+        &format!("table {}.nope does not exist", db.schema),
+    );
     one_line(&output);
 
     let output = std::process::Command::new(dripline_e2e::binary("dl-export"))
-        .args(["--pg-url", "postgresql://postgres@127.0.0.1:5432/no_such_db_for_export"])
+        .args([
+            "--pg-url",
+            &pg_url(),
+            "--pg-database",
+            "no_such_db_for_export",
+        ])
         .output()
         .unwrap();
-    assert_fails(&output, 66, "database 'no_such_db_for_export' does not exist");
+    assert_fails(
+        &output,
+        66,
+        "database 'no_such_db_for_export' does not exist",
+    );
 
     let output = db.run(&["--sensor", "peaches,chipz", "--strict"]);
     assert_fails(&output, 65, "unknown sensor chipz");
     one_line(&output);
-    assert_fails(&db.run(&["--match", "waff*", "--strict"]), 65, "no sensor matches waff%");
+    assert_fails(
+        &db.run(&["--match", "waff*", "--strict"]),
+        65,
+        "no sensor matches waff%",
+    );
     ok_stdout(&db.run(&["--sensor", "peaches", "--match", "pea*", "--strict"]));
 
     // No rows: fine by default, status 2 with --fail-if-empty.

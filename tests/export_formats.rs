@@ -109,7 +109,10 @@ fn csv_and_jsonl_match_the_database() {
 
     let output = db.run(&[]);
     let (header, rows) = parse_csv(&ok_stdout(&output), b',', false);
-    assert_eq!(header, ["sensor_name", "timestamp", "value_raw", "value_cal"]);
+    assert_eq!(
+        header,
+        ["sensor_name", "timestamp", "value_raw", "value_cal"]
+    );
     assert_same_rows(&rows, &expected);
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("\n\"waf,f\"\"les\",2026-03-28T00:00:00.000034Z,"));
@@ -239,7 +242,10 @@ fn time_zones_follow_the_database() {
         .map(|line| micros_of(line.split(',').nth(1).unwrap()))
         .collect();
     assert_eq!(times.len(), 2);
-    assert_eq!(times[0] / 1_000_000, micros_of("2026-03-29T00:00:00Z") / 1_000_000);
+    assert_eq!(
+        times[0] / 1_000_000,
+        micros_of("2026-03-29T00:00:00Z") / 1_000_000
+    );
 }
 
 #[test]

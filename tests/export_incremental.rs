@@ -107,7 +107,10 @@ fn runs_with_inserts_between_them_give_each_row_once() {
     let expected = all_rows(&mut db, &final_until);
     let repeats = got.windows(2).filter(|w| w[0] == w[1]).count();
     let duplicates_in_db = expected.windows(2).filter(|w| w[0] == w[1]).count();
-    assert_eq!(repeats, duplicates_in_db, "only true duplicates appear twice");
+    assert_eq!(
+        repeats, duplicates_in_db,
+        "only true duplicates appear twice"
+    );
     assert_eq!(got.len(), expected.len(), "no gap, no repeat");
     assert_eq!(got, expected);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -133,13 +136,23 @@ fn bucket_runs_export_each_whole_bucket_once() {
         "2026-11-25T05:00:00Z",
     ] {
         let output = db.run(&[
-            "--state", state_arg, "--until", until, "--every", "1m", "--agg", "count",
+            "--state",
+            state_arg,
+            "--until",
+            until,
+            "--every",
+            "1m",
+            "--agg",
+            "count",
             "--no-header",
         ]);
         for line in String::from_utf8(ok_stdout(&output)).unwrap().lines() {
             let f: Vec<&str> = line.split(',').collect();
             let bucket = micros_of(f[1]);
-            assert!(bucket + 60_000_000 <= micros_of(until), "whole buckets only: {line}");
+            assert!(
+                bucket + 60_000_000 <= micros_of(until),
+                "whole buckets only: {line}"
+            );
             let previous = seen.insert((f[0].into(), f[1].into()), f[2].parse().unwrap());
             assert!(previous.is_none(), "bucket exported twice: {line}");
         }
@@ -155,8 +168,16 @@ fn bucket_runs_export_each_whole_bucket_once() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(seen.len(), 2 * 300, "5 hours of 1-minute buckets for 2 sensors");
-    assert_eq!(seen.values().sum::<i64>(), expected, "every row counted once");
+    assert_eq!(
+        seen.len(),
+        2 * 300,
+        "5 hours of 1-minute buckets for 2 sensors"
+    );
+    assert_eq!(
+        seen.values().sum::<i64>(),
+        expected,
+        "every row counted once"
+    );
     // A different width does not continue this state.
     let output = db.run(&["--state", state_arg, "--every", "5m"]);
     assert_eq!(output.status.code(), Some(65));

@@ -50,21 +50,35 @@ fn head_closes_the_pipe_and_dl_export_ends_quietly() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    assert!(first.starts_with("{\"sensor_name\":\"sensor_1\""), "{first}");
+    assert!(
+        first.starts_with("{\"sensor_name\":\"sensor_1\""),
+        "{first}"
+    );
     drop(stdout); // what `head -1` does
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "dl-export hung");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "dl-export hung"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "", "no complaint about the closed pipe");
-    assert!(!state.exists(), "state must not advance past rows nobody read");
+    assert!(
+        !state.exists(),
+        "state must not advance past rows nobody read"
+    );
 
     // The same through a real shell pipeline.
     let command = format!(
@@ -77,7 +91,11 @@ fn head_closes_the_pipe_and_dl_export_ends_quietly() {
         .args(["-o", "pipefail", "-c", &command])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         "sensor_name,timestamp,value_raw,value_cal\n"
@@ -112,7 +130,12 @@ fn killed_or_interrupted_exports_leave_the_old_file() {
             .status();
         let status = child.wait().unwrap();
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(&target).unwrap(),
             "old content\n",
@@ -121,7 +144,10 @@ fn killed_or_interrupted_exports_leave_the_old_file() {
         if signal != "KILL" {
             assert_eq!(status.code(), Some(130), "SIG{signal}: {stderr}");
             assert!(stderr.contains("interrupted"), "{stderr}");
-            assert!(partial_files(&dir).is_empty(), "SIG{signal} left a partial file");
+            assert!(
+                partial_files(&dir).is_empty(),
+                "SIG{signal} left a partial file"
+            );
         }
         for leftover in partial_files(&dir) {
             std::fs::remove_file(leftover).unwrap();

@@ -9,10 +9,12 @@ use dripline_store::postgres::{Client, NoTls};
 use dripline_store::TableName;
 use std::process::{Command, Output, Stdio};
 
-/// The test database: `DRIPLINE_TEST_PG_URL`, else the local trust-auth server's `test` db.
+/// The test database: `DRIPLINE_TEST_PG_URL`, else the local server's `postgres` database as
+/// user postgres with password postgres (what scripts/services.sh sets up; ignored under trust
+/// authentication). Every test works in a schema of its own there.
 pub fn pg_url() -> String {
     std::env::var("DRIPLINE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".to_string())
+        .unwrap_or_else(|_| "postgresql://postgres:postgres@127.0.0.1:5432/postgres".to_string())
 }
 
 /// A schema of our own holding a dripline `numeric_data` table; dropped on drop.
@@ -89,9 +91,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let _ = self
-            .client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema));
+        let _ = self.client.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.schema
+        ));
     }
 }
 
