@@ -133,6 +133,7 @@ fn bucket_runs_export_each_whole_bucket_once() {
         "2026-11-25T01:10:59.999999Z",
         "2026-11-25T01:11:00Z",
         "2026-11-25T04:00:00Z",
+        "2026-11-25T02:00:00Z", // an earlier --until must not re-open buckets
         "2026-11-25T05:00:00Z",
     ] {
         let output = db.run(&[

@@ -112,10 +112,17 @@ async fn run_async(args: &Args) -> Result<u8> {
 
     if let Some(path) = &args.state {
         let next = match (every_micros, query.until_micros) {
-            (Some(every), Some(until)) => Some(Position::Buckets {
-                every_micros: every,
-                next_micros: until,
-            }),
+            (Some(every), Some(until)) => {
+                // Never move back (a run with an earlier --until must not re-open buckets).
+                let done = match &previous {
+                    Some(Position::Buckets { next_micros, .. }) => *next_micros,
+                    _ => i64::MIN,
+                };
+                Some(Position::Buckets {
+                    every_micros: every,
+                    next_micros: until.max(done),
+                })
+            }
             _ => tracker.position(previous.as_ref()),
         };
         if let Some(position) = next {
