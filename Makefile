@@ -35,10 +35,11 @@ build:
 # does) still runs the others, so one report shows everything that is wrong.
 test: fmt-check clippy cargo-test
 
-# The end-to-end tests run the built programs, so build them before testing.
+# The end-to-end tests run the built programs, so build them before testing. --no-fail-fast:
+# one failing test file does not hide the results of the others.
 cargo-test: services
 	$(CARGO) build --workspace
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 fmt-check:
 	$(CARGO) fmt --all -- --check $(if $(CI),--color never)
