@@ -46,8 +46,9 @@ pub fn run_tool(program: &str, args: RequestArgs, work: Result<Work, String>) ->
     dripline_cli::init_logging(&args.log);
     dripline_cli::run_main(program, || {
         let work = work.map_err(|message| ExitFailure::new(exit_status::USAGE, message))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // One thread: a request tool mostly waits on the broker, and every hand-over between
+        // threads costs a wake-up on the critical path of a one-shot request.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the async runtime")?;
