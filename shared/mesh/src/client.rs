@@ -11,7 +11,10 @@ use crate::incoming::MessageStream;
 use crate::publisher::{Exchange, Published, Publisher};
 use crate::MeshError;
 use dripline_protocol::Message;
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicConsumeOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,45 +50,74 @@ impl Drop for RequestClient {
 
 impl RequestClient {
     /// Declare the reply queue, bind it, start reading replies.
+    ///
+    /// Set-up is pipelined (AMQP `nowait`) so that a one-shot request costs as few broker
+    /// round trips as possible: the reply queue gets a name of our own
+    /// (`dripline-tools.reply.<uuid>`) instead of a server-generated one, which is all
+    /// dripline needs (services only ever see it as `reply_to`). Any failure of these steps
+    /// closes the channel and surfaces at the first publish.
     pub async fn open(connection: &MeshConnection) -> Result<Self, MeshError> {
-        let publisher = Publisher::open(connection).await?;
-        let channel = publisher.channel().clone();
-        let queue = channel
+        let settings = connection.settings();
+        let channel = connection.channel().await?;
+        let requests = crate::short(&settings.requests_exchange)?;
+        channel
+            .exchange_declare(
+                requests.clone(),
+                lapin::ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    nowait: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("declaring exchange '{requests}'"), e))?;
+        channel
+            // Not `nowait`: lapin 4 would still wait for the ConfirmSelectOk it told the
+            // broker not to send.
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
+        let reply_queue = format!("dripline-tools.reply.{}", uuid::Uuid::new_v4().simple());
+        let queue = crate::short(&reply_queue)?;
+        channel
             .queue_declare(
-                "".into(),
+                queue.clone(),
                 QueueDeclareOptions {
                     exclusive: true,
                     auto_delete: true,
+                    nowait: true,
                     ..QueueDeclareOptions::default()
                 },
                 FieldTable::default(),
             )
             .await
             .map_err(|e| MeshError::amqp("declaring the reply queue", e))?;
-        let reply_queue = queue.name().as_str().to_string();
         channel
             .queue_bind(
-                queue.name().clone(),
-                crate::short(&connection.settings().requests_exchange)?,
-                queue.name().clone(),
-                QueueBindOptions::default(),
+                queue.clone(),
+                requests,
+                queue.clone(),
+                QueueBindOptions { nowait: true },
                 FieldTable::default(),
             )
             .await
             .map_err(|e| MeshError::amqp("binding the reply queue", e))?;
         let consumer = channel
             .basic_consume(
-                queue.name().clone(),
-                "".into(),
+                queue,
+                "reply".into(),
                 BasicConsumeOptions {
                     no_ack: true,
                     exclusive: true,
+                    nowait: true,
                     ..BasicConsumeOptions::default()
                 },
                 FieldTable::default(),
             )
             .await
             .map_err(|e| MeshError::amqp("consuming the reply queue", e))?;
+        let publisher = Publisher::with_confirming_channel(settings, channel);
         let waiters: Waiters = Arc::default();
         let reader = tokio::spawn(read_replies(
             MessageStream::new(consumer, false),

@@ -2,6 +2,7 @@
 
 use crate::connection::MeshConnection;
 use crate::fields::to_amqp_properties;
+use crate::settings::BrokerSettings;
 use crate::MeshError;
 use dripline_protocol::{encode, Message};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -52,13 +53,20 @@ impl Publisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
-        let settings = connection.settings();
-        Ok(Publisher {
+        Ok(Self::with_confirming_channel(
+            connection.settings(),
+            channel,
+        ))
+    }
+
+    /// Publish on `channel`, which the caller has already put in confirm mode.
+    pub(crate) fn with_confirming_channel(settings: &BrokerSettings, channel: Channel) -> Self {
+        Publisher {
             channel,
             requests_exchange: settings.requests_exchange.clone(),
             alerts_exchange: settings.alerts_exchange.clone(),
             max_payload_size: settings.max_payload_size,
-        })
+        }
     }
 
     /// The channel underneath (for consuming on the same channel).
