@@ -158,21 +158,8 @@ async fn send(
         RequestOutcome::Reply(reply) => {
             RequestResult::from_reply(&spec.target, &spec.specifier, *reply)
         }
-        RequestOutcome::Unroutable => RequestResult::client_failure(
-            &spec.target,
-            &spec.specifier,
-            ReturnCode::UNABLE_TO_SEND,
-            format!(
-                "no service is bound for '{}' on this mesh (unroutable)",
-                spec.target
-            ),
-        ),
-        RequestOutcome::TimedOut => RequestResult::client_failure(
-            &spec.target,
-            &spec.specifier,
-            ReturnCode::CLIENT_TIMEOUT,
-            format!("no reply within {}", humanize(timeout)),
-        ),
+        RequestOutcome::Unroutable => unroutable(spec),
+        RequestOutcome::TimedOut => timed_out(spec, timeout),
     })
 }
 
@@ -199,24 +186,11 @@ async fn broadcast(
         .await
         .map_err(mesh_failure)?;
     let Some(replies) = replies else {
-        let failure = RequestResult::client_failure(
-            &spec.target,
-            &spec.specifier,
-            ReturnCode::UNABLE_TO_SEND,
-            format!(
-                "no service is bound for '{}' on this mesh (unroutable)",
-                spec.target
-            ),
-        );
+        let failure = unroutable(&spec);
         return print_result(program, &failure, style, false, out);
     };
     if replies.is_empty() {
-        let failure = RequestResult::client_failure(
-            &spec.target,
-            &spec.specifier,
-            ReturnCode::CLIENT_TIMEOUT,
-            format!("no reply within {}", humanize(window)),
-        );
+        let failure = timed_out(&spec, window);
         return print_result(program, &failure, style, false, out);
     }
     let mut status = 0;
@@ -345,6 +319,29 @@ fn tokio_stream_from<T: Send + 'static>(
     mut receiver: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+/// The 403 of a request that no queue was bound for.
+fn unroutable(spec: &RequestSpec) -> RequestResult {
+    RequestResult::client_failure(
+        &spec.target,
+        &spec.specifier,
+        ReturnCode::UNABLE_TO_SEND,
+        format!(
+            "no service is bound for '{}' on this mesh (unroutable)",
+            spec.target
+        ),
+    )
+}
+
+/// The 404 of a request that got no reply within `timeout`.
+fn timed_out(spec: &RequestSpec, timeout: Duration) -> RequestResult {
+    RequestResult::client_failure(
+        &spec.target,
+        &spec.specifier,
+        ReturnCode::CLIENT_TIMEOUT,
+        format!("no reply within {}", humanize(timeout)),
+    )
 }
 
 /// `10s` or `500ms`, for messages.

@@ -29,6 +29,15 @@ pub enum ValueTyping {
 }
 
 impl ValueTyping {
+    /// The typing a tool's `--json` flag asks for.
+    pub fn from_json_flag(json: bool) -> Self {
+        if json {
+            ValueTyping::Json
+        } else {
+            ValueTyping::Inferred
+        }
+    }
+
     /// Type one command-line value.
     pub fn value(self, word: &str) -> Result<Value, String> {
         match self {

@@ -43,11 +43,7 @@ pub struct Args {
 /// Run `dl-cmd` with the process arguments.
 pub fn main() -> std::process::ExitCode {
     let args: Args = dripline_cli::exit_status::parse_args();
-    let typing = if args.json {
-        ValueTyping::Json
-    } else {
-        ValueTyping::Inferred
-    };
+    let typing = ValueTyping::from_json_flag(args.json);
     let (specifier, arguments) = (args.specifier.clone(), args.arguments.clone());
     let work = Work::choose(args.target.as_deref(), Operation::Cmd, |target| {
         let method = specifier.ok_or("no command given: use -s METHOD (e.g. -s ping)")?;

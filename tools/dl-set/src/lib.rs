@@ -38,11 +38,7 @@ pub struct Args {
 /// Run `dl-set` with the process arguments.
 pub fn main() -> std::process::ExitCode {
     let args: Args = dripline_cli::exit_status::parse_args();
-    let typing = if args.json {
-        ValueTyping::Json
-    } else {
-        ValueTyping::Inferred
-    };
+    let typing = ValueTyping::from_json_flag(args.json);
     let (value, specifier) = (args.value.clone(), args.specifier.clone());
     let work = Work::choose(args.target.as_deref(), Operation::Set, |target| {
         let value = value.ok_or("no VALUE given (dl-set TARGET VALUE)")?;
