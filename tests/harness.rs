@@ -36,7 +36,7 @@ pub struct ChildGuard {
 }
 
 impl ChildGuard {
-    /// Start `command` with stdout/stderr piped... to null unless the test needs them.
+    /// Start `command` (its stdio as the caller set it up).
     pub fn spawn(command: &mut Command) -> Self {
         let child = command.spawn().expect("spawning a child process");
         ChildGuard { child }
