@@ -364,3 +364,153 @@ fn usage_errors_exit_64() {
     let out = run("dl-get", &["peaches", "-t", "soon"], None);
     assert_eq!(out.status.code(), Some(64));
 }
+
+/// A TLS front for the local broker: socat terminates TLS with a certificate signed by a CA
+/// made for this test, and forwards to RabbitMQ's plain port.
+struct TlsFront {
+    port: u16,
+    ca_file: std::path::PathBuf,
+    _dir: std::path::PathBuf,
+    _socat: ChildGuard,
+}
+
+impl TlsFront {
+    fn start() -> TlsFront {
+        let dir = std::env::temp_dir().join(unique_name("tls"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl is needed for the TLS test (apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                stderr_of(&out)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=dripline-tools test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let socat = ChildGuard::spawn(
+            Command::new("socat")
+                .arg(format!(
+                    "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert=server.pem,key=server.key,verify=0"
+                ))
+                .arg("TCP:127.0.0.1:5672")
+                .current_dir(&dir)
+                .stderr(Stdio::null()),
+        );
+        let listening = wait_until(Duration::from_secs(5), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(
+            listening,
+            "socat (apt-get install socat) did not listen on {port}"
+        );
+        TlsFront {
+            port,
+            ca_file: dir.join("ca.pem"),
+            _dir: dir,
+            _socat: socat,
+        }
+    }
+}
+
+#[test]
+fn amqps_works_with_a_private_ca_and_refuses_an_unknown_one() {
+    let mesh = Mesh::start();
+    let front = TlsFront::start();
+    let url = format!("amqps://localhost:{}", front.port);
+    let ca = front.ca_file.to_str().unwrap();
+    let out = run(
+        "dl-get",
+        &[&mesh.peaches, "--amqp-url", &url, "--tls-ca-file", ca],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        json_line(&stdout_of(&out)),
+        json!({"value_raw": 0.75, "value_cal": 1.5})
+    );
+
+    // The same with --broker/--port and --tls.
+    let port = front.port.to_string();
+    let out = run(
+        "dl-get",
+        &[
+            &mesh.peaches,
+            "-b",
+            "localhost",
+            "-p",
+            &port,
+            "--tls",
+            "--tls-ca-file",
+            ca,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    // Without the CA the certificate is not trusted: one line, status 1.
+    let out = run("dl-get", &[&mesh.peaches, "--amqp-url", &url], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let errors = stderr_of(&out);
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(
+        errors.contains(&format!("cannot reach broker at localhost:{}", front.port)),
+        "{errors}"
+    );
+}

@@ -24,6 +24,9 @@ pub struct BrokerArgs {
     /// Connect with TLS (amqps).
     #[arg(long = "tls")]
     pub tls: bool,
+    /// PEM file of the CA that signed the broker's TLS certificate (besides the system's).
+    #[arg(long = "tls-ca-file", value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group).
     #[arg(long = "auth-file", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
@@ -55,7 +58,8 @@ impl BrokerArgs {
             host: self.broker.clone(),
             port: self.port,
             vhost: self.vhost.clone(),
-            tls: self.tls,
+            tls: self.tls || self.tls_ca_file.is_some(),
+            tls_ca_file: self.tls_ca_file.clone(),
             auth_file: self.auth_file.clone(),
             username: self.username.clone(),
             password_file: self.password_file.clone(),

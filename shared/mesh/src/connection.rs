@@ -102,7 +102,13 @@ impl MeshConnection {
         };
         let properties = ConnectionProperties::default()
             .with_connection_name(format!("dripline-tools {}", program_name()).into());
-        Connection::connect_uri(uri, properties)
+        let tls = lapin::tcp::OwnedTLSConfig {
+            identity: None,
+            cert_chain: settings.tls_ca_pem.clone(),
+        };
+        let runtime = lapin::runtime::default_runtime()
+            .map_err(|error| MeshError::from_connect(error, settings))?;
+        Connection::connect_uri_with_config(uri, properties, tls, runtime)
             .await
             .map_err(|error| MeshError::from_connect(error, settings))
     }

@@ -96,6 +96,9 @@ pub struct BrokerOptions {
     pub vhost: Option<String>,
     /// Connect with TLS (amqps).
     pub tls: bool,
+    /// PEM file of the certificate authority that signed the broker's certificate, for
+    /// brokers whose certificate the system's trust store does not know.
+    pub tls_ca_file: Option<PathBuf>,
     /// Auth file (JSON or YAML) with a `dripline` (or legacy `amqp`) group.
     pub auth_file: Option<PathBuf>,
     /// User name (highest precedence).
@@ -125,6 +128,8 @@ pub struct BrokerSettings {
     pub vhost: String,
     /// TLS (amqps).
     pub tls: bool,
+    /// Extra trusted certificate authorities (PEM text) for TLS; the system's store is used too.
+    pub tls_ca_pem: Option<String>,
     /// User name.
     pub username: String,
     /// Password.
@@ -148,6 +153,7 @@ impl Default for BrokerSettings {
             port: 5672,
             vhost: "/".into(),
             tls: false,
+            tls_ca_pem: None,
             username: "guest".into(),
             password: Secret::new("guest"),
             requests_exchange: "requests".into(),
@@ -236,8 +242,11 @@ impl BrokerSettings {
         if let Some(host) = mesh.broker {
             settings.host = host;
         }
+        // Where no port is named anywhere, TLS means RabbitMQ's amqps port.
+        let mut port_named = false;
         if let Some(port) = mesh.broker_port {
             settings.port = port;
+            port_named = true;
         }
         if let Some(name) = mesh.requests_exchange {
             settings.requests_exchange = name;
@@ -270,6 +279,7 @@ impl BrokerSettings {
                 }
                 if let Some(port) = group.broker_port {
                     settings.port = port;
+                    port_named = true;
                 }
             }
         }
@@ -288,6 +298,7 @@ impl BrokerSettings {
                 name: "DRIPLINE_BROKER_PORT",
                 reason: format!("'{port}' is not a port number"),
             })?;
+            port_named = true;
         }
 
         if let Some(path) = &options.password_file {
@@ -303,24 +314,36 @@ impl BrokerSettings {
         }
         if let Some(port) = options.port {
             settings.port = port;
+            port_named = true;
         }
         if let Some(vhost) = &options.vhost {
             settings.vhost = vhost.clone();
         }
         settings.tls |= options.tls;
+        if let Some(path) = &options.tls_ca_file {
+            let pem = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+                path: path.clone(),
+                reason: format!("cannot read TLS CA file: {e}"),
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(SettingsError::File {
+                    path: path.clone(),
+                    reason: "not a PEM certificate file".into(),
+                });
+            }
+            settings.tls_ca_pem = Some(pem);
+        }
 
         let url = options.url.clone().or_else(|| env("DRIPLINE_AMQP_URL"));
         if let Some(url) = url.filter(|u| !u.is_empty()) {
             let parsed = parse_url(&url)?;
             settings.tls = parsed.tls;
-            if parsed.tls && parsed.port.is_none() {
-                settings.port = 5671;
-            }
             if let Some(host) = parsed.host {
                 settings.host = host;
             }
             if let Some(port) = parsed.port {
                 settings.port = port;
+                port_named = true;
             }
             if let Some(vhost) = parsed.vhost {
                 settings.vhost = vhost;
@@ -333,6 +356,9 @@ impl BrokerSettings {
             }
         }
 
+        if settings.tls && !port_named {
+            settings.port = 5671;
+        }
         if let Some(user) = &options.username {
             settings.username = user.clone();
         }
