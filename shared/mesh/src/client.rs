@@ -51,11 +51,9 @@ impl Drop for RequestClient {
 impl RequestClient {
     /// Declare the reply queue, bind it, start reading replies.
     ///
-    /// Set-up is pipelined (AMQP `nowait`) so that a one-shot request costs as few broker
-    /// round trips as possible: the reply queue gets a name of our own
-    /// (`dripline-tools.reply.<uuid>`) instead of a server-generated one, which is all
-    /// dripline needs (services only ever see it as `reply_to`). Any failure of these steps
-    /// closes the channel and surfaces at the first publish.
+    /// Set-up is pipelined (AMQP `nowait`) where the protocol allows, so that a one-shot
+    /// request costs as few broker round trips as possible; a failure of those steps closes
+    /// the channel and surfaces at the first publish.
     pub async fn open(connection: &MeshConnection) -> Result<Self, MeshError> {
         let settings = connection.settings();
         let channel = connection.channel().await?;
@@ -78,21 +76,22 @@ impl RequestClient {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
-        let reply_queue = format!("dripline-tools.reply.{}", uuid::Uuid::new_v4().simple());
-        let queue = crate::short(&reply_queue)?;
-        channel
+        // Server-named, as dripline-cpp does (amq.gen-…): the one step that must wait,
+        // since the name is needed for `reply_to`.
+        let declared = channel
             .queue_declare(
-                queue.clone(),
+                "".into(),
                 QueueDeclareOptions {
                     exclusive: true,
                     auto_delete: true,
-                    nowait: true,
                     ..QueueDeclareOptions::default()
                 },
                 FieldTable::default(),
             )
             .await
             .map_err(|e| MeshError::amqp("declaring the reply queue", e))?;
+        let queue = declared.name().clone();
+        let reply_queue = queue.as_str().to_string();
         channel
             .queue_bind(
                 queue.clone(),
