@@ -116,7 +116,7 @@ impl RequestClient {
             )
             .await
             .map_err(|e| MeshError::amqp("consuming the reply queue", e))?;
-        let publisher = Publisher::with_confirming_channel(settings, channel);
+        let publisher = Publisher::on_channel_as_is(settings, channel);
         let waiters: Waiters = Arc::default();
         let reader = tokio::spawn(read_replies(
             MessageStream::new(consumer, false),

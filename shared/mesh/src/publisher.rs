@@ -20,7 +20,7 @@ pub enum Exchange {
 /// What the broker did with a published message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Published {
-    /// Routed and confirmed.
+    /// Routed and confirmed (or, on a channel without confirms, sent).
     Confirmed,
     /// A mandatory message that no queue was bound for (AMQP 312 NO_ROUTE): dripline 403.
     Unroutable,
@@ -53,14 +53,12 @@ impl Publisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
-        Ok(Self::with_confirming_channel(
-            connection.settings(),
-            channel,
-        ))
+        Ok(Self::on_channel_as_is(connection.settings(), channel))
     }
 
-    /// Publish on `channel`, which the caller has already put in confirm mode.
-    pub(crate) fn with_confirming_channel(settings: &BrokerSettings, channel: Channel) -> Self {
+    /// Publish on `channel` as it is: with confirms when the caller has put it in confirm
+    /// mode, otherwise fire-and-forget (a publish then reports `Confirmed` once it is sent).
+    pub(crate) fn on_channel_as_is(settings: &BrokerSettings, channel: Channel) -> Self {
         Publisher {
             channel,
             requests_exchange: settings.requests_exchange.clone(),

@@ -4,17 +4,12 @@
 use super::dispatch::{Dispatcher, Outcome};
 use super::endpoint::Alert;
 use crate::connection::{timestamp_now, MeshConnection};
-use crate::fields::to_amqp_properties;
 use crate::incoming::{Incoming, MessageStream};
-use crate::publisher::Exchange;
+use crate::publisher::{Exchange, Publisher};
 use crate::MeshError;
-use dripline_protocol::{encode, DecodeError, Message, MessageKind, SenderInfo};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
+use dripline_protocol::{DecodeError, Message, MessageKind, SenderInfo};
+use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::Channel;
 use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
@@ -26,10 +21,6 @@ pub struct ServiceOptions {
     /// Period of the `heartbeat.<name>` alerts; zero turns them off. The first one is sent one
     /// period after start. Default 60 s, as dripline.
     pub heartbeat_interval: Duration,
-    /// `basic.qos` prefetch count; 0 = unlimited (what dripline-python 5.1 uses). A multi-chunk
-    /// request is acknowledged once all its chunks are in, so a non-zero prefetch must exceed
-    /// the chunk count of the largest request.
-    pub prefetch: u16,
     /// Reconnect (with the connection's retry policy) when the broker connection is lost,
     /// keeping endpoint values and locks; `false` ends [`Service::run`] with the error.
     pub reconnect: bool,
@@ -39,7 +30,6 @@ impl Default for ServiceOptions {
     fn default() -> Self {
         ServiceOptions {
             heartbeat_interval: Duration::from_secs(60),
-            prefetch: 0,
             reconnect: true,
         }
     }
@@ -100,33 +90,14 @@ fn advance(due: Instant, interval: Duration, now: Instant) -> Instant {
 /// Publishes replies and alerts on a channel without confirms: ordered, and never waiting a
 /// broker round trip per reply (dripline replies are not confirmed by anyone either).
 struct Sender {
-    channel: Channel,
-    requests_exchange: String,
-    alerts_exchange: String,
-    max_payload_size: usize,
+    publisher: Publisher,
     heartbeat_routing_key: String,
     sender_info: SenderInfo,
 }
 
 impl Sender {
     async fn publish(&self, exchange: Exchange, message: &Message) -> Result<(), MeshError> {
-        let exchange_name = match exchange {
-            Exchange::Requests => &self.requests_exchange,
-            Exchange::Alerts => &self.alerts_exchange,
-        };
-        let routing_key = crate::short(&message.routing_key)?;
-        for chunk in encode(message, self.max_payload_size) {
-            self.channel
-                .basic_publish(
-                    crate::short(exchange_name)?,
-                    routing_key.clone(),
-                    BasicPublishOptions::default(),
-                    &chunk.body,
-                    to_amqp_properties(&chunk.properties),
-                )
-                .await
-                .map_err(|e| MeshError::amqp(format!("publishing to '{exchange_name}'"), e))?;
-        }
+        self.publisher.publish(exchange, message, false).await?;
         Ok(())
     }
 
@@ -233,17 +204,10 @@ impl Service {
         let channel = connection.channel().await?;
         connection.declare_exchanges(&channel).await?;
         let sender = Sender {
-            channel: connection.channel().await?,
-            requests_exchange: settings.requests_exchange.clone(),
-            alerts_exchange: settings.alerts_exchange.clone(),
-            max_payload_size: settings.max_payload_size,
+            publisher: Publisher::on_channel_as_is(settings, connection.channel().await?),
             heartbeat_routing_key: settings.heartbeat_routing_key.clone(),
             sender_info: connection.sender_info().clone(),
         };
-        channel
-            .basic_qos(self.options.prefetch, BasicQosOptions::default())
-            .await
-            .map_err(|e| MeshError::amqp("setting the prefetch count", e))?;
         let queue = crate::short(&name)?;
         channel
             .queue_declare(
@@ -318,12 +282,6 @@ impl Service {
         sender: &Sender,
         timers: &mut Timers,
     ) -> Result<(), MeshError> {
-        for acker in incoming.ackers {
-            acker
-                .ack(BasicAckOptions::default())
-                .await
-                .map_err(|e| MeshError::amqp("acknowledging a request", e))?;
-        }
         let (request, outcome) = match incoming.message {
             Ok(message) if matches!(message.kind, MessageKind::Request { .. }) => {
                 let outcome = self.dispatcher.handle(&message);
