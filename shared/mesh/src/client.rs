@@ -12,8 +12,7 @@ use crate::publisher::{Exchange, Published, Publisher};
 use crate::MeshError;
 use dripline_protocol::Message;
 use lapin::options::{
-    BasicConsumeOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    BasicConsumeOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use std::collections::HashMap;
@@ -58,18 +57,7 @@ impl RequestClient {
         let settings = connection.settings();
         let channel = connection.channel().await?;
         let requests = crate::short(&settings.requests_exchange)?;
-        channel
-            .exchange_declare(
-                requests.clone(),
-                lapin::ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    nowait: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| MeshError::amqp(format!("declaring exchange '{requests}'"), e))?;
+        crate::connection::declare_exchange(&channel, &settings.requests_exchange, true).await?;
         channel
             // Not `nowait`: lapin 4 would still wait for the ConfirmSelectOk it told the
             // broker not to send.

@@ -128,15 +128,7 @@ impl MeshConnection {
             &self.settings.requests_exchange,
             &self.settings.alerts_exchange,
         ] {
-            channel
-                .exchange_declare(
-                    crate::short(name)?,
-                    ExchangeKind::Topic,
-                    ExchangeDeclareOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|e| MeshError::amqp(format!("declaring exchange '{name}'"), e))?;
+            declare_exchange(channel, name, false).await?;
         }
         Ok(())
     }
@@ -160,6 +152,27 @@ impl MeshConnection {
     pub async fn close(&self) {
         let _ = self.connection.close(200, "bye".into()).await;
     }
+}
+
+/// Declare one dripline exchange (topic, non-durable, not auto-delete, no arguments); with
+/// `nowait` the broker's answer is not awaited and a mismatch closes the channel later.
+pub(crate) async fn declare_exchange(
+    channel: &Channel,
+    name: &str,
+    nowait: bool,
+) -> Result<(), MeshError> {
+    channel
+        .exchange_declare(
+            crate::short(name)?,
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                nowait,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring exchange '{name}'"), e))
 }
 
 fn program_name() -> String {
