@@ -419,83 +419,45 @@ fn read_auth_file(path: &Path) -> Result<AuthFile, SettingsError> {
     })
 }
 
-fn parse_url(url: &str) -> Result<ParsedUrl, SettingsError> {
-    let bad = |why: &str| {
+fn parse_url(text: &str) -> Result<ParsedUrl, SettingsError> {
+    let bad = |why: String| {
         SettingsError::Url(format!(
             "{why} (expected amqp[s]://[user@]host[:port][/vhost])"
         ))
     };
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-    let tls = match scheme.to_ascii_lowercase().as_str() {
+    let url = url::Url::parse(text).map_err(|e| bad(e.to_string()))?;
+    let tls = match url.scheme() {
         "amqp" => false,
         "amqps" => true,
-        _ => return Err(bad(&format!("unknown scheme '{scheme}'"))),
+        other => return Err(bad(format!("unknown scheme '{other}'"))),
     };
-    let (authority, path) = match rest.split_once('/') {
-        Some((authority, path)) => (authority, Some(path)),
-        None => (rest, None),
+    let decode = |part: &str, what: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|decoded| decoded.into_owned())
+            .map_err(|_| bad(format!("bad %-escape in {what}")))
     };
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((userinfo, hostport)) => (Some(userinfo), hostport),
-        None => (None, authority),
+    let username = match url.username() {
+        "" => None,
+        user => Some(decode(user, "user")?),
     };
-    let mut parsed = ParsedUrl {
+    let password = url.password().map(|p| decode(p, "password")).transpose()?;
+    let vhost = match url.path().strip_prefix('/').unwrap_or(url.path()) {
+        "" => None,
+        path => Some(decode(path, "vhost")?),
+    };
+    Ok(ParsedUrl {
         tls,
-        ..ParsedUrl::default()
-    };
-    if let Some(userinfo) = userinfo {
-        let (user, password) = match userinfo.split_once(':') {
-            Some((user, password)) => (user, Some(password)),
-            None => (userinfo, None),
-        };
-        parsed.username = Some(percent_decode(user).ok_or_else(|| bad("bad %-escape in user"))?);
-        if let Some(password) = password {
-            parsed.password =
-                Some(percent_decode(password).ok_or_else(|| bad("bad %-escape in password"))?);
-        }
-    }
-    let (host, port) = if let Some(stripped) = hostport.strip_prefix('[') {
-        // [::1]:5672
-        let (host, after) = stripped
-            .split_once(']')
-            .ok_or_else(|| bad("unclosed '['"))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (hostport, None),
-        }
-    };
-    if !host.is_empty() {
-        parsed.host = Some(host.to_string());
-    }
-    if let Some(port) = port.filter(|p| !p.is_empty()) {
-        parsed.port = Some(
-            port.parse()
-                .map_err(|_| bad(&format!("bad port '{port}'")))?,
-        );
-    }
-    if let Some(path) = path.filter(|p| !p.is_empty()) {
-        parsed.vhost = Some(percent_decode(path).ok_or_else(|| bad("bad %-escape in vhost"))?);
-    }
-    Ok(parsed)
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+        username,
+        password,
+        // `[::1]` comes back bracketed; the connection wants the bare address.
+        host: url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string()),
+        port: url.port(),
+        vhost,
+    })
 }
 
 #[cfg(test)]
