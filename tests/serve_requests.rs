@@ -6,14 +6,11 @@
 mod serve_support;
 
 use dripline_mesh::fields::to_amqp_properties;
-use dripline_mesh::{MessageStream, RequestOutcome};
+use dripline_mesh::RequestOutcome;
 use dripline_protocol::{encode, LockoutKey, MessageKind, Operation};
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
+use lapin::options::BasicPublishOptions;
 use serde_json::{json, Value};
-use serve_support::{ask, body, client, code, request, start, Store};
+use serve_support::{ask, body, client, code, private_queue, request, start, Store};
 use std::time::Duration;
 
 const NIL: &str = "";
@@ -386,46 +383,10 @@ async fn malformed_request_gets_302_and_the_service_keeps_answering() {
     let (conn, client) = client().await;
 
     // Our own reply queue, bound on requests under its own name, as dl-agent does.
-    let channel = conn.channel().await.unwrap();
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            "requests".into(),
-            queue.name().clone(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let consumer = channel
-        .basic_consume(
-            queue.name().clone(),
-            "".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                exclusive: true,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let mut replies = MessageStream::new(consumer, false);
+    let (channel, reply_queue, mut replies) = private_queue(&conn, "requests", &[], true).await;
 
     let mut message = request(&conn, &store.peaches, Operation::Get, "", json!({}), NIL);
-    message.reply_to = queue.name().as_str().to_string();
+    message.reply_to = reply_queue;
     let chunk = encode(&message, 10_000).remove(0);
     channel
         .basic_publish(

@@ -229,6 +229,19 @@ impl Store {
 
 /// A private queue bound on the alerts exchange with `keys`, read as dripline messages.
 pub async fn listen_alerts(connection: &MeshConnection, keys: &[String]) -> MessageStream {
+    let exchange = connection.settings().alerts_exchange.clone();
+    private_queue(connection, &exchange, keys, false).await.2
+}
+
+/// An exclusive server-named queue on `exchange`, bound with `keys` (and under its own name
+/// when `bind_own_name`, as a dripline client's reply queue is), consumed with auto-ack.
+/// Returns its channel, its name and its messages.
+pub async fn private_queue(
+    connection: &MeshConnection,
+    exchange: &str,
+    keys: &[String],
+    bind_own_name: bool,
+) -> (lapin::Channel, String, MessageStream) {
     let channel = connection.channel().await.unwrap();
     connection.declare_exchanges(&channel).await.unwrap();
     let queue = channel
@@ -243,11 +256,13 @@ pub async fn listen_alerts(connection: &MeshConnection, keys: &[String]) -> Mess
         )
         .await
         .unwrap();
-    for key in keys {
+    let name = queue.name().as_str().to_string();
+    let own = bind_own_name.then(|| name.clone());
+    for key in keys.iter().chain(own.as_ref()) {
         channel
             .queue_bind(
                 queue.name().clone(),
-                connection.settings().alerts_exchange.as_str().into(),
+                exchange.into(),
                 key.as_str().into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
@@ -268,7 +283,7 @@ pub async fn listen_alerts(connection: &MeshConnection, keys: &[String]) -> Mess
         )
         .await
         .unwrap();
-    MessageStream::new(consumer, false)
+    (channel, name, MessageStream::new(consumer, false))
 }
 
 /// The next decoded message from `stream` within `limit`, if any.
