@@ -12,6 +12,7 @@
 //! Passwords never come from argv (except inside a URL, which we discourage) and are never
 //! printed: [`Secret`] hides them from `Debug` and `Display`.
 
+use dripline_protocol::auth_file::{AuthFile, AuthFileError, AuthGroup};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -189,21 +190,6 @@ pub enum SettingsError {
     },
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct AuthGroup {
-    username: Option<String>,
-    password: Option<String>,
-    broker: Option<String>,
-    #[serde(alias = "broker-port")]
-    broker_port: Option<u16>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthFile {
-    dripline: Option<AuthGroup>,
-    amqp: Option<AuthGroup>,
-}
-
 /// The parts of an `amqp[s]://` URL.
 #[derive(Debug, Default, PartialEq)]
 struct ParsedUrl {
@@ -265,9 +251,7 @@ impl BrokerSettings {
         }
 
         if let Some(path) = &options.auth_file {
-            let auth = read_auth_file(path)?;
-            // dripline 2.10+/5.x use the `dripline` group; older meshes the `amqp` group.
-            if let Some(group) = auth.dripline.or(auth.amqp) {
+            if let Some(group) = read_broker_group(path)? {
                 if let Some(user) = group.username {
                     settings.username = user;
                 }
@@ -406,17 +390,19 @@ fn read_mesh_file(path: &Path) -> Result<MeshDefaults, SettingsError> {
     })
 }
 
-fn read_auth_file(path: &Path) -> Result<AuthFile, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+/// The broker group of an auth file: `dripline` (dripline 2.10+/5.x), else the older `amqp`.
+fn read_broker_group(path: &Path) -> Result<Option<AuthGroup>, SettingsError> {
+    let fail = |reason: String| SettingsError::File {
         path: path.to_path_buf(),
-        reason: format!("cannot read auth file: {e}"),
-    })?;
-    // YAML is a superset of JSON, so one parser reads both forms.
-    serde_yaml::from_str(&text).map_err(|e| SettingsError::File {
-        path: path.to_path_buf(),
-        // serde_yaml's message names the position, never the values.
-        reason: format!("not a valid auth file: {e}"),
-    })
+        reason,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read auth file: {e}")))?;
+    let read = || -> Result<Option<AuthGroup>, AuthFileError> {
+        let file = AuthFile::parse(&text)?;
+        Ok(file.group("dripline")?.or(file.group("amqp")?))
+    };
+    read().map_err(|e| fail(format!("not a valid auth file: {e}")))
 }
 
 fn parse_url(text: &str) -> Result<ParsedUrl, SettingsError> {

@@ -13,9 +13,11 @@
 //! - [`lockout`]: lockout keys ([`LockoutKey`]).
 //! - [`timestamp`]: the `YYYY-MM-DDTHH:MM:SS.ffffffZ` header format.
 //! - [`sender`]: the `sender_info` table ([`SenderInfo`]).
+//! - [`auth_file`]: the dripline auth file's groups of credentials (text only, no I/O).
 //! - [`values`]: payload conventions (`{"values": [...]}`, dl-agent's value typing).
 #![deny(missing_docs)]
 
+pub mod auth_file;
 pub mod codes;
 pub mod field;
 #[cfg(any(test, feature = "fuzzing"))]

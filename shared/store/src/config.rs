@@ -13,6 +13,7 @@
 //! `postgresql` group name (seen in the controls-guide's example secrets) is read when there is
 //! no `postgres` group.
 
+use dripline_protocol::auth_file::{AuthFile, AuthFileError, AuthGroup};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -149,13 +150,6 @@ impl fmt::Display for ConnectionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}/{}", self.user, self.target(), self.database)
     }
-}
-
-/// The `postgres` group of an auth file.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct AuthGroup {
-    username: Option<String>,
-    password: Option<String>,
 }
 
 impl ConnectionConfig {
@@ -296,35 +290,26 @@ fn read_auth_file(path: &Path) -> Result<AuthGroup, ConfigError> {
     parse_auth_file(&text).map_err(fail)
 }
 
-/// The `postgres` group of an auth file's text (JSON is YAML too).
+/// The `postgres` group of an auth file's text (the older `postgresql` group as a fallback).
 fn parse_auth_file(text: &str) -> Result<AuthGroup, String> {
-    let document: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("not JSON or YAML ({e})"))?;
-    if !document.is_mapping() {
-        return Err("expected a map of groups, e.g. {\"postgres\": {…}}".to_string());
-    }
-    let group = match (document.get("postgres"), document.get("postgresql")) {
-        (Some(group), _) => group,
-        (None, Some(group)) => {
-            tracing::warn!(
-                "auth file has no 'postgres' group; using its 'postgresql' group instead"
-            );
-            group
-        }
-        (None, None) => return Ok(AuthGroup::default()),
-    };
-    let field = |name: &str| -> Result<Option<String>, String> {
-        match group.get(name) {
-            None | Some(serde_yaml::Value::Null) => Ok(None),
-            Some(serde_yaml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_yaml::Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(format!("postgres.{name} must be a string")),
+    let read = || -> Result<Option<AuthGroup>, AuthFileError> {
+        let file = AuthFile::parse(text)?;
+        match file.group("postgres")? {
+            Some(group) => Ok(Some(group)),
+            None => {
+                let old = file.group("postgresql")?;
+                if old.is_some() {
+                    tracing::warn!(
+                        "auth file has no 'postgres' group; using its 'postgresql' group instead"
+                    );
+                }
+                Ok(old)
+            }
         }
     };
-    Ok(AuthGroup {
-        username: field("username")?,
-        password: field("password")?,
-    })
+    read()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
