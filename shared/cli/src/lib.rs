@@ -11,6 +11,8 @@
 //!   `anyhow::Error` into one clear line on stderr and the right status (never a panic trace).
 //! - [`jsonl`]: a JSON-lines reader whose errors name the line (`stdin line 17: …`).
 //! - [`output`]: writing to stdout so that a closed pipe (`| head -1`) ends a tool quietly.
+//! - [`failures`]: broker and database errors as one line with the right exit status.
+//! - [`shutdown_signal`]: SIGINT/SIGTERM as a future, for programs that stop cleanly.
 //! - [`parse_duration`]: humantime durations (`500ms`, `10s`) and bare seconds (`2.5`).
 //!
 //! It holds no business logic: flags are parsed here, their meaning lives in `protocol`,
@@ -20,14 +22,17 @@
 mod broker_args;
 mod database_args;
 pub mod exit_status;
+pub mod failures;
 pub mod jsonl;
 mod logging;
 pub mod output;
+mod signals;
 
 pub use broker_args::BrokerArgs;
 pub use database_args::{AuthFileArgs, DatabaseArgs};
 pub use exit_status::{parse_args, run_main, ExitFailure};
 pub use logging::{init_logging, LogArgs, LogFormat};
+pub use signals::shutdown_signal;
 
 /// Parse a duration given on the command line: a humantime string (`500ms`, `10s`, `1m 30s`)
 /// or a bare number of seconds (`2`, `0.5`), as dl-agent's `-t` takes seconds.

@@ -9,9 +9,7 @@ use crate::state::{self, Position, Tracker};
 use crate::timefmt::{TimeFormatter, TimeStyle};
 use crate::wide::Pivot;
 use anyhow::{Context, Result};
-use dripline_cli::exit_status::{
-    CANNOT_CREATE, CONFIG, DATA_ERROR, NO_INPUT, NO_PERMISSION, SUCCESS, UNAVAILABLE, USAGE,
-};
+use dripline_cli::exit_status::{CANNOT_CREATE, CONFIG, DATA_ERROR, SUCCESS, USAGE};
 use dripline_cli::ExitFailure;
 use dripline_store::copy::CopyRow;
 use dripline_store::export::{
@@ -141,22 +139,10 @@ fn failure(status: u8, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::from(ExitFailure::new(status, message))
 }
 
-/// The exit status a store error deserves, with its one-line message.
+/// A store error as one line with its exit status (logged with the target at debug level).
 fn store_failure(error: StoreError, config: &ConnectionConfig) -> anyhow::Error {
-    let status = match &error {
-        StoreError::Config(_) => CONFIG,
-        StoreError::Unreachable { .. } => UNAVAILABLE,
-        StoreError::Authentication { .. } => NO_PERMISSION,
-        StoreError::NoDatabase { .. } | StoreError::MissingTable { .. } => NO_INPUT,
-        StoreError::Query { code, .. } => match code.as_deref() {
-            Some("42501") => NO_PERMISSION,
-            Some("42P01") | Some("3F000") => NO_INPUT,
-            Some(code) if code.starts_with("08") => UNAVAILABLE,
-            _ => dripline_cli::exit_status::FAILURE,
-        },
-    };
     tracing::debug!(database = %config, "database error");
-    failure(status, error.to_string())
+    dripline_cli::failures::store_failure(error)
 }
 
 /// A failure while writing rows: a closed stdout stays a broken-pipe error (quiet exit 0),

@@ -3,10 +3,11 @@
 use crate::args::Args;
 use crate::config::{self, ServiceConfig};
 use crate::key_value_store::KeyValueStore;
-use dripline_cli::exit_status::{CONFIG, NO_PERMISSION, SOFTWARE, SUCCESS, UNAVAILABLE};
-use dripline_cli::{init_logging, ExitFailure};
+use dripline_cli::exit_status::{CONFIG, SOFTWARE, SUCCESS};
+use dripline_cli::failures::mesh_failure;
+use dripline_cli::{init_logging, shutdown_signal, ExitFailure};
 use dripline_mesh::service::{Dispatcher, Endpoint, Service, ServiceEndpoint, ServiceOptions};
-use dripline_mesh::{BrokerSettings, MeshConnection, MeshError};
+use dripline_mesh::{BrokerSettings, MeshConnection};
 use serde_json::json;
 use std::time::Duration;
 
@@ -97,32 +98,4 @@ async fn serve(
         .await
         .map_err(mesh_failure)?;
     Ok(SUCCESS)
-}
-
-/// Completes on the first SIGINT or SIGTERM. The handlers are installed before this returns,
-/// so a signal during start-up is not lost.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let install = |kind: SignalKind, name: &str| {
-        signal(kind).map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot handle {name}: {e}")))
-    };
-    let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
-    let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;
-    Ok(async move {
-        let name = tokio::select! {
-            _ = interrupt.recv() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
-        };
-        tracing::info!("{name} received; stopping");
-    })
-}
-
-/// Broker trouble as one line and its exit status.
-fn mesh_failure(error: MeshError) -> anyhow::Error {
-    let status = match &error {
-        MeshError::LoginRefused { .. } => NO_PERMISSION,
-        MeshError::Settings(_) | MeshError::NameTooLong(_) => CONFIG,
-        _ => UNAVAILABLE,
-    };
-    ExitFailure::new(status, error.to_string()).into()
 }

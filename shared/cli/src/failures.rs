@@ -1,0 +1,42 @@
+//! Broker and database errors turned into one line and the exit status a user can act on.
+
+use crate::exit_status::{CONFIG, FAILURE, NO_INPUT, NO_PERMISSION, UNAVAILABLE};
+use crate::ExitFailure;
+use dripline_mesh::MeshError;
+use dripline_store::StoreError;
+
+/// The exit status a broker error deserves: 77 refused login, 78 bad settings, 69 otherwise.
+pub fn mesh_status(error: &MeshError) -> u8 {
+    match error {
+        MeshError::LoginRefused { .. } => NO_PERMISSION,
+        MeshError::Settings(_) | MeshError::NameTooLong(_) => CONFIG,
+        _ => UNAVAILABLE,
+    }
+}
+
+/// A broker error as one line with [`mesh_status`].
+pub fn mesh_failure(error: MeshError) -> anyhow::Error {
+    ExitFailure::new(mesh_status(&error), error.to_string()).into()
+}
+
+/// The exit status a database error deserves: 78 bad settings, 69 unreachable, 77 refused
+/// (login or privilege), 66 no such database or table, 1 any other failed statement.
+pub fn store_status(error: &StoreError) -> u8 {
+    match error {
+        StoreError::Config(_) => CONFIG,
+        StoreError::Unreachable { .. } => UNAVAILABLE,
+        StoreError::Authentication { .. } => NO_PERMISSION,
+        StoreError::NoDatabase { .. } | StoreError::MissingTable { .. } => NO_INPUT,
+        StoreError::Query { code, .. } => match code.as_deref() {
+            Some("42501") => NO_PERMISSION,
+            Some("42P01") | Some("3F000") => NO_INPUT,
+            Some(code) if code.starts_with("08") => UNAVAILABLE,
+            _ => FAILURE,
+        },
+    }
+}
+
+/// A database error as one line with [`store_status`].
+pub fn store_failure(error: StoreError) -> anyhow::Error {
+    ExitFailure::new(store_status(&error), error.to_string()).into()
+}
