@@ -2,6 +2,8 @@
 //! tests never collide with each other or with a running mesh, and child processes that are
 //! killed when a test ends (even by a failed assertion).
 
+pub mod private_services;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
