@@ -15,6 +15,8 @@
 //! - [`sender`]: the `sender_info` table ([`SenderInfo`]).
 //! - [`auth_file`]: the dripline auth file's groups of credentials (text only, no I/O).
 //! - [`values`]: payload conventions (`{"values": [...]}`, dl-agent's value typing).
+//! - [`record`]: a received message as a JSON line ([`MessageRecord`]), the format `dl-listen`
+//!   prints and `dl-alert` / `dl-log-to-pg --stdin` read.
 #![deny(missing_docs)]
 
 pub mod auth_file;
@@ -24,6 +26,7 @@ pub mod field;
 pub mod fuzzing;
 pub mod lockout;
 pub mod message;
+pub mod record;
 pub mod sender;
 pub mod timestamp;
 pub mod values;
@@ -33,6 +36,7 @@ pub use codes::ReturnCode;
 pub use field::{FieldTable, FieldValue};
 pub use lockout::LockoutKey;
 pub use message::{Message, MessageKind, Operation};
+pub use record::{MessageRecord, RecordType};
 pub use sender::{PackageVersion, SenderInfo};
 pub use wire::{
     decode_chunk, encode, ChunkAssembler, DecodeError, WireChunk, WireProperties,
