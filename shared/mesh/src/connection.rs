@@ -1,5 +1,6 @@
 //! One AMQP connection to the mesh's broker, opened with retries and clear errors.
 
+use crate::backoff::Backoff;
 use crate::settings::BrokerSettings;
 use crate::MeshError;
 use dripline_protocol::SenderInfo;
@@ -7,7 +8,6 @@ use lapin::options::ExchangeDeclareOptions;
 use lapin::types::FieldTable;
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
-use std::time::Duration;
 
 /// An open connection plus what every message we send needs: the settings it was opened
 /// with and our `sender_info`.
@@ -43,10 +43,10 @@ pub fn timestamp_now() -> String {
 }
 
 impl MeshConnection {
-    /// Connect, retrying with exponential back-off (100 ms doubling to 5 s) up to
+    /// Connect, retrying with jittered exponential back-off (100 ms doubling to 5 s) up to
     /// `max_connection_attempts` times (0 = forever). A refused login is not retried.
     pub async fn connect(settings: &BrokerSettings, service_name: &str) -> Result<Self, MeshError> {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::default();
         let mut attempt = 1u32;
         loop {
             match Self::connect_once(settings).await {
@@ -64,9 +64,9 @@ impl MeshConnection {
                     if limit != 0 && attempt >= limit {
                         return Err(error);
                     }
+                    let delay = backoff.next_delay();
                     tracing::warn!(attempt, "{error}; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
                     attempt += 1;
                 }
             }

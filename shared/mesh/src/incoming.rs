@@ -21,6 +21,23 @@ pub struct Incoming {
     /// Ackers of the deliveries it came in (empty for auto-ack consumers). For a message
     /// that never completed, only the chunks that did arrive.
     pub ackers: Vec<Acker>,
+    /// The deliveries as they arrived, when the stream keeps them
+    /// ([`MessageStream::keeping_raw_deliveries`]); otherwise empty.
+    pub raw: Vec<RawDelivery>,
+}
+
+/// One AMQP delivery as the broker sent it, kept so that a message that cannot be used can be
+/// passed on unchanged (e.g. to a dead-letter queue).
+#[derive(Clone, Debug)]
+pub struct RawDelivery {
+    /// The exchange it was published to.
+    pub exchange: String,
+    /// Its routing key.
+    pub routing_key: String,
+    /// Its AMQP properties, headers included.
+    pub properties: lapin::BasicProperties,
+    /// Its body bytes.
+    pub body: Vec<u8>,
 }
 
 struct PendingChunkInfo {
@@ -28,6 +45,7 @@ struct PendingChunkInfo {
     redelivered: bool,
     acker: Acker,
     id_base: String,
+    raw: Option<RawDelivery>,
 }
 
 /// A stream of [`Incoming`] messages from a consumer.
@@ -37,6 +55,7 @@ pub struct MessageStream {
     pending: Vec<PendingChunkInfo>,
     ready: VecDeque<Incoming>,
     keep_ackers: bool,
+    keep_raw: bool,
 }
 
 impl MessageStream {
@@ -48,7 +67,22 @@ impl MessageStream {
             pending: Vec::new(),
             ready: VecDeque::new(),
             keep_ackers,
+            keep_raw: false,
         }
+    }
+
+    /// Also keep each message's deliveries as they arrived ([`Incoming::raw`]), at the cost of
+    /// a copy of every body.
+    pub fn keeping_raw_deliveries(mut self) -> Self {
+        self.keep_raw = true;
+        self
+    }
+
+    /// True while chunks of an incomplete message wait for the rest. Their deliveries came
+    /// before later complete messages, so acknowledging "everything up to" a later delivery
+    /// would acknowledge them too.
+    pub fn has_incomplete_messages(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// The next message; `None` when the consumer ends (cancelled or connection closed).
@@ -82,8 +116,15 @@ impl MessageStream {
                 .unwrap_or_default()
                 .to_string();
             let exchange = delivery.exchange.as_str().to_string();
+            let routing_key = delivery.routing_key.as_str().to_string();
+            let raw = self.keep_raw.then(|| RawDelivery {
+                exchange: exchange.clone(),
+                routing_key: routing_key.clone(),
+                properties: delivery.properties,
+                body: delivery.data.clone(),
+            });
             let chunk = WireChunk {
-                routing_key: delivery.routing_key.as_str().to_string(),
+                routing_key,
                 properties,
                 body: delivery.data,
             };
@@ -92,6 +133,7 @@ impl MessageStream {
                 redelivered: delivery.redelivered,
                 acker: delivery.acker,
                 id_base: id_base.clone(),
+                raw,
             });
             if let Some(result) = self.assembler.offer(chunk, Instant::now()) {
                 self.complete(&id_base, result);
@@ -120,16 +162,20 @@ impl MessageStream {
             .map(|info| info.exchange.clone())
             .unwrap_or_default();
         let redelivered = mine.iter().any(|info| info.redelivered);
-        let ackers = if self.keep_ackers {
-            mine.into_iter().map(|info| info.acker).collect()
-        } else {
-            Vec::new()
-        };
+        let mut ackers = Vec::new();
+        let mut raw = Vec::new();
+        for info in mine {
+            if self.keep_ackers {
+                ackers.push(info.acker);
+            }
+            raw.extend(info.raw);
+        }
         self.ready.push_back(Incoming {
             exchange,
             redelivered,
             message,
             ackers,
+            raw,
         });
     }
 }

@@ -5,7 +5,7 @@
 //! - [`settings`]: where the broker is and how to log in ([`BrokerOptions`] → [`BrokerSettings`]),
 //!   from flags, environment, auth files and `~/.dripline_mesh.yaml`; passwords kept in
 //!   [`settings::Secret`].
-//! - [`MeshConnection`]: a connection opened with retries and clear errors
+//! - [`MeshConnection`]: a connection opened with retries ([`Backoff`]) and clear errors
 //!   (`cannot reach broker at H:P: …`, `broker … refused user "x"`).
 //! - [`Publisher`]: messages published (chunked when large) with publisher confirms.
 //! - [`RequestClient`]: requests with replies matched by correlation id; many in flight.
@@ -16,6 +16,7 @@
 //! It knows nothing of PostgreSQL or of command-line flags.
 #![deny(missing_docs)]
 
+mod backoff;
 pub mod client;
 pub mod connection;
 mod error;
@@ -25,10 +26,11 @@ pub mod publisher;
 pub mod service;
 pub mod settings;
 
+pub use backoff::Backoff;
 pub use client::{RequestClient, RequestOutcome};
 pub use connection::{our_sender_info, timestamp_now, MeshConnection};
 pub use error::MeshError;
-pub use incoming::{Incoming, MessageStream};
+pub use incoming::{Incoming, MessageStream, RawDelivery};
 pub use publisher::{Exchange, Published, Publisher};
 pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
 
