@@ -10,6 +10,8 @@
 //! - [`Publisher`]: messages published (chunked when large) with publisher confirms.
 //! - [`RequestClient`]: requests with replies matched by correlation id; many in flight.
 //! - [`MessageStream`]: messages received from a queue, chunks reassembled.
+//! - [`Listener`]: a queue bound to keys on the alerts or requests exchange, read message by
+//!   message, re-opened whenever the connection is lost (what dl-listen runs on).
 //! - [`service`]: the runtime of a dripline service (queue, bindings, dispatch, lockout,
 //!   heartbeat).
 //!
@@ -22,6 +24,7 @@ pub mod connection;
 mod error;
 pub mod fields;
 pub mod incoming;
+pub mod listener;
 pub mod publisher;
 pub mod service;
 pub mod settings;
@@ -31,7 +34,8 @@ pub use client::{RequestClient, RequestOutcome};
 pub use connection::{our_sender_info, timestamp_now, MeshConnection};
 pub use error::MeshError;
 pub use incoming::{Incoming, MessageStream, RawDelivery};
-pub use publisher::{Exchange, Published, Publisher};
+pub use listener::{Binding, ListenQueue, Listener, ListenerEvent};
+pub use publisher::{Exchange, PendingPublish, Published, Publisher};
 pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
 
 /// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.

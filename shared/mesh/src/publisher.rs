@@ -6,7 +6,7 @@ use crate::settings::BrokerSettings;
 use crate::MeshError;
 use dripline_protocol::{encode, Message};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::Channel;
+use lapin::{Channel, PublisherConfirm};
 
 /// Which of the mesh's two exchanges a message goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,7 @@ pub struct Publisher {
     requests_exchange: String,
     alerts_exchange: String,
     max_payload_size: usize,
+    persistent: bool,
 }
 
 impl Publisher {
@@ -64,12 +65,21 @@ impl Publisher {
             requests_exchange: settings.requests_exchange.clone(),
             alerts_exchange: settings.alerts_exchange.clone(),
             max_payload_size: settings.max_payload_size,
+            persistent: false,
         }
     }
 
     /// The channel underneath (for consuming on the same channel).
     pub fn channel(&self) -> &Channel {
         &self.channel
+    }
+
+    /// Send AMQP delivery mode 2 (persistent) instead of dripline's transient messages, so a
+    /// durable queue keeps them across a broker restart. dripline receivers ignore the
+    /// delivery mode. Off by default.
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
     }
 
     /// Publish `message` (in chunks when its body is over the chunk size) to `exchange` with
@@ -80,37 +90,80 @@ impl Publisher {
         message: &Message,
         mandatory: bool,
     ) -> Result<Published, MeshError> {
+        self.start_publish(exchange, message, mandatory)
+            .await?
+            .confirmed()
+            .await
+    }
+
+    /// Hand `message` to the connection (in chunks when large) without waiting for the
+    /// broker's confirms: await [`PendingPublish::confirmed`] later. Many publishes may be in
+    /// flight at once; the broker receives them in the order they were started.
+    pub async fn start_publish(
+        &self,
+        exchange: Exchange,
+        message: &Message,
+        mandatory: bool,
+    ) -> Result<PendingPublish, MeshError> {
         let exchange_name = match exchange {
             Exchange::Requests => &self.requests_exchange,
             Exchange::Alerts => &self.alerts_exchange,
         };
+        let exchange = crate::short(exchange_name)?;
         let routing_key = crate::short(&message.routing_key)?;
-        let mut confirms = Vec::new();
+        let mut confirms = Vec::with_capacity(1);
         for chunk in encode(message, self.max_payload_size) {
+            let mut properties = to_amqp_properties(&chunk.properties);
+            if self.persistent {
+                properties = properties.with_delivery_mode(PERSISTENT);
+            }
             let confirm = self
                 .channel
                 .basic_publish(
-                    crate::short(exchange_name)?,
+                    exchange.clone(),
                     routing_key.clone(),
                     BasicPublishOptions {
                         mandatory,
                         ..BasicPublishOptions::default()
                     },
                     &chunk.body,
-                    to_amqp_properties(&chunk.properties),
+                    properties,
                 )
                 .await
                 .map_err(|e| MeshError::amqp(format!("publishing to '{exchange_name}'"), e))?;
             confirms.push(confirm);
         }
+        Ok(PendingPublish {
+            exchange: exchange_name.clone(),
+            confirms,
+        })
+    }
+}
+
+/// AMQP `delivery_mode` of a message the broker writes to disk in a durable queue.
+const PERSISTENT: u8 = 2;
+
+/// A message handed to the connection whose confirms are still to come
+/// (from [`Publisher::start_publish`]).
+#[must_use = "a publish is only known to have arrived once `confirmed` says so"]
+pub struct PendingPublish {
+    exchange: String,
+    confirms: Vec<PublisherConfirm>,
+}
+
+impl PendingPublish {
+    /// Wait until the broker confirms every chunk: [`Published::Unroutable`] when a mandatory
+    /// message had no queue, an error when the broker refused it (nack) or the connection
+    /// was lost.
+    pub async fn confirmed(self) -> Result<Published, MeshError> {
         let mut outcome = Published::Confirmed;
-        for confirm in confirms {
+        for confirm in self.confirms {
             let confirmation = confirm
                 .await
                 .map_err(|e| MeshError::amqp("waiting for the broker's confirm", e))?;
             if confirmation.is_nack() {
                 return Err(MeshError::Amqp {
-                    action: format!("publishing to '{exchange_name}'"),
+                    action: format!("publishing to '{}'", self.exchange),
                     reason: "the broker refused the message (nack)".into(),
                 });
             }

@@ -1,0 +1,254 @@
+//! Listening on the mesh: a queue bound to keys on the requests or alerts exchange, messages
+//! reassembled from their chunks, and the connection re-opened when it is lost.
+//!
+//! A [`Listener`] is what `dl-mon` is in dripline-cpp, plus reconnection: when the broker goes
+//! away (restart, network), [`Listener::next`] reports [`ListenerEvent::Lost`] once, then
+//! retries forever with jittered exponential back-off ([`Backoff`]), declares the exchanges and
+//! the queue again, binds the keys again, and reports [`ListenerEvent::Reconnected`].
+//!
+//! Two kinds of queue ([`ListenQueue`]):
+//! - temporary: server-named, exclusive, auto-delete, consumed without acknowledgements. It
+//!   exists while the listener is connected; what is published meanwhile is lost.
+//! - durable, named: created if missing, kept by the broker while the listener is away (its
+//!   messages too, when they are persistent), consumed with manual acknowledgements: the
+//!   caller acknowledges each message (its [`Incoming::ackers`]) once it is safely handled.
+//!   After a [`ListenerEvent::Lost`] the ackers of earlier messages are void; the broker
+//!   delivers those messages again.
+
+use crate::backoff::Backoff;
+use crate::connection::MeshConnection;
+use crate::incoming::{Incoming, MessageStream};
+use crate::publisher::Exchange;
+use crate::settings::BrokerSettings;
+use crate::MeshError;
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use std::time::Duration;
+
+/// One binding: a topic key (wildcards `*` and `#` allowed) on one of the mesh's exchanges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The exchange.
+    pub exchange: Exchange,
+    /// The binding key, e.g. `sensor_value.#`.
+    pub key: String,
+}
+
+/// Which queue a listener reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenQueue {
+    /// A server-named, exclusive, auto-delete queue, consumed without acknowledgements.
+    Temporary,
+    /// A durable queue of this name (created if missing, shared with other listeners of the
+    /// same name), consumed with manual acknowledgements, at most `prefetch` unacknowledged
+    /// deliveries at a time. `prefetch` must exceed the chunk count of the largest message.
+    Durable {
+        /// The queue name.
+        name: String,
+        /// The most unacknowledged deliveries the broker sends ahead.
+        prefetch: u16,
+    },
+}
+
+/// What a [`Listener`] has to say.
+// Events are handed over once and never stored, so the size of `Message` costs nothing a
+// box would save.
+#[allow(clippy::large_enum_variant)]
+pub enum ListenerEvent {
+    /// A message (or one that could not be decoded).
+    Message(Incoming),
+    /// The connection was lost; the next call to [`Listener::next`] reconnects.
+    Lost(MeshError),
+    /// Connected again, with the queue declared and bound; messages follow.
+    Reconnected,
+}
+
+/// A queue bound to keys, read message by message, re-opened whenever the connection is lost.
+pub struct Listener {
+    settings: BrokerSettings,
+    service_name: String,
+    bindings: Vec<Binding>,
+    queue: ListenQueue,
+    live: Option<Live>,
+    backoff: Backoff,
+}
+
+/// The connection of a listener that is connected.
+struct Live {
+    connection: MeshConnection,
+    stream: MessageStream,
+    queue_name: String,
+}
+
+impl Listener {
+    /// Connect (retrying as `settings.max_connection_attempts` says), declare the exchanges
+    /// and the queue, bind every binding and start consuming. Errors here are final: an
+    /// unreachable broker, a refused login, a queue that exists with other flags.
+    pub async fn open(
+        settings: &BrokerSettings,
+        service_name: &str,
+        bindings: Vec<Binding>,
+        queue: ListenQueue,
+    ) -> Result<Self, MeshError> {
+        let mut listener = Listener {
+            settings: settings.clone(),
+            service_name: service_name.to_string(),
+            bindings,
+            queue,
+            live: None,
+            backoff: Backoff::default(),
+        };
+        let connection = MeshConnection::connect(settings, service_name).await?;
+        listener.live = Some(listener.set_up(connection).await?);
+        Ok(listener)
+    }
+
+    /// The name of the queue read now (server-named queues get a new name on reconnection).
+    pub fn queue_name(&self) -> Option<&str> {
+        self.live.as_ref().map(|live| live.queue_name.as_str())
+    }
+
+    /// The next event. Never ends: a lost connection is reported once
+    /// ([`ListenerEvent::Lost`]) and re-opened by the following call, however long that takes.
+    /// Cancel-safe: dropping the future loses no message (a reconnection in progress starts
+    /// over).
+    pub async fn next(&mut self) -> ListenerEvent {
+        let Some(live) = self.live.as_mut() else {
+            self.reconnect().await;
+            return ListenerEvent::Reconnected;
+        };
+        let lost = match live.stream.next().await {
+            Some(Ok(incoming)) => return ListenerEvent::Message(incoming),
+            Some(Err(error)) => as_lost(&self.settings, error),
+            None => MeshError::Unreachable {
+                address: self.settings.address(),
+                reason: "the broker closed the connection or cancelled the consumer".into(),
+            },
+        };
+        if let Some(live) = self.live.take() {
+            // A connection that is half alive (consumer cancelled by the broker) is closed
+            // rather than leaked; a dead one answers at once.
+            let _ = tokio::time::timeout(Duration::from_secs(1), live.connection.close()).await;
+        }
+        ListenerEvent::Lost(lost)
+    }
+
+    /// Close the connection politely (a temporary queue disappears with it).
+    pub async fn close(self) {
+        if let Some(live) = self.live {
+            live.connection.close().await;
+        }
+    }
+
+    /// Connect and set up until it works, waiting a jittered, growing delay between attempts.
+    async fn reconnect(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.max_connection_attempts = 1;
+        loop {
+            let attempt = match MeshConnection::connect(&settings, &self.service_name).await {
+                Ok(connection) => self.set_up(connection).await,
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(live) => {
+                    self.live = Some(live);
+                    self.backoff.reset();
+                    return;
+                }
+                Err(error) => {
+                    let delay = self.backoff.next_delay();
+                    tracing::info!("reconnecting: {error}; next attempt in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Declare the exchanges and the queue, bind, consume.
+    async fn set_up(&self, connection: MeshConnection) -> Result<Live, MeshError> {
+        let channel = connection.channel().await?;
+        connection.declare_exchanges(&channel).await?;
+        let (name, options, no_ack) = match &self.queue {
+            ListenQueue::Temporary => (
+                "",
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                true,
+            ),
+            ListenQueue::Durable { name, prefetch } => {
+                channel
+                    .basic_qos(*prefetch, BasicQosOptions::default())
+                    .await
+                    .map_err(|e| MeshError::amqp("setting the prefetch count", e))?;
+                (
+                    name.as_str(),
+                    QueueDeclareOptions {
+                        durable: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    false,
+                )
+            }
+        };
+        let declared = channel
+            .queue_declare(crate::short(name)?, options, FieldTable::default())
+            .await
+            .map_err(|e| MeshError::amqp(format!("declaring queue '{name}'"), e))?;
+        let queue = declared.name().clone();
+        let queue_name = queue.as_str().to_string();
+        for binding in &self.bindings {
+            let exchange = match binding.exchange {
+                Exchange::Requests => &self.settings.requests_exchange,
+                Exchange::Alerts => &self.settings.alerts_exchange,
+            };
+            channel
+                .queue_bind(
+                    queue.clone(),
+                    crate::short(exchange)?,
+                    crate::short(&binding.key)?,
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| {
+                    MeshError::amqp(
+                        format!("binding '{}' on exchange '{exchange}'", binding.key),
+                        e,
+                    )
+                })?;
+        }
+        let consumer = channel
+            .basic_consume(
+                queue,
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack,
+                    exclusive: no_ack,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("consuming queue '{queue_name}'"), e))?;
+        tracing::debug!(queue = %queue_name, broker = %self.settings.address(), "listening");
+        Ok(Live {
+            connection,
+            stream: MessageStream::new(consumer, !no_ack),
+            queue_name,
+        })
+    }
+}
+
+/// Any failure while receiving means the channel or connection is gone.
+fn as_lost(settings: &BrokerSettings, error: MeshError) -> MeshError {
+    match error {
+        MeshError::Amqp { action, reason } => MeshError::Unreachable {
+            address: settings.address(),
+            reason: format!("connection lost while {action}: {reason}"),
+        },
+        other => other,
+    }
+}
