@@ -1,14 +1,27 @@
-//! `dl-log-to-pg`: Log sensor_value alerts into PostgreSQL, at least once, in batches.
+//! `dl-log-to-pg`: log dripline `sensor_value.<name>` alerts into PostgreSQL, at least once
+//! and in batches (replaces dripline-python's `PostgresSensorLogger`, PROTOCOL.md §A6.4).
+//!
+//! - [`alert`]: what one alert becomes (numeric row, JSON row, or a poison reason).
+//! - [`batch`]: alerts gathered for one transaction, each remembering where it came from.
+//! - [`database`]: writing a batch, retried through outages, split to find a refused row.
+//! - [`broker`]: the durable queue, the dead-letter queue, acknowledgement after commit.
+//! - [`stdin`]: the same from JSON lines on stdin.
+//! - [`metrics`] and [`http`]: Prometheus metrics, `/healthz` and `/readyz`.
 
-use clap::Parser;
+pub mod alert;
+mod args;
+pub mod batch;
+pub mod broker;
+pub mod database;
+pub mod http;
+pub mod metrics;
+mod run;
+pub mod stdin;
 
-/// Log sensor_value alerts into PostgreSQL, at least once, in batches.
-#[derive(Parser, Debug)]
-#[command(name = "dl-log-to-pg", version, about)]
-pub struct Args {}
+pub use args::{Args, QueueType};
 
 /// Parse the command line, run, and exit with the documented status.
 pub fn main() -> std::process::ExitCode {
-    let _args: Args = dripline_cli::parse_args();
-    dripline_cli::run_main("dl-log-to-pg", || anyhow::bail!("not built yet"))
+    let args: Args = dripline_cli::parse_args();
+    dripline_cli::run_main("dl-log-to-pg", || run::run(args))
 }

@@ -1,0 +1,134 @@
+//! The command line of dl-log-to-pg.
+
+use clap::{Parser, ValueEnum};
+use dripline_cli::{BrokerArgs, DatabaseArgs, LogArgs};
+use dripline_store::TableName;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const EXAMPLES: &str = "\
+Examples:
+  dl-log-to-pg --init-schema --pg-database sensor_data
+                                   create the tables, then log every sensor_value.# alert
+  dl-log-to-pg --queue-type quorum --metrics-addr 0.0.0.0:9102
+                                   as in a Kubernetes deployment with several replicas
+  dl-listen 'sensor_value.#' | dl-log-to-pg --stdin
+                                   log what another program prints
+  dl-log-to-pg --stdin < alerts.jsonl
+                                   load saved alerts (one JSON object per line)";
+
+const EXIT_STATUS: &str = "\
+Exit status:
+  0   stopped by SIGINT or SIGTERM, or (--stdin) every line read was stored
+  64  bad flag
+  65  (--stdin) some lines were not stored; each is named on stderr
+  66  the table does not exist (try --init-schema)
+  69  the database (--stdin, at start) or the metrics address is unavailable
+  77  the broker or the database refused the login or a privilege
+  78  bad settings, or the queue exists with other arguments";
+
+const HOW_IT_WORKS: &str = "\
+How it works:
+  alerts   consumed from a durable queue (--queue) bound to --keys on the alerts exchange;
+           several replicas may share it. Nothing is acknowledged before its rows are
+           committed, so a crash, a database outage or a broker restart loses nothing.
+  rows     sensor_value.<name> -> sensor_name <name>; \"timestamp\" from the alert's timestamp
+           header; value_raw/value_cal from the payload. Non-numeric values go to the JSON
+           table. With our schema (--init-schema) a redelivered alert is stored once.
+  poison   alerts that cannot be stored (no value_raw, bad timestamp, undecodable) go to the
+           dead-letter queue <queue>.dead with the reason in the x-dl-log-to-pg-reason header.
+  retries  database or broker down: retried for ever with jittered back-off, consuming
+           stops meanwhile (readyz turns unhealthy).";
+
+/// Log dripline sensor_value alerts into PostgreSQL (the numeric_data table), at least once
+/// and in batches: replaces dripline-python's PostgresSensorLogger.
+#[derive(Parser, Debug)]
+#[command(
+    name = "dl-log-to-pg",
+    version,
+    about,
+    after_help = format!("{HOW_IT_WORKS}\n\n{EXAMPLES}\n\n{EXIT_STATUS}")
+)]
+pub struct Args {
+    /// Read JSON lines from stdin (as dl-listen prints them, or {"routing_key", "payload",
+    /// "timestamp"}) instead of consuming from the broker.
+    #[arg(long = "stdin")]
+    pub stdin: bool,
+    /// Routing keys to bind on the alerts exchange (repeat or comma-separate).
+    #[arg(
+        long = "keys",
+        value_name = "KEY",
+        value_delimiter = ',',
+        default_value = "sensor_value.#"
+    )]
+    pub keys: Vec<String>,
+    /// The durable queue to consume; replicas with the same name share the work.
+    #[arg(long = "queue", value_name = "NAME", default_value = "dl-log-to-pg")]
+    pub queue: String,
+    /// Queue type when the queue is created: quorum queues are replicated in a RabbitMQ
+    /// cluster and keep even transient alerts over a broker restart.
+    #[arg(long = "queue-type", value_enum, default_value_t = QueueType::Classic)]
+    pub queue_type: QueueType,
+    /// Largest batch: rows committed in one transaction.
+    #[arg(long = "batch-size", value_name = "N", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_size: u32,
+    /// Longest time the first alert of a batch waits before the batch is committed.
+    #[arg(long = "batch-time", value_name = "DURATION", default_value = "200ms", value_parser = dripline_cli::parse_duration)]
+    pub batch_time: Duration,
+    /// Unacknowledged alerts the broker may send ahead [default: 2 × batch size].
+    #[arg(long = "prefetch", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub prefetch: Option<u16>,
+    /// The numeric table (schema.table allowed).
+    #[arg(long = "table", value_name = "TABLE", default_value = "numeric_data")]
+    pub table: TableName,
+    /// The table for non-numeric values [default: json_data beside --table].
+    #[arg(long = "json-table", value_name = "TABLE")]
+    pub json_table: Option<TableName>,
+    /// Create the database, schema and tables (with the deduplicating key and the index on
+    /// sensor_name, timestamp) if they are missing.
+    #[arg(long = "init-schema")]
+    pub init_schema: bool,
+    /// Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address
+    /// (e.g. 0.0.0.0:9102).
+    #[arg(long = "metrics-addr", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// /readyz fails when alerts wait and nothing was committed for this long.
+    #[arg(long = "stall-timeout", value_name = "DURATION", default_value = "60s", value_parser = dripline_cli::parse_duration)]
+    pub stall_timeout: Duration,
+    /// Broker connection flags.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Database connection flags.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Logging flags.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// RabbitMQ queue types the logger can create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueueType {
+    /// A classic durable queue (keeps persistent messages over a restart).
+    Classic,
+    /// A replicated quorum queue.
+    Quorum,
+}
+
+impl QueueType {
+    /// The `x-queue-type` argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        }
+    }
+}
+
+impl Args {
+    /// How many deliveries the broker may have outstanding with us.
+    pub fn prefetch(&self) -> u16 {
+        self.prefetch
+            .unwrap_or_else(|| (self.batch_size.saturating_mul(2)).min(u16::MAX as u32) as u16)
+    }
+}

@@ -1,0 +1,439 @@
+//! Consuming alerts from the broker: the durable queue and its dead-letter queue, batches
+//! handed to the writer, and acknowledgements only after the rows are committed.
+//!
+//! Two tasks: the consumer fills a batch until it is full or old enough and hands it over
+//! (at most one batch waits, so a slow or absent database stops consumption: prefetch then
+//! bounds what the broker sends); the writer commits a batch, passes its poison alerts to the
+//! dead-letter exchange, and only then acknowledges it. A lost broker connection drops the
+//! batch being filled (the broker redelivers it) and reconnects for ever.
+
+use crate::alert::{classify, AlertParts};
+use crate::args::QueueType;
+use crate::batch::Batch;
+use crate::database::{Database, Stopping};
+use crate::metrics::{Link, Metrics};
+use dripline_mesh::{
+    Backoff, BrokerSettings, Incoming, MeshConnection, MeshError, MessageStream, RawDelivery,
+};
+use dripline_protocol::DecodeError;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Acker, Channel, ExchangeKind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// The header that says why an alert was dead-lettered.
+pub const REASON_HEADER: &str = "x-dl-log-to-pg-reason";
+
+/// What to consume and how.
+pub struct QueuePlan {
+    /// The durable queue.
+    pub queue: String,
+    /// Its type, when it is created.
+    pub queue_type: QueueType,
+    /// Keys bound on the alerts exchange.
+    pub keys: Vec<String>,
+    /// Deliveries outstanding at most.
+    pub prefetch: u16,
+    /// Largest batch.
+    pub batch_size: usize,
+    /// Longest wait of a batch's first alert.
+    pub batch_time: Duration,
+}
+
+impl QueuePlan {
+    /// The dead-letter exchange and queue: `<queue>.dead`.
+    pub fn dead_letter_name(&self) -> String {
+        format!("{}.dead", self.queue)
+    }
+}
+
+/// An alert's deliveries as they arrived (to be dead-lettered if it can't be stored).
+type Origin = Vec<RawDelivery>;
+
+/// A batch with what settles it.
+struct Handover {
+    batch: Batch<Origin>,
+    ackers: Vec<Acker>,
+    /// True when every earlier delivery on the channel is settled or in this batch, so one
+    /// "everything up to the last" ack settles it.
+    cumulative: bool,
+    /// The confirm-mode channel for dead letters, on the same connection.
+    dead_letters: Channel,
+    dead_letter_exchange: String,
+}
+
+/// Consume until `stop` turns true; the writer commits what was handed over before returning.
+pub async fn run(
+    settings: &BrokerSettings,
+    plan: QueuePlan,
+    database: Database,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), MeshError> {
+    let (handover, batches) = mpsc::channel(1);
+    let writer = tokio::spawn(write_batches(
+        batches,
+        database,
+        metrics.clone(),
+        stop.clone(),
+    ));
+    let consumed = consume(settings, &plan, handover, &metrics, stop).await;
+    // The consumer has dropped its sender: the writer finishes what it holds.
+    let _ = writer.await;
+    consumed
+}
+
+async fn consume(
+    settings: &BrokerSettings,
+    plan: &QueuePlan,
+    handover: mpsc::Sender<Handover>,
+    metrics: &Metrics,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), MeshError> {
+    let mut first = true;
+    let mut backoff = Backoff::default();
+    loop {
+        let connecting = MeshConnection::connect(settings, "dl-log-to-pg");
+        let connection = tokio::select! {
+            connection = connecting => connection,
+            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let connection = match connection {
+            Ok(connection) => connection,
+            Err(error) if first => return Err(error),
+            Err(error) => {
+                tracing::warn!("{error}; still trying");
+                continue;
+            }
+        };
+        let (stream, dead_letters) = match open_queue(&connection, plan).await {
+            Ok(opened) => opened,
+            Err(error) if first || !error.is_connection_lost() => return Err(error),
+            Err(error) => {
+                tracing::warn!("{error}; reconnecting");
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        metrics.link(Link::Broker, true);
+        if first {
+            tracing::info!(queue = %plan.queue, keys = ?plan.keys, "consuming");
+        } else {
+            tracing::warn!(queue = %plan.queue, "connected to the broker again; consuming");
+        }
+        first = false;
+        backoff.reset();
+        let ended = consume_stream(stream, dead_letters, plan, &handover, metrics, &mut stop).await;
+        metrics.link(Link::Broker, false);
+        match ended {
+            StreamEnd::Stopped => {
+                connection.close().await;
+                return Ok(());
+            }
+            StreamEnd::Lost(reason) => {
+                tracing::warn!(
+                    "lost the broker connection ({reason}); unacknowledged alerts will be \
+                     redelivered; reconnecting"
+                );
+            }
+        }
+    }
+}
+
+enum StreamEnd {
+    Stopped,
+    Lost(String),
+}
+
+async fn consume_stream(
+    mut stream: MessageStream,
+    dead_letters: Channel,
+    plan: &QueuePlan,
+    handover: &mpsc::Sender<Handover>,
+    metrics: &Metrics,
+    stop: &mut watch::Receiver<bool>,
+) -> StreamEnd {
+    let dead_letter_exchange = plan.dead_letter_name();
+    let new_handover = || Handover {
+        batch: Batch::default(),
+        ackers: Vec::new(),
+        cumulative: true,
+        dead_letters: dead_letters.clone(),
+        dead_letter_exchange: dead_letter_exchange.clone(),
+    };
+    let mut current = new_handover();
+    loop {
+        let deadline = current.batch.deadline(plan.batch_time);
+        let full = current.batch.len() >= plan.batch_size;
+        if full || deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+            let ready = std::mem::replace(&mut current, new_handover());
+            if handover.send(ready).await.is_err() {
+                return StreamEnd::Stopped;
+            }
+            continue;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|stop| *stop) => {
+                if !current.batch.is_empty() {
+                    let _ = handover.send(current).await;
+                }
+                return StreamEnd::Stopped;
+            }
+            _ = sleep_until(deadline) => {}
+            incoming = stream.next() => match incoming {
+                Some(Ok(incoming)) => {
+                    add(&mut current, incoming, stream.has_incomplete_messages());
+                    metrics.received(1);
+                }
+                Some(Err(error)) => {
+                    metrics.abandoned(current.batch.len() as u64);
+                    return StreamEnd::Lost(error.to_string());
+                }
+                None => {
+                    metrics.abandoned(current.batch.len() as u64);
+                    return StreamEnd::Lost("the consumer was cancelled".into());
+                }
+            },
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
+    let row = match incoming.message {
+        Ok(message) => classify(AlertParts {
+            routing_key: &message.routing_key,
+            timestamp: &message.timestamp,
+            message_id: &message.message_id,
+            payload: message.payload,
+        }),
+        Err(error) => Err(undecodable(&error)),
+    };
+    current.batch.push(row, incoming.raw);
+    current.ackers.extend(incoming.ackers);
+    if incomplete_waiting {
+        current.cumulative = false;
+    }
+}
+
+fn undecodable(error: &DecodeError) -> String {
+    format!("not a usable dripline message: {error}")
+}
+
+/// Declare the dead-letter exchange and queue, the durable queue (dead-lettering to them) and
+/// its bindings; consume it with a bounded prefetch.
+async fn open_queue(
+    connection: &MeshConnection,
+    plan: &QueuePlan,
+) -> Result<(MessageStream, Channel), MeshError> {
+    let channel = connection.channel().await?;
+    connection.declare_exchanges(&channel).await?;
+    let dead = plan.dead_letter_name();
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            short(&dead)?,
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring exchange '{dead}'"), e))?;
+    channel
+        .queue_declare(short(&dead)?, durable, FieldTable::default())
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring queue '{dead}'"), e))?;
+    channel
+        .queue_bind(
+            short(&dead)?,
+            short(&dead)?,
+            short("")?,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("binding queue '{dead}'"), e))?;
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(plan.queue_type.name().into()),
+    );
+    arguments.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(dead.as_str().into()),
+    );
+    channel
+        .queue_declare(short(&plan.queue)?, durable, arguments)
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring queue '{}'", plan.queue), e))?;
+    let alerts = &connection.settings().alerts_exchange;
+    for key in &plan.keys {
+        channel
+            .queue_bind(
+                short(&plan.queue)?,
+                short(alerts)?,
+                short(key)?,
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("binding '{key}' on '{alerts}'"), e))?;
+    }
+    channel
+        .basic_qos(plan.prefetch, BasicQosOptions::default())
+        .await
+        .map_err(|e| MeshError::amqp("setting the prefetch", e))?;
+    let consumer = channel
+        .basic_consume(
+            short(&plan.queue)?,
+            short("")?,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("consuming queue '{}'", plan.queue), e))?;
+    let dead_letters = connection.channel().await?;
+    dead_letters
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
+    let stream = MessageStream::new(consumer, true).keeping_raw_deliveries();
+    Ok((stream, dead_letters))
+}
+
+fn short(name: &str) -> Result<ShortString, MeshError> {
+    ShortString::try_new(name).map_err(|_| MeshError::NameTooLong(name.to_string()))
+}
+
+/// The writer task: commit, dead-letter, acknowledge, batch after batch.
+async fn write_batches(
+    mut batches: mpsc::Receiver<Handover>,
+    mut database: Database,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
+    while let Some(mut handover) = batches.recv().await {
+        let alerts = handover.batch.len() as u64;
+        let started = Instant::now();
+        let written = match database.write(&mut handover.batch, &mut stop).await {
+            Ok(written) => written,
+            Err(Stopping) => {
+                tracing::warn!(
+                    "stopping with {alerts} alerts not stored; the broker keeps them for the \
+                     next start"
+                );
+                return;
+            }
+        };
+        let batch = &handover.batch;
+        metrics.committed(
+            written.inserted,
+            written.duplicates,
+            started.elapsed(),
+            batch.newest,
+        );
+        if let Err(error) = dead_letter(&handover).await {
+            tracing::warn!(
+                "{error}; the batch's alerts stay unacknowledged and will be redelivered"
+            );
+            continue;
+        }
+        metrics.dead_lettered(batch.poison.len() as u64);
+        acknowledge(&handover).await;
+        metrics.settled(alerts);
+    }
+}
+
+/// Publish each poison alert's deliveries, unchanged but for the reason header, to the
+/// dead-letter exchange, and wait for the broker's confirms.
+async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
+    let mut confirms = Vec::new();
+    for (deliveries, reason) in &handover.batch.poison {
+        let routing_key = deliveries
+            .first()
+            .map(|d| d.routing_key.as_str())
+            .unwrap_or("");
+        tracing::warn!(routing_key, "dead-lettered: {reason}");
+        for delivery in deliveries {
+            let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+            headers.insert(
+                REASON_HEADER.into(),
+                AMQPValue::LongString(LongString::from(reason.as_str())),
+            );
+            headers.insert(
+                "x-original-exchange".into(),
+                AMQPValue::LongString(delivery.exchange.as_str().into()),
+            );
+            let properties = delivery.properties.clone().with_headers(headers);
+            let confirm = handover
+                .dead_letters
+                .basic_publish(
+                    short(&handover.dead_letter_exchange)?,
+                    short(&delivery.routing_key)?,
+                    BasicPublishOptions::default(),
+                    &delivery.body,
+                    properties,
+                )
+                .await
+                .map_err(|e| MeshError::amqp("dead-lettering", e))?;
+            confirms.push(confirm);
+        }
+    }
+    for confirm in confirms {
+        let confirmation = confirm
+            .await
+            .map_err(|e| MeshError::amqp("waiting for the dead-letter confirm", e))?;
+        if confirmation.is_nack() {
+            return Err(MeshError::Amqp {
+                action: "dead-lettering".into(),
+                reason: "the broker refused the message (nack)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Acknowledge a committed batch: once for everything up to its last delivery when that is
+/// safe, else delivery by delivery. A failure means the connection is gone; the broker then
+/// redelivers, and the unique message id keeps the rows single.
+async fn acknowledge(handover: &Handover) {
+    let result = if handover.cumulative {
+        match handover.ackers.last() {
+            Some(last) => last
+                .ack(BasicAckOptions { multiple: true })
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        }
+    } else {
+        let mut result = Ok(());
+        for acker in &handover.ackers {
+            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
+                result = Err(error);
+                break;
+            }
+        }
+        result
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "acknowledging a committed batch failed");
+    }
+}

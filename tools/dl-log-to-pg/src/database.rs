@@ -1,0 +1,199 @@
+//! The logger's database side: one connection, rebuilt when lost, and batches written until
+//! they are committed — retried through outages, split when one row is refused.
+
+use crate::batch::Batch;
+use crate::metrics::{Link, Metrics};
+use dripline_mesh::Backoff;
+use dripline_store::{
+    connect_async, create_database, init_schema, ConnectionConfig, ConnectionTask, JsonRow,
+    NumericRow, SensorTables, SensorWriter, StoreError, Written,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The retries were given up because the program is stopping.
+#[derive(Debug)]
+pub struct Stopping;
+
+struct Session {
+    client: dripline_store::tokio_postgres::Client,
+    writer: SensorWriter,
+    task: ConnectionTask,
+}
+
+/// Where rows go, and the connection they go through.
+pub struct Database {
+    config: ConnectionConfig,
+    tables: SensorTables,
+    session: Option<Session>,
+    metrics: Arc<Metrics>,
+}
+
+impl Database {
+    /// Connect (creating the database and tables first with `init`), and check the tables.
+    /// Errors are returned as they are: at start-up a wrong setting should stop the program.
+    pub async fn open(
+        config: ConnectionConfig,
+        tables: SensorTables,
+        init: bool,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
+        if init && create_database(&config).await? {
+            tracing::info!(database = %config.database, "created the database");
+        }
+        let mut database = Database {
+            config,
+            tables,
+            session: None,
+            metrics,
+        };
+        if init {
+            let (client, _task) = connect_async(&database.config).await?;
+            init_schema(&client, &database.tables).await?;
+        }
+        database.session = Some(database.connect().await?);
+        let session = database.session.as_ref().expect("just connected");
+        if !session.writer.deduplicates() {
+            tracing::warn!(
+                table = %database.tables.numeric,
+                "the table has no unique message_id: an alert redelivered after a crash or a \
+                 lost connection will be stored twice (run with --init-schema on a new table \
+                 to avoid this)"
+            );
+        }
+        Ok(database)
+    }
+
+    async fn connect(&self) -> Result<Session, StoreError> {
+        let (client, task) = connect_async(&self.config).await?;
+        let writer = SensorWriter::prepare(&client, &self.tables).await?;
+        self.metrics.link(Link::Database, true);
+        Ok(Session {
+            client,
+            writer,
+            task,
+        })
+    }
+
+    /// Commit the batch's rows, retrying through database outages until it works or `stop`
+    /// turns true. Rows the database refuses (a data error) are found one by one and moved to
+    /// the batch's poison list; the others are committed.
+    pub async fn write(
+        &mut self,
+        batch: &mut Batch<impl Sized>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Written, Stopping> {
+        match self.write_rows(&batch.numeric, &batch.json, stop).await? {
+            Ok(written) => Ok(written),
+            Err(error) => {
+                tracing::warn!("{error}; writing the batch's rows one by one to find the bad ones");
+                self.write_one_by_one(batch, stop).await
+            }
+        }
+    }
+
+    async fn write_one_by_one(
+        &mut self,
+        batch: &mut Batch<impl Sized>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Written, Stopping> {
+        let mut written = Written::default();
+        let mut refused_numeric = Vec::new();
+        let mut refused_json = Vec::new();
+        for index in 0..batch.numeric.len() {
+            let row = std::slice::from_ref(&batch.numeric[index]);
+            match self.write_rows(row, &[], stop).await? {
+                Ok(one) => add(&mut written, one),
+                Err(error) => refused_numeric.push((index, refusal(&error))),
+            }
+        }
+        for index in 0..batch.json.len() {
+            let row = std::slice::from_ref(&batch.json[index]);
+            match self.write_rows(&[], row, stop).await? {
+                Ok(one) => add(&mut written, one),
+                Err(error) => refused_json.push((index, refusal(&error))),
+            }
+        }
+        batch.refuse_rows(refused_numeric, refused_json);
+        Ok(written)
+    }
+
+    /// One transaction, retried until it commits, fails on the data, or `stop`.
+    async fn write_rows(
+        &mut self,
+        numeric: &[NumericRow],
+        json: &[JsonRow],
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Result<Written, StoreError>, Stopping> {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+        let mut reported: Option<String> = None;
+        let started = Instant::now();
+        loop {
+            let error = match self.try_write(numeric, json).await {
+                Ok(written) => {
+                    if reported.is_some() {
+                        tracing::warn!(
+                            "database writes work again after {}",
+                            humantime::format_duration(round(started.elapsed()))
+                        );
+                    }
+                    return Ok(Ok(written));
+                }
+                Err(error) if error.is_data_problem() => return Ok(Err(error)),
+                Err(error) => error,
+            };
+            if error.is_connection_problem() {
+                self.lose_session();
+            }
+            let text = error.to_string();
+            if reported.as_deref() != Some(&text) {
+                tracing::warn!("{text}; consuming is paused, retrying until it works");
+                reported = Some(text);
+            }
+            let delay = backoff.next_delay();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.wait_for(|stop| *stop) => return Err(Stopping),
+            }
+        }
+    }
+
+    async fn try_write(
+        &mut self,
+        numeric: &[NumericRow],
+        json: &[JsonRow],
+    ) -> Result<Written, StoreError> {
+        if self.session.as_ref().is_some_and(|s| s.task.is_finished()) {
+            self.lose_session();
+        }
+        if self.session.is_none() {
+            self.session = Some(self.connect().await?);
+        }
+        let session = self.session.as_mut().expect("connected above");
+        session
+            .writer
+            .write(&mut session.client, numeric, json)
+            .await
+    }
+
+    fn lose_session(&mut self) {
+        if self.session.take().is_some() {
+            self.metrics.link(Link::Database, false);
+        }
+    }
+}
+
+fn add(total: &mut Written, one: Written) {
+    total.inserted += one.inserted;
+    total.duplicates += one.duplicates;
+}
+
+/// The reason given for a row the database refused.
+fn refusal(error: &StoreError) -> String {
+    format!("the database refused the row: {error}")
+}
+
+fn round(elapsed: Duration) -> Duration {
+    Duration::from_millis(elapsed.as_millis() as u64)
+}
