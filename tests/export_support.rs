@@ -34,7 +34,8 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("test database {} unreachable: {e}", pg_url()));
         let schema = unique_name("export_test");
         let table = TableName::qualified(&schema, "numeric_data");
-        dripline_store::init_schema_blocking(&mut client, &table).expect("init_schema");
+        let tables = dripline_store::SensorTables::beside(table.clone());
+        dripline_store::init_schema_blocking(&mut client, &tables).expect("init_schema");
         client
             .batch_execute("SET TIME ZONE 'UTC'")
             .expect("set time zone");

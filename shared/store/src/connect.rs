@@ -2,6 +2,7 @@
 
 use crate::config::ConnectionConfig;
 use crate::error::{reason_of, StoreError};
+use crate::sql::quote_ident;
 use postgres::error::SqlState;
 
 /// Connect synchronously (for streaming tools such as `dl-export`).
@@ -15,21 +16,73 @@ pub fn connect(config: &ConnectionConfig) -> Result<postgres::Client, StoreError
         .map_err(|error| classify_connect_error(config, &error))
 }
 
-/// Connect from async code. The returned connection future must be spawned (it performs the
-/// actual I/O), e.g. `tokio::spawn(connection)`.
+/// The task that drives a connection's I/O, spawned by [`connect_async`]. It ends when the
+/// client is dropped (`Ok`) or the connection fails (`Err`, e.g. the server shut down): await
+/// it, or poll `is_finished`, to notice a lost connection before the next statement does.
+pub type ConnectionTask = tokio::task::JoinHandle<Result<(), StoreError>>;
+
+/// Connect from async code (inside a tokio runtime). The connection's I/O runs in a task of
+/// its own, returned beside the client.
+///
+/// Fails with [`StoreError::Unreachable`], [`StoreError::Authentication`],
+/// [`StoreError::NoDatabase`] or [`StoreError::Config`].
 pub async fn connect_async(
     config: &ConnectionConfig,
-) -> Result<
-    (
-        tokio_postgres::Client,
-        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-    ),
-    StoreError,
-> {
+) -> Result<(tokio_postgres::Client, ConnectionTask), StoreError> {
     let pg = config.pg_config()?;
-    pg.connect(tokio_postgres::NoTls)
+    tracing::debug!(target_db = %config, "connecting to PostgreSQL");
+    let (client, connection) = pg
+        .connect(tokio_postgres::NoTls)
         .await
-        .map_err(|error| classify_connect_error(config, &error))
+        .map_err(|error| classify_connect_error(config, &error))?;
+    let target = config.to_string();
+    let task = tokio::spawn(async move {
+        connection.await.map_err(|error| {
+            tracing::debug!(database = %target, %error, "database connection ended");
+            StoreError::query(format!("connection to {target}"), &error)
+        })
+    });
+    Ok((client, task))
+}
+
+/// Create the configured database if it does not exist, connecting to the `postgres`
+/// maintenance database with the same settings and credentials. Returns whether it was
+/// created (`false`: it was there already, perhaps made by another process just now).
+pub async fn create_database(config: &ConnectionConfig) -> Result<bool, StoreError> {
+    let maintenance = ConnectionConfig {
+        database: "postgres".to_string(),
+        ..config.clone()
+    };
+    let (client, _task) = connect_async(&maintenance).await?;
+    let what = format!(
+        "creating database '{}' at {}",
+        config.database,
+        config.target()
+    );
+    let exists = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&config.database],
+        )
+        .await
+        .map_err(|e| StoreError::query(&what, &e))?;
+    if exists.get(0) {
+        return Ok(false);
+    }
+    match client
+        .batch_execute(&format!(
+            "CREATE DATABASE {}",
+            quote_ident(&config.database)
+        ))
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(database = %config.database, target = %config.target(), "database created");
+            Ok(true)
+        }
+        Err(error) if error.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(false),
+        Err(error) => Err(StoreError::query(&what, &error)),
+    }
 }
 
 /// Sort a failure to connect into the variant a user can act on.

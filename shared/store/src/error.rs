@@ -55,6 +55,8 @@ pub enum StoreError {
         reason: String,
         /// The SQLSTATE code, when the server sent one.
         code: Option<String>,
+        /// The connection was closed or broken under the statement (no SQLSTATE then).
+        connection_lost: bool,
     },
 }
 
@@ -65,6 +67,7 @@ impl StoreError {
             what: what.into(),
             reason: reason_of(error),
             code: error.code().map(|c| c.code().to_string()),
+            connection_lost: error.is_closed() || is_io_error(error),
         }
     }
 
@@ -75,6 +78,47 @@ impl StoreError {
             _ => None,
         }
     }
+
+    /// The connection is gone or could not be made: closed, refused, reset, SQLSTATE class 08,
+    /// `57P01`/`57P02` (the server shut down or crashed), `57P03` (cannot connect now: starting
+    /// up). Reconnecting and retrying the same work may succeed.
+    pub fn is_connection_problem(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Query {
+                code,
+                connection_lost,
+                ..
+            } => {
+                *connection_lost
+                    || code.as_deref().is_some_and(|code| {
+                        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// The data were refused: SQLSTATE class 22 (data exception: a NUL character in text,
+    /// `\u0000` in `jsonb`, a timestamp out of range …) or class 23 (a constraint the insert
+    /// does not absorb: NOT NULL, CHECK, another unique key). Retrying the same rows fails
+    /// again; one of them is bad.
+    pub fn is_data_problem(&self) -> bool {
+        self.sqlstate()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+    }
+}
+
+/// Whether the driver failed on the socket (reset, broken pipe …) rather than in SQL.
+fn is_io_error(error: &postgres::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        if inner.is::<std::io::Error>() {
+            return true;
+        }
+        cause = inner.source();
+    }
+    false
 }
 
 /// The most useful one-line reason inside a driver error: the server's message for database

@@ -537,6 +537,7 @@ pub async fn stream<E>(
             what: what.clone(),
             reason: io.to_string(),
             code: None,
+            connection_lost: false,
         }),
     };
     while let Some(chunk) = copy_stream.next().await {

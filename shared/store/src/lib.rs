@@ -8,12 +8,15 @@
 //!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`) and dripline-python's defaults (`postgres`/`postgres`).
 //!   Passwords are never printed: [`ConnectionConfig`] shows itself as `user@host:port/db`.
 //! - [`connect_async`]: a `tokio_postgres` client (what the queries here take: the export
-//!   stream runs inside one future, and the sensor logger is async anyway), and
-//!   [`connect`](connect()) for a synchronous [`postgres::Client`] (set-up, tests); both map
-//!   failures to [`StoreError`].
-//! - [`schema`]: the dripline `numeric_data` table (PROTOCOL.md §A6.4), [`TableName`], and
-//!   [`init_schema`] (and [`init_schema_blocking`]) which creates it with our recommended index
-//!   on `(sensor_name, timestamp)`.
+//!   stream runs inside one future, and the sensor logger is async anyway) with its
+//!   connection's I/O spawned as a [`ConnectionTask`], and [`connect`](connect()) for a
+//!   synchronous [`postgres::Client`] (set-up, tests); both map failures to [`StoreError`].
+//!   [`create_database`] makes the configured database when it is missing.
+//! - [`schema`]: the dripline `numeric_data` table (PROTOCOL.md §A6.4), our recommended pair
+//!   of tables ([`SensorTables`]: `numeric_data` with a unique `message_id`, and `json_data`),
+//!   [`TableName`], and [`init_schema`] (and [`init_schema_blocking`]) which creates them.
+//! - [`ingest`]: [`SensorWriter`], the batched writer behind `dl-log-to-pg`: binary COPY,
+//!   one transaction per batch, redelivered alerts recognised by [`message_key`].
 //! - [`time`]: the time grammar the tools share (`24h`, `2026-11-25T00:00:00Z`, `2026-11-25`,
 //!   `now`) as a [`TimeSpec`], turned into SQL the database resolves.
 //! - [`export`]: [`ExportQuery`], the one SELECT behind `dl-export` (filters, time range,
@@ -30,7 +33,9 @@
 //! ([`StoreError::Authentication`]), has no such database or table
 //! ([`StoreError::NoDatabase`], [`StoreError::MissingTable`]), the settings are wrong
 //! ([`StoreError::Config`]), or a statement failed ([`StoreError::Query`]). Each message names
-//! the server (`127.0.0.1:5433`) or the table, never a password.
+//! the server (`127.0.0.1:5433`) or the table, never a password. A long-running writer sorts
+//! failures with [`StoreError::is_connection_problem`] (reconnect, retry the batch) and
+//! [`StoreError::is_data_problem`] (a bad row: split the batch to find it).
 #![deny(missing_docs)]
 
 pub mod config;
@@ -38,15 +43,17 @@ mod connect;
 pub mod copy;
 mod error;
 pub mod export;
+pub mod ingest;
 pub mod schema;
 pub mod sql;
 pub mod time;
 
 pub use config::{ConfigError, ConnectionConfig, ConnectionOptions, SslMode};
-pub use connect::{connect, connect_async};
+pub use connect::{connect, connect_async, create_database, ConnectionTask};
 pub use error::StoreError;
 pub use export::ExportQuery;
-pub use schema::{init_schema, init_schema_blocking, table_exists, TableName};
+pub use ingest::{message_key, JsonRow, NumericRow, SensorWriter, Written};
+pub use schema::{init_schema, init_schema_blocking, table_exists, SensorTables, TableName};
 pub use time::TimeSpec;
 
 /// Re-exported so that users of this crate name the same client types.

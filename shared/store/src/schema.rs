@@ -1,4 +1,8 @@
-//! The dripline sensor table (PROTOCOL.md §A6.4) and how to name and create it.
+//! The dripline sensor table (PROTOCOL.md §A6.4), our recommended pair of tables, and how to
+//! name and create them.
+//!
+//! dripline-python's `PostgresSensorLogger` writes, and the controls-guide's `10_setup.sql`
+//! creates, this table (no key, no index):
 //!
 //! ```sql
 //! CREATE TABLE numeric_data (
@@ -9,10 +13,12 @@
 //! );
 //! ```
 //!
-//! This is the table dripline-python's `PostgresSensorLogger` writes and the controls-guide's
-//! `10_setup.sql` creates. Their script adds no index; we recommend (and [`init_schema`]
-//! creates) one on `(sensor_name, "timestamp")`, which serves the usual queries "one sensor,
-//! a time range" from Grafana and `dl-export --sensor`.
+//! We recommend (and [`init_schema`] creates) the same columns plus `message_id uuid` with a
+//! UNIQUE constraint, so that an alert delivered twice (at-least-once delivery) is stored once
+//! while two alerts with the same sensor and time are both kept; an index on
+//! `(sensor_name, "timestamp")`, which serves "one sensor, a time range" from Grafana and
+//! `dl-export --sensor`; and a companion `json_data` table with `payload jsonb` in place of the
+//! two numbers, for values that are not numbers.
 
 use crate::error::StoreError;
 use crate::sql::{quote_ident, quote_literal};
@@ -21,6 +27,8 @@ use std::str::FromStr;
 
 /// The table name dripline uses everywhere.
 pub const NUMERIC_DATA: &str = "numeric_data";
+/// Our companion table for values that are not numbers.
+pub const JSON_DATA: &str = "json_data";
 
 /// Column names of the dripline table.
 pub mod columns {
@@ -32,6 +40,11 @@ pub mod columns {
     pub const VALUE_RAW: &str = "value_raw";
     /// `double precision`, nullable: the calibrated value.
     pub const VALUE_CAL: &str = "value_cal";
+    /// `jsonb NOT NULL`, in the JSON table only: the alert's payload.
+    pub const PAYLOAD: &str = "payload";
+    /// `uuid`, UNIQUE, in our recommended tables only: the dripline message id (see
+    /// [`crate::ingest::message_key`]), so that a redelivered alert makes no second row.
+    pub const MESSAGE_ID: &str = "message_id";
 }
 
 /// A table, optionally schema-qualified: `numeric_data` or `archive.numeric_data`.
@@ -100,39 +113,92 @@ impl FromStr for TableName {
     }
 }
 
-/// The statements that create `table` (and its schema) if missing, with the recommended index.
-pub fn create_statements(table: &TableName) -> Vec<String> {
-    let mut statements = Vec::new();
-    if let Some(schema) = &table.schema {
-        statements.push(format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            quote_ident(schema)
-        ));
+/// The two tables a sensor logger writes: numeric values and everything else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensorTables {
+    /// Numbers (`value_raw`, `value_cal`): dripline's `numeric_data`.
+    pub numeric: TableName,
+    /// Strings, booleans, objects, arrays (as `jsonb`): our `json_data`.
+    pub json: TableName,
+}
+
+impl SensorTables {
+    /// `numeric` and a `json_data` table beside it, in the same schema.
+    pub fn beside(numeric: TableName) -> Self {
+        let json = TableName {
+            schema: numeric.schema.clone(),
+            name: JSON_DATA.to_string(),
+        };
+        Self { numeric, json }
     }
-    statements.push(format!(
-        "CREATE TABLE IF NOT EXISTS {} (\n    sensor_name text NOT NULL,\n    \"timestamp\" timestamp with time zone NOT NULL DEFAULT now(),\n    value_raw double precision NOT NULL,\n    value_cal double precision\n)",
-        table.sql()
+}
+
+impl Default for SensorTables {
+    /// `numeric_data` and `json_data` on the search path.
+    fn default() -> Self {
+        Self::beside(TableName::default())
+    }
+}
+
+/// The statements that create both tables (and their schemas) if missing, with their indexes:
+/// the one definition of our recommended schema.
+///
+/// On a table that already exists (such as one made by dripline's `10_setup.sql`, without
+/// `message_id`) only the `(sensor_name, "timestamp")` index is added; columns are left alone.
+pub fn create_statements(tables: &SensorTables) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut schemas: Vec<&String> = Vec::new();
+    for table in [&tables.numeric, &tables.json] {
+        if let Some(schema) = &table.schema {
+            if !schemas.contains(&schema) {
+                schemas.push(schema);
+                statements.push(format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}",
+                    quote_ident(schema)
+                ));
+            }
+        }
+    }
+    statements.push(create_table(
+        &tables.numeric,
+        "value_raw double precision NOT NULL,\n    value_cal double precision",
     ));
-    statements.push(format!(
-        "CREATE INDEX IF NOT EXISTS {} ON {} (sensor_name, \"timestamp\")",
-        quote_ident(&format!("{}_sensor_time_idx", table.name)),
-        table.sql()
-    ));
+    statements.push(create_index(&tables.numeric));
+    statements.push(create_table(&tables.json, "payload jsonb NOT NULL"));
+    statements.push(create_index(&tables.json));
     statements
 }
 
-/// Create `table` (and its schema) if missing, with the index on `(sensor_name, "timestamp")`.
-/// Safe to run again on an existing table, including one made by dripline's `10_setup.sql`
-/// (then only the index is added).
+/// `CREATE TABLE IF NOT EXISTS` with the dripline key columns, `values`, and a `message_id`
+/// whose UNIQUE constraint makes a redelivered alert a no-op.
+fn create_table(table: &TableName, values: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    sensor_name text NOT NULL,\n    \"timestamp\" timestamp with time zone NOT NULL DEFAULT now(),\n    {values},\n    message_id uuid,\n    CONSTRAINT {} UNIQUE (message_id)\n)",
+        table.sql(),
+        quote_ident(&format!("{}_message_id_key", table.name)),
+    )
+}
+
+/// The index that serves "one sensor, a time range" (Grafana, `dl-export --sensor`).
+fn create_index(table: &TableName) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {} (sensor_name, \"timestamp\")",
+        quote_ident(&format!("{}_sensor_time_idx", table.name)),
+        table.sql()
+    )
+}
+
+/// Create both tables (and their schemas) if missing, with their indexes; see
+/// [`create_statements`]. Safe to run again, and on a table made by dripline's `10_setup.sql`.
 pub async fn init_schema(
     client: &tokio_postgres::Client,
-    table: &TableName,
+    tables: &SensorTables,
 ) -> Result<(), StoreError> {
-    for statement in create_statements(table) {
+    for statement in create_statements(tables) {
         client
             .batch_execute(&statement)
             .await
-            .map_err(|e| StoreError::query(format!("creating table {table}"), &e))?;
+            .map_err(|e| StoreError::query(creating(tables), &e))?;
     }
     Ok(())
 }
@@ -140,14 +206,18 @@ pub async fn init_schema(
 /// [`init_schema`] for a synchronous client (set-up scripts, tests).
 pub fn init_schema_blocking(
     client: &mut postgres::Client,
-    table: &TableName,
+    tables: &SensorTables,
 ) -> Result<(), StoreError> {
-    for statement in create_statements(table) {
+    for statement in create_statements(tables) {
         client
             .batch_execute(&statement)
-            .map_err(|e| StoreError::query(format!("creating table {table}"), &e))?;
+            .map_err(|e| StoreError::query(creating(tables), &e))?;
     }
     Ok(())
+}
+
+fn creating(tables: &SensorTables) -> String {
+    format!("creating tables {} and {}", tables.numeric, tables.json)
 }
 
 /// Whether `table` exists (and is visible to this user).
@@ -183,9 +253,15 @@ mod tests {
     }
 
     #[test]
-    fn create_statements_include_the_index() {
-        let statements = create_statements(&TableName::qualified("s", "t"));
-        assert_eq!(statements.len(), 3);
-        assert!(statements[2].contains("(sensor_name, \"timestamp\")"));
+    fn create_statements_make_both_tables_with_keys_and_indexes() {
+        let tables = SensorTables::beside(TableName::qualified("s", "t"));
+        assert_eq!(tables.json, TableName::qualified("s", "json_data"));
+        let statements = create_statements(&tables);
+        assert_eq!(statements.len(), 5);
+        assert_eq!(statements[0], "CREATE SCHEMA IF NOT EXISTS \"s\"");
+        assert!(statements[1].contains("CONSTRAINT \"t_message_id_key\" UNIQUE (message_id)"));
+        assert!(statements[2].contains("ON \"s\".\"t\" (sensor_name, \"timestamp\")"));
+        assert!(statements[3].contains("payload jsonb NOT NULL"));
+        assert!(statements[4].contains("\"json_data_sensor_time_idx\""));
     }
 }

@@ -51,14 +51,9 @@ async fn run_async(args: &Args) -> Result<u8> {
     let every_micros = args.every.map(|d| d.as_micros() as i64);
     check_state_mode(previous.as_ref(), every_micros, args)?;
 
-    let (client, connection) = dripline_store::connect_async(&config)
+    let (client, _connection) = dripline_store::connect_async(&config)
         .await
         .map_err(|e| store_failure(e, &config))?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "database connection ended");
-        }
-    });
     set_time_zone(&client, args.tz.as_deref()).await?;
     if !dripline_store::table_exists(&client, &args.table)
         .await

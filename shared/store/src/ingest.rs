@@ -1,0 +1,419 @@
+//! Writing sensor values in batches: the database half of `dl-log-to-pg`.
+//!
+//! A [`SensorWriter`] is prepared once per connection. It looks at the two tables
+//! ([`SensorTables`]) and picks a route for each:
+//!
+//! - **deduplicating** (our recommended table: `message_id uuid` with a UNIQUE constraint):
+//!   binary `COPY` into a per-connection temporary staging table (`ON COMMIT DELETE ROWS`), then
+//!   `INSERT INTO target … SELECT … FROM staging ON CONFLICT (message_id) DO NOTHING`. COPY
+//!   cannot skip conflicting rows itself; the staging table keeps COPY's speed anyway. A
+//!   redelivered alert (same message id) becomes a counted duplicate, not a second row.
+//! - **plain** (dripline's `numeric_data` from `10_setup.sql`, or any table without a unique
+//!   `message_id`): binary `COPY` straight into the table, every row new. The user's table is
+//!   never altered; `message_id` is filled when the column exists.
+//!
+//! [`SensorWriter::write`] writes both kinds of rows in one transaction: all or nothing, so a
+//! caller that acknowledges its alerts only after `write` returns `Ok` loses none and, with
+//! the deduplicating tables, stores none twice.
+
+use crate::error::StoreError;
+use crate::schema::{SensorTables, TableName};
+use crate::sql::quote_literal;
+use chrono::{DateTime, Utc};
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Statement, Transaction};
+use uuid::Uuid;
+
+/// One numeric value for the numeric table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumericRow {
+    /// The sensor (endpoint) name, from the routing key `sensor_value.<name>`.
+    pub sensor_name: String,
+    /// When the value was taken: the alert's `timestamp` header.
+    pub timestamp: DateTime<Utc>,
+    /// The raw value.
+    pub value_raw: f64,
+    /// The calibrated value, when the endpoint has a calibration.
+    pub value_cal: Option<f64>,
+    /// The alert's key from [`message_key`]; `None` is never a duplicate of anything.
+    pub message_id: Option<Uuid>,
+}
+
+/// One non-numeric value (string, bool, object, array …) for the JSON table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonRow {
+    /// The sensor (endpoint) name.
+    pub sensor_name: String,
+    /// When the value was taken: the alert's `timestamp` header.
+    pub timestamp: DateTime<Utc>,
+    /// The value, stored as `jsonb`.
+    pub payload: serde_json::Value,
+    /// The alert's key from [`message_key`].
+    pub message_id: Option<Uuid>,
+}
+
+/// What one [`SensorWriter::write`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Rows added.
+    pub inserted: u64,
+    /// Rows not added because a row with the same message id was already there (a redelivered
+    /// alert) or came earlier in the same batch.
+    pub duplicates: u64,
+}
+
+/// The namespace of the name-based keys [`message_key`] makes for ids that are not UUIDs:
+/// UUID v5 of `https://github.com/driplineorg/dripline#message_id` in the URL namespace.
+pub const MESSAGE_KEY_NAMESPACE: Uuid = Uuid::from_u128(0x3024e9fc_87be_5636_8bb5_b93b46b3dc04);
+
+/// The dripline message id (`<uuid>` or `<uuid>/i/n`) as the key stored in `message_id`: the
+/// UUID when it is one (the chunk suffix `/i/n` dropped: every chunk belongs to the same
+/// message), else a name-based UUID (v5, in [`MESSAGE_KEY_NAMESPACE`]) of the text (again
+/// without the chunk suffix), so that a redelivery still deduplicates. `None` for `""`.
+pub fn message_key(message_id: &str) -> Option<Uuid> {
+    if message_id.is_empty() {
+        return None;
+    }
+    let base = dripline_protocol::wire::ChunkId::parse(message_id)
+        .map(|chunk| chunk.base)
+        .unwrap_or_else(|| message_id.to_string());
+    Some(
+        Uuid::try_parse(&base)
+            .unwrap_or_else(|_| Uuid::new_v5(&MESSAGE_KEY_NAMESPACE, base.as_bytes())),
+    )
+}
+
+/// The staging tables, one pair per connection (temporary tables are per session).
+const NUMERIC_STAGING: &str = "pg_temp.dl_ingest_numeric";
+const JSON_STAGING: &str = "pg_temp.dl_ingest_json";
+
+const NUMERIC_TYPES: [Type; 5] = [
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::UUID,
+];
+const JSON_TYPES: [Type; 4] = [Type::TEXT, Type::TIMESTAMPTZ, Type::JSONB, Type::UUID];
+
+/// How rows reach one target table.
+enum Route {
+    /// The table does not exist (allowed for the JSON table until a JSON row comes).
+    Missing,
+    /// COPY straight into the table; `with_id` when it has a `message_id uuid` column.
+    Plain { copy: Statement, with_id: bool },
+    /// COPY into staging, then INSERT … ON CONFLICT (message_id) DO NOTHING.
+    Deduplicating { copy: Statement, insert: Statement },
+}
+
+/// One target table and how to write it.
+struct Target {
+    table: TableName,
+    route: Route,
+}
+
+/// What the catalog says about a table.
+struct Shape {
+    exists: bool,
+    has_message_id: bool,
+    unique_message_id: bool,
+}
+
+/// Writes batches of sensor rows into [`SensorTables`] over one connection. Prepared
+/// statements and staging tables belong to the connection it was prepared on: prepare again
+/// after reconnecting.
+pub struct SensorWriter {
+    numeric: Target,
+    json: Target,
+}
+
+impl SensorWriter {
+    /// Look at the tables (does the numeric table have a `message_id` column with a unique
+    /// constraint or index? does the JSON table exist?), create this connection's staging
+    /// tables, and prepare the statements.
+    ///
+    /// Fails with a [`StoreError::Query`] (SQLSTATE `42P01`) when the numeric table does not
+    /// exist; a missing JSON table only fails a [`write`](Self::write) that has JSON rows.
+    pub async fn prepare(client: &Client, tables: &SensorTables) -> Result<Self, StoreError> {
+        let numeric = prepare_target(
+            client,
+            &tables.numeric,
+            "value_raw, value_cal",
+            "value_raw float8, value_cal float8",
+            NUMERIC_STAGING,
+        )
+        .await?;
+        if matches!(numeric.route, Route::Missing) {
+            return Err(missing_table(&tables.numeric));
+        }
+        let json = prepare_target(
+            client,
+            &tables.json,
+            "payload",
+            "payload jsonb",
+            JSON_STAGING,
+        )
+        .await?;
+        Ok(SensorWriter { numeric, json })
+    }
+
+    /// Whether a redelivered alert is recognised: true when the numeric table (and the JSON
+    /// table, if it exists) has a unique `message_id`; false against dripline's plain table.
+    pub fn deduplicates(&self) -> bool {
+        let dedupes = |target: &Target| matches!(target.route, Route::Deduplicating { .. });
+        dedupes(&self.numeric) && (dedupes(&self.json) || matches!(self.json.route, Route::Missing))
+    }
+
+    /// Write both slices in ONE transaction (all or nothing). Returns how many rows were new
+    /// and how many were already there (duplicates of a redelivered alert).
+    ///
+    /// On error nothing was written; [`StoreError::is_connection_problem`] and
+    /// [`StoreError::is_data_problem`] tell whether to reconnect, or to look for the bad row.
+    pub async fn write(
+        &self,
+        client: &mut Client,
+        numeric: &[NumericRow],
+        json: &[JsonRow],
+    ) -> Result<Written, StoreError> {
+        if !json.is_empty() && matches!(self.json.route, Route::Missing) {
+            return Err(missing_table(&self.json.table));
+        }
+        if numeric.is_empty() && json.is_empty() {
+            return Ok(Written::default());
+        }
+        let what = format!(
+            "writing {} rows to {} and {} to {}",
+            numeric.len(),
+            self.numeric.table,
+            json.len(),
+            self.json.table
+        );
+        let fail = |e: tokio_postgres::Error| StoreError::query(&what, &e);
+        let transaction = client.transaction().await.map_err(fail)?;
+        let mut written = Written::default();
+        if !numeric.is_empty() {
+            let rows = numeric.iter().map(|row| {
+                [
+                    &row.sensor_name as &(dyn ToSql + Sync),
+                    &row.timestamp,
+                    &row.value_raw,
+                    &row.value_cal,
+                    &row.message_id,
+                ]
+            });
+            add(
+                &mut written,
+                write_target(&transaction, &self.numeric, &NUMERIC_TYPES, rows)
+                    .await
+                    .map_err(fail)?,
+            );
+        }
+        if !json.is_empty() {
+            let rows = json.iter().map(|row| {
+                [
+                    &row.sensor_name as &(dyn ToSql + Sync),
+                    &row.timestamp,
+                    &row.payload,
+                    &row.message_id,
+                ]
+            });
+            add(
+                &mut written,
+                write_target(&transaction, &self.json, &JSON_TYPES, rows)
+                    .await
+                    .map_err(fail)?,
+            );
+        }
+        transaction.commit().await.map_err(fail)?;
+        Ok(written)
+    }
+}
+
+fn add(total: &mut Written, part: Written) {
+    total.inserted += part.inserted;
+    total.duplicates += part.duplicates;
+}
+
+/// Copy `rows` (all columns, `message_id` last) into `target` by its route.
+async fn write_target<const N: usize>(
+    transaction: &Transaction<'_>,
+    target: &Target,
+    types: &[Type; N],
+    rows: impl Iterator<Item = [&(dyn ToSql + Sync); N]>,
+) -> Result<Written, tokio_postgres::Error> {
+    match &target.route {
+        Route::Missing => unreachable!("write checks for a missing table first"),
+        Route::Plain { copy, with_id } => {
+            // Without a message_id column the last value is not sent.
+            let width = if *with_id { N } else { N - 1 };
+            let copied = copy_rows(transaction, copy, &types[..width], rows, width).await?;
+            Ok(Written {
+                inserted: copied,
+                duplicates: 0,
+            })
+        }
+        Route::Deduplicating { copy, insert } => {
+            let copied = copy_rows(transaction, copy, types, rows, N).await?;
+            let inserted = transaction.execute(insert, &[]).await?;
+            Ok(Written {
+                inserted,
+                duplicates: copied - inserted,
+            })
+        }
+    }
+}
+
+/// One binary COPY of the first `width` values of each row.
+async fn copy_rows<const N: usize>(
+    transaction: &Transaction<'_>,
+    copy: &Statement,
+    types: &[Type],
+    rows: impl Iterator<Item = [&(dyn ToSql + Sync); N]>,
+    width: usize,
+) -> Result<u64, tokio_postgres::Error> {
+    let sink = transaction.copy_in(copy).await?;
+    let writer = BinaryCopyInWriter::new(sink, types);
+    pin_mut!(writer);
+    for row in rows {
+        writer.as_mut().write(&row[..width]).await?;
+    }
+    writer.finish().await
+}
+
+/// Inspect `table` and prepare its route. `values` are the table's own value columns (between
+/// `"timestamp"` and `message_id`), `staging_columns` their staging definition.
+async fn prepare_target(
+    client: &Client,
+    table: &TableName,
+    values: &str,
+    staging_columns: &str,
+    staging: &str,
+) -> Result<Target, StoreError> {
+    let shape = inspect(client, table).await?;
+    let fail =
+        |e: tokio_postgres::Error| StoreError::query(format!("preparing to write {table}"), &e);
+    let key_columns = "sensor_name, \"timestamp\"";
+    let route = if !shape.exists {
+        Route::Missing
+    } else if shape.unique_message_id {
+        client
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (sensor_name text, \"timestamp\" timestamptz, {staging_columns}, message_id uuid) ON COMMIT DELETE ROWS"
+            ))
+            .await
+            .map_err(fail)?;
+        let columns = format!("{key_columns}, {values}, message_id");
+        let copy = client
+            .prepare(&format!(
+                "COPY {staging} ({columns}) FROM STDIN (FORMAT binary)"
+            ))
+            .await
+            .map_err(fail)?;
+        let insert = client
+            .prepare(&format!(
+                "INSERT INTO {} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT (message_id) DO NOTHING",
+                table.sql()
+            ))
+            .await
+            .map_err(fail)?;
+        Route::Deduplicating { copy, insert }
+    } else {
+        let id = if shape.has_message_id {
+            ", message_id"
+        } else {
+            ""
+        };
+        let copy = client
+            .prepare(&format!(
+                "COPY {} ({key_columns}, {values}{id}) FROM STDIN (FORMAT binary)",
+                table.sql()
+            ))
+            .await
+            .map_err(fail)?;
+        Route::Plain {
+            copy,
+            with_id: shape.has_message_id,
+        }
+    };
+    tracing::debug!(
+        %table,
+        exists = shape.exists,
+        message_id = shape.has_message_id,
+        deduplicating = shape.unique_message_id,
+        "sensor table inspected"
+    );
+    Ok(Target {
+        table: table.clone(),
+        route,
+    })
+}
+
+/// Whether `table` exists, has a `message_id uuid` column, and a unique constraint or index on
+/// exactly that column (valid, not partial, not on an expression: what `ON CONFLICT
+/// (message_id)` can use).
+async fn inspect(client: &Client, table: &TableName) -> Result<Shape, StoreError> {
+    let sql = format!(
+        "SELECT t.oid IS NOT NULL,
+                a.attnum IS NOT NULL,
+                EXISTS (SELECT 1 FROM pg_index i
+                        WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid
+                          AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
+                          AND i.indpred IS NULL AND i.indexprs IS NULL)
+         FROM (SELECT to_regclass({}) AS oid) t
+         LEFT JOIN pg_attribute a
+                ON a.attrelid = t.oid AND a.attname = 'message_id' AND NOT a.attisdropped
+               AND a.atttypid = 'uuid'::regtype",
+        quote_literal(&table.sql())
+    );
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(|e| StoreError::query(format!("looking up table {table}"), &e))?;
+    Ok(Shape {
+        exists: row.get(0),
+        has_message_id: row.get(1),
+        unique_message_id: row.get(2),
+    })
+}
+
+/// The error for a table that is not there, with the way out.
+fn missing_table(table: &TableName) -> StoreError {
+    StoreError::Query {
+        what: format!("writing to {table}"),
+        reason: format!("table {table} does not exist (create it with --init-schema)"),
+        code: Some("42P01".to_string()),
+        connection_lost: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_keys() {
+        let id = "2d2a4d36-3b38-4c43-9b8a-6c1d2b1f7e01";
+        let uuid = Uuid::parse_str(id).unwrap();
+        assert_eq!(message_key(id), Some(uuid));
+        assert_eq!(message_key(&format!("{id}/0/1")), Some(uuid));
+        assert_eq!(message_key(&format!("{id}/2/3")), Some(uuid));
+        assert_eq!(message_key(""), None);
+        let odd = message_key("fz-split/0/1").unwrap();
+        assert_eq!(odd.get_version_num(), 5);
+        assert_eq!(message_key("fz-split"), Some(odd));
+        assert_ne!(message_key("fz-splat"), Some(odd));
+    }
+
+    #[test]
+    fn namespace_is_what_its_comment_says() {
+        assert_eq!(
+            MESSAGE_KEY_NAMESPACE,
+            Uuid::new_v5(
+                &Uuid::NAMESPACE_URL,
+                b"https://github.com/driplineorg/dripline#message_id"
+            )
+        );
+    }
+}
