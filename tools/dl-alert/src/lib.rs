@@ -1,14 +1,85 @@
-//! `dl-alert`: Publish dripline alerts from arguments or JSON lines on stdin.
+//! `dl-alert`: publish dripline alerts, one from the command line or many from JSON lines on
+//! stdin, with publisher confirms.
+//!
+//! Alerts are built as dripline builds them (`dripline_protocol::Message::alert`: our
+//! `sender_info`, a fresh id, the time of sending unless a line gives one) and published
+//! through `dripline_mesh::Publisher`, many at a time: up to [`run::IN_FLIGHT`] alerts wait
+//! for their confirms while the next ones go out. Input lines are
+//! `dripline_protocol::MessageRecord`s, so a `dl-listen` line can be published again.
+#![deny(missing_docs)]
+
+pub mod run;
 
 use clap::Parser;
+use dripline_cli::{BrokerArgs, LogArgs};
 
-/// Publish dripline alerts from arguments or JSON lines on stdin.
+const AFTER_HELP: &str = "\
+Input lines (with - or no arguments, stdin not a terminal), one JSON object each:
+  {\"routing_key\": \"sensor_value.t1\", \"payload\": {\"value_raw\": 1.5}}
+  optionally \"timestamp\": \"2026-11-26T00:29:08.315196Z\" (sent instead of the time now);
+  other fields are ignored, so dl-listen's lines can be published again.
+
+Examples:
+  dl-alert sensor_value.peaches '{\"value_raw\": 0.75, \"value_cal\": 1.5}'
+  dl-alert status_message.cryo.notice '\"fill started\"'
+  printf '{\"routing_key\":\"sensor_value.t1\",\"payload\":{\"value_raw\":1}}\\n' | dl-alert
+  dl-listen 'sensor_value.#' -n 100 > saved.jsonl; dl-alert - < saved.jsonl
+  dl-alert --rate 10 < values.jsonl           ten alerts a second
+  dl-alert --transient sensor_value.t1 2.5    delivery mode 1, as dripline sends them
+
+Exit status:
+  0   every alert was published and confirmed by the broker
+  64  bad command line, e.g. a PAYLOAD_JSON that is not JSON (EX_USAGE)
+  65  some input lines were bad (each reported as stdin line N: ...); the others were
+      published (EX_DATAERR)
+  69  broker unreachable or lost, or some alerts were not confirmed (EX_UNAVAILABLE)
+  77  the broker refused the user name or password (EX_NOPERM)
+  78  bad broker settings, e.g. an unreadable auth file (EX_CONFIG)
+  130 interrupted (Ctrl-C)";
+
+/// Publish dripline alerts to the alerts exchange with publisher confirms: one from the
+/// command line, or one per JSON line on stdin.
 #[derive(Parser, Debug)]
-#[command(name = "dl-alert", version, about)]
-pub struct Args {}
+#[command(name = "dl-alert", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Routing key of the alert, e.g. sensor_value.peaches; `-` (or none, with stdin not a
+    /// terminal) reads JSON lines from stdin.
+    #[arg(value_name = "ROUTING_KEY")]
+    pub routing_key: Option<String>,
+
+    /// The payload, as JSON (a number, "a string" in quotes, an object, ...).
+    #[arg(value_name = "PAYLOAD_JSON")]
+    pub payload: Option<String>,
+
+    /// Send the alerts transient (AMQP delivery mode 1) as dripline does, instead of
+    /// persistent (mode 2, kept by a durable queue across a broker restart).
+    #[arg(long = "transient")]
+    pub transient: bool,
+
+    /// Publish at most N alerts per second, evenly paced [default: as fast as possible].
+    #[arg(long = "rate", value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+
+    /// Broker connection flags.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+
+    /// Logging flags.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "'{text}' is not a rate: give alerts per second, > 0"
+        )),
+    }
+}
 
 /// Parse the command line, run, and exit with the documented status.
 pub fn main() -> std::process::ExitCode {
-    let _args: Args = dripline_cli::parse_args();
-    dripline_cli::run_main("dl-alert", || anyhow::bail!("not built yet"))
+    let args: Args = dripline_cli::parse_args();
+    dripline_cli::run_main("dl-alert", || run::run(args))
 }

@@ -1,0 +1,297 @@
+//! Wiring: arguments or stdin lines → alerts → publisher, with confirms awaited in a window.
+
+use crate::Args;
+use dripline_cli::exit_status::{CONFIG, DATA_ERROR, SOFTWARE, SUCCESS, UNAVAILABLE, USAGE};
+use dripline_cli::failures::mesh_failure;
+use dripline_cli::jsonl::{self, LineError};
+use dripline_cli::{init_logging, ExitFailure};
+use dripline_mesh::{BrokerSettings, Exchange, MeshConnection, MeshError, Publisher};
+use dripline_protocol::timestamp::{format_timestamp, parse_timestamp};
+use dripline_protocol::{Message, MessageRecord, SenderInfo};
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// Alerts published whose confirms are still awaited, at most: enough to keep the broker busy
+/// while confirms travel back, few enough to bound memory and what a lost connection leaves
+/// in doubt.
+pub const IN_FLIGHT: usize = 4096;
+
+/// Lines read ahead of the publisher.
+const READ_AHEAD: usize = 8192;
+
+/// What to publish.
+enum Work {
+    /// One alert from the command line.
+    Single { routing_key: String, payload: Value },
+    /// JSON lines from stdin.
+    Lines,
+}
+
+/// Run dl-alert with parsed arguments; returns the exit status.
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    init_logging(&args.log);
+    let work = choose_work(&args).map_err(|message| ExitFailure::new(USAGE, message))?;
+    let mut options = args.broker.to_options();
+    // A one-shot tool should fail fast when the broker is down, not retry for a minute.
+    options.max_connection_attempts = options.max_connection_attempts.or(Some(1));
+    let settings = BrokerSettings::resolve(&options)
+        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::select! {
+            status = publish(&args, &settings, work) => status,
+            _ = tokio::signal::ctrl_c() => Ok(130),
+        }
+    })
+}
+
+fn choose_work(args: &Args) -> Result<Work, String> {
+    match (args.routing_key.as_deref(), args.payload.as_deref()) {
+        (Some("-"), None) => Ok(Work::Lines),
+        (Some("-"), Some(_)) => Err("with '-' (alerts from stdin) give no PAYLOAD_JSON".into()),
+        (Some(routing_key), Some(payload)) => {
+            let payload = serde_json::from_str(payload).map_err(|e| {
+                format!(
+                    "PAYLOAD_JSON '{payload}' is not JSON ({e}); quote a string: '\"{payload}\"'"
+                )
+            })?;
+            check_routing_key(routing_key)?;
+            Ok(Work::Single {
+                routing_key: routing_key.to_string(),
+                payload,
+            })
+        }
+        (Some(_), None) => Err("no PAYLOAD_JSON given (e.g. '{\"value_raw\": 1.5}')".into()),
+        (None, _) if !std::io::stdin().is_terminal() => Ok(Work::Lines),
+        (None, _) => Err(
+            "no ROUTING_KEY given (name one with a PAYLOAD_JSON, or '-' to read JSON lines from stdin)"
+                .into(),
+        ),
+    }
+}
+
+fn check_routing_key(routing_key: &str) -> Result<(), String> {
+    if routing_key.is_empty() {
+        return Err("the routing key is empty".into());
+    }
+    if routing_key.len() > 255 {
+        return Err(format!(
+            "the routing key is {} bytes long, AMQP allows at most 255",
+            routing_key.len()
+        ));
+    }
+    Ok(())
+}
+
+async fn publish(args: &Args, settings: &BrokerSettings, work: Work) -> anyhow::Result<u8> {
+    let connection = MeshConnection::connect(settings, "unknown")
+        .await
+        .map_err(mesh_failure)?;
+    let publisher = Publisher::open(&connection)
+        .await
+        .map_err(mesh_failure)?
+        .persistent(!args.transient);
+    let sender = connection.sender_info().clone();
+    let status = match work {
+        Work::Single {
+            routing_key,
+            payload,
+        } => {
+            let message = Message::alert(
+                &routing_key,
+                payload,
+                sender,
+                dripline_mesh::timestamp_now(),
+            );
+            publisher
+                .publish(Exchange::Alerts, &message, false)
+                .await
+                .map_err(|error| not_published(&routing_key, error))?;
+            SUCCESS
+        }
+        Work::Lines => publish_lines(args, &publisher, sender).await?,
+    };
+    connection.close().await;
+    Ok(status)
+}
+
+fn not_published(routing_key: &str, error: MeshError) -> anyhow::Error {
+    ExitFailure::new(
+        UNAVAILABLE,
+        format!("alert '{routing_key}' not published: {error}"),
+    )
+    .into()
+}
+
+/// One stdin line: an alert to send, or why not.
+type Line = Result<Alert, String>;
+
+/// What a good line asks for.
+struct Alert {
+    line_no: usize,
+    routing_key: String,
+    payload: Value,
+    /// The line's own timestamp (normalised), if it gave one.
+    timestamp: Option<String>,
+}
+
+/// Counts for the summary and the exit status.
+#[derive(Default)]
+struct Tally {
+    confirmed: u64,
+    unconfirmed: u64,
+    bad_lines: u64,
+}
+
+async fn publish_lines(
+    args: &Args,
+    publisher: &Publisher,
+    sender: SenderInfo,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let (line_sender, mut lines) = tokio::sync::mpsc::channel::<Line>(READ_AHEAD);
+    // Lines are read and parsed on their own thread, in parallel with publishing.
+    std::thread::spawn(move || read_lines(line_sender));
+
+    let mut tally = Tally::default();
+    let mut in_flight = FuturesOrdered::new();
+    let mut sent = 0u64;
+    let mut lost: Option<MeshError> = None;
+    while let Some(line) = lines.recv().await {
+        let alert = match line {
+            Ok(alert) => alert,
+            Err(problem) => {
+                eprintln!("dl-alert: {problem}");
+                tally.bad_lines += 1;
+                continue;
+            }
+        };
+        if let Some(rate) = args.rate {
+            let due = started + Duration::from_secs_f64(sent as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let line_no = alert.line_no;
+        let timestamp = alert.timestamp.unwrap_or_else(dripline_mesh::timestamp_now);
+        let message = Message::alert(&alert.routing_key, alert.payload, sender.clone(), timestamp);
+        let pending = match publisher
+            .start_publish(Exchange::Alerts, &message, false)
+            .await
+        {
+            Ok(pending) => pending,
+            Err(error @ MeshError::NameTooLong(_)) => {
+                eprintln!("dl-alert: stdin line {line_no}: {error}");
+                tally.bad_lines += 1;
+                continue;
+            }
+            Err(error) => {
+                eprintln!("dl-alert: stdin line {line_no}: not published: {error}");
+                tally.unconfirmed += 1;
+                lost = Some(error);
+                break;
+            }
+        };
+        sent += 1;
+        in_flight.push_back(confirm(line_no, pending.confirmed()));
+        if in_flight.len() >= IN_FLIGHT {
+            if let Some(confirmed) = in_flight.next().await {
+                tally.count(confirmed);
+            }
+        }
+    }
+    while let Some(confirmed) = in_flight.next().await {
+        tally.count(confirmed);
+    }
+    drop(lines);
+    let elapsed = started.elapsed().as_secs_f64();
+    tracing::info!(
+        "{} alerts confirmed, {} not confirmed, {} bad lines, in {elapsed:.3} s ({:.0} alerts/s)",
+        tally.confirmed,
+        tally.unconfirmed,
+        tally.bad_lines,
+        tally.confirmed as f64 / elapsed.max(1e-9)
+    );
+    if let Some(error) = lost {
+        return Err(ExitFailure::new(
+            UNAVAILABLE,
+            format!(
+                "stopped after {} confirmed alerts: {error}",
+                tally.confirmed
+            ),
+        )
+        .into());
+    }
+    Ok(if tally.unconfirmed > 0 {
+        UNAVAILABLE
+    } else if tally.bad_lines > 0 {
+        DATA_ERROR
+    } else {
+        SUCCESS
+    })
+}
+
+/// The outcome of one alert's confirm, with its line number.
+async fn confirm<T>(
+    line_no: usize,
+    confirmed: impl Future<Output = Result<T, MeshError>>,
+) -> (usize, Result<T, MeshError>) {
+    (line_no, confirmed.await)
+}
+
+impl Tally {
+    fn count<T>(&mut self, (line_no, confirmed): (usize, Result<T, MeshError>)) {
+        match confirmed {
+            Ok(_) => self.confirmed += 1,
+            Err(error) => {
+                eprintln!("dl-alert: stdin line {line_no}: not confirmed: {error}");
+                self.unconfirmed += 1;
+            }
+        }
+    }
+}
+
+/// Read stdin line by line into alerts (blocking; runs on its own thread).
+fn read_lines(lines: tokio::sync::mpsc::Sender<Line>) {
+    let stdin = std::io::stdin().lock();
+    for item in jsonl::read_objects(stdin, "stdin") {
+        let line = match item {
+            Ok(line) => alert_of(line),
+            Err(error @ LineError::Read { .. }) => {
+                let _ = lines.blocking_send(Err(error.to_string()));
+                return;
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        if lines.blocking_send(line).is_err() {
+            return;
+        }
+    }
+}
+
+/// The alert a JSON line asks for.
+fn alert_of(line: jsonl::JsonLine) -> Line {
+    let line_no = line.line;
+    let record = MessageRecord::deserialize(Value::Object(line.object))
+        .map_err(|e| format!("stdin line {line_no}: not an alert: {e}"))?;
+    check_routing_key(&record.routing_key).map_err(|e| format!("stdin line {line_no}: {e}"))?;
+    let timestamp = match record.timestamp.as_deref() {
+        Some(text) => {
+            Some(format_timestamp(parse_timestamp(text).map_err(|e| {
+                format!("stdin line {line_no}: timestamp {e}")
+            })?))
+        }
+        None => None,
+    };
+    Ok(Alert {
+        line_no,
+        routing_key: record.routing_key,
+        payload: record.payload,
+        timestamp,
+    })
+}

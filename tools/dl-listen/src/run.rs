@@ -1,0 +1,212 @@
+//! Wiring: flags → listener → printed lines, until a stop condition or a signal.
+
+use crate::format::{write_record, Format};
+use crate::Args;
+use anyhow::Context;
+use dripline_cli::exit_status::{CONFIG, SOFTWARE, SUCCESS};
+use dripline_cli::failures::mesh_failure;
+use dripline_cli::{init_logging, shutdown_signal, ExitFailure};
+use dripline_mesh::{
+    Binding, BrokerSettings, Exchange, Incoming, ListenQueue, Listener, ListenerEvent,
+};
+use dripline_protocol::MessageRecord;
+use futures_util::FutureExt;
+use lapin::options::BasicAckOptions;
+use lapin::Acker;
+use std::io::{self, Write};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Unacknowledged deliveries a durable queue sends ahead: enough to keep the pipe full, and
+/// more than the chunks of any message a dripline sender writes (10 MB at 10 kB chunks).
+const DURABLE_PREFETCH: u16 = 2000;
+
+/// Run dl-listen with parsed arguments; returns the exit status.
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    init_logging(&args.log);
+    let settings = BrokerSettings::resolve(&args.broker.to_options())
+        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
+    // One thread is plenty: lapin reads the socket on its own thread, and every hand-over
+    // between runtime threads would cost a wake-up per message.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(listen(args, settings))
+}
+
+async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
+    let shutdown = shutdown_signal()?;
+    tokio::pin!(shutdown);
+    let exchange = if args.requests {
+        Exchange::Requests
+    } else {
+        Exchange::Alerts
+    };
+    let keys = if args.keys.is_empty() {
+        vec!["#".to_string()]
+    } else {
+        args.keys.clone()
+    };
+    let bindings = keys
+        .into_iter()
+        .map(|key| Binding { exchange, key })
+        .collect();
+    let queue = match &args.queue {
+        Some(name) => ListenQueue::Durable {
+            name: name.clone(),
+            prefetch: DURABLE_PREFETCH,
+        },
+        None => ListenQueue::Temporary,
+    };
+    let mut listener = tokio::select! {
+        _ = &mut shutdown => return Ok(SUCCESS),
+        listener = Listener::open(&settings, "unknown", bindings, queue) => {
+            listener.map_err(mesh_failure)?
+        }
+    };
+    tracing::info!(
+        queue = listener.queue_name().unwrap_or_default(),
+        broker = %settings.address(),
+        "listening"
+    );
+
+    let mut printer = Printer::new(args.format);
+    let mut printed = 0u64;
+    let started = Instant::now();
+    let stop_at = args.duration.map(|duration| started + duration);
+    let mut last_message = started;
+    // One timer for --duration and --idle-timeout. It is not moved at every message: when it
+    // fires early for the idle timeout, it is set again from the last message's time.
+    let wake_at = |last_message: Instant| {
+        let idle_at = args.idle_timeout.map(|idle| last_message + idle);
+        match (stop_at, idle_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    let timer = tokio::time::sleep_until(wake_at(started).unwrap_or_else(far_future));
+    tokio::pin!(timer);
+
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            _ = &mut timer, if stop_at.is_some() || args.idle_timeout.is_some() => {
+                let now = Instant::now();
+                let idle_over = args
+                    .idle_timeout
+                    .is_some_and(|idle| now >= last_message + idle);
+                if stop_at.is_some_and(|at| now >= at) || idle_over {
+                    break;
+                }
+                timer.as_mut().reset(wake_at(last_message).unwrap_or_else(far_future));
+                continue;
+            }
+            event = next_event(&mut listener, &mut printer) => event?,
+        };
+        match event {
+            ListenerEvent::Message(incoming) => {
+                last_message = Instant::now();
+                if printer.print(incoming)? {
+                    printed += 1;
+                    if args.count.is_some_and(|count| printed >= count) {
+                        break;
+                    }
+                }
+            }
+            ListenerEvent::Lost(error) => {
+                printer.flush_and_forget_acks()?;
+                tracing::warn!("{error}; reconnecting");
+            }
+            ListenerEvent::Reconnected => {
+                tracing::warn!(
+                    queue = listener.queue_name().unwrap_or_default(),
+                    "reconnected to broker at {}; listening again",
+                    settings.address()
+                );
+            }
+        }
+    }
+    printer.flush_and_ack().await?;
+    listener.close().await;
+    tracing::info!(messages = printed, "stopped");
+    Ok(SUCCESS)
+}
+
+/// The next event; when none is ready at once, the output is flushed (and what it holds
+/// acknowledged) before waiting. So a line reaches a reader as soon as nothing else is
+/// waiting, and a burst is written in large blocks.
+async fn next_event(
+    listener: &mut Listener,
+    printer: &mut Printer,
+) -> anyhow::Result<ListenerEvent> {
+    if let Some(event) = listener.next().now_or_never() {
+        return Ok(event);
+    }
+    printer.flush_and_ack().await?;
+    Ok(listener.next().await)
+}
+
+/// A time so far away that a timer set to it never fires.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+/// Buffered stdout, plus the deliveries whose lines are in the buffer (acknowledged only once
+/// they are flushed).
+struct Printer {
+    out: io::BufWriter<io::StdoutLock<'static>>,
+    format: Format,
+    unacked: Vec<Acker>,
+}
+
+impl Printer {
+    fn new(format: Format) -> Self {
+        Printer {
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
+            format,
+            unacked: Vec::new(),
+        }
+    }
+
+    /// Write one message's line; false when it could not be decoded (logged, not printed).
+    fn print(&mut self, incoming: Incoming) -> anyhow::Result<bool> {
+        let Incoming {
+            exchange,
+            message,
+            ackers,
+            ..
+        } = incoming;
+        self.unacked.extend(ackers);
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(exchange = %exchange, "skipped a message that is not dripline: {error}");
+                return Ok(false);
+            }
+        };
+        let record = MessageRecord::new(message, exchange, chrono::Utc::now());
+        write_record(&mut self.out, self.format, &record).context("writing to stdout")?;
+        Ok(true)
+    }
+
+    /// Flush stdout, then acknowledge the deliveries whose lines were in the buffer.
+    async fn flush_and_ack(&mut self) -> anyhow::Result<()> {
+        self.out.flush().context("writing to stdout")?;
+        for acker in self.unacked.drain(..) {
+            // A failure means the connection is gone: the broker delivers the message again.
+            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
+                tracing::debug!("acknowledgement not sent: {error}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Flush stdout and drop the acknowledgements of a lost connection (the broker delivers
+    /// those messages again).
+    fn flush_and_forget_acks(&mut self) -> anyhow::Result<()> {
+        self.unacked.clear();
+        self.out.flush().context("writing to stdout")
+    }
+}
