@@ -31,6 +31,14 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", &id[..8])
 }
 
+/// A free TCP port on loopback (free when asked; whoever needs it binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
 /// A child process that is killed and reaped when dropped.
 pub struct ChildGuard {
     /// The child.

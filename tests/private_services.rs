@@ -10,23 +10,14 @@
 //! When run as root (CI, containers), the servers run as their packages' users (`rabbitmq`,
 //! `postgres`), which then own the data directories.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::{unique_name, wait_until};
+use crate::{free_port, unique_name, wait_until};
 
 /// How long a private server may take to start or stop on a loaded 2-core machine.
 const START_LIMIT: Duration = Duration::from_secs(90);
-
-/// A free TCP port on loopback (free when asked; the server binds it right after).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
 
 fn is_root() -> bool {
     Command::new("id")
