@@ -44,6 +44,57 @@ async fn count(client: &Client, table: &dripline_store::TableName) -> i64 {
         .get(0)
 }
 
+/// The names of `table`'s indexes, sorted.
+async fn indexes(client: &Client, table: &dripline_store::TableName) -> Vec<String> {
+    client
+        .query(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass($1) ORDER BY 1",
+            &[&table.sql()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let name: String = row.get(0);
+            name.rsplit('.').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// A table of the user's own with UNIQUE (message_id) alone is recognised too.
+#[tokio::test]
+async fn unique_message_id_alone_deduplicates() {
+    let schema = TestSchema::new().await;
+    let tables = schema.tables();
+    let mut client = client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {} (sensor_name text NOT NULL, \"timestamp\" timestamptz NOT NULL, value_raw float8 NOT NULL, value_cal float8, message_id uuid UNIQUE)",
+            tables.numeric.sql()
+        ))
+        .await
+        .unwrap();
+    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    assert!(writer.deduplicates());
+    let id = Some(Uuid::new_v4());
+    let written = writer
+        .write(&mut client, &[numeric("p", at(1), 1.0, id)], &[])
+        .await
+        .unwrap();
+    assert_eq!(written.inserted, 1);
+    let written = writer
+        .write(&mut client, &[numeric("p", at(1), 1.0, id)], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        Written {
+            inserted: 0,
+            duplicates: 1
+        }
+    );
+}
+
 /// Our schema, made by init_schema: a redelivered alert (same message id) makes no second
 /// row, two alerts with the same sensor and time (different ids) are both kept.
 #[tokio::test]
@@ -179,6 +230,11 @@ async fn plain_dripline_table_is_written_and_not_altered() {
 
     // init_schema over it adds the index and the JSON table, not a column.
     init_schema(&client, &tables).await.unwrap();
+    init_schema(&client, &tables).await.unwrap();
+    assert_eq!(
+        indexes(&client, &tables.numeric).await,
+        ["numeric_data_sensor_time_idx"]
+    );
     let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     assert!(!writer.deduplicates());
     let written = writer
