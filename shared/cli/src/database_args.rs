@@ -55,9 +55,20 @@ pub struct DatabaseArgs {
     /// [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres].
     #[arg(long = "pg-password-file", value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// TLS: disable or prefer (require is not supported yet) [default: prefer].
-    #[arg(long = "pg-sslmode", value_name = "MODE", value_parser = parse_ssl_mode)]
+    /// TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not
+    /// checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name
+    /// the host) [default: prefer].
+    #[arg(
+        long = "pg-sslmode",
+        value_name = "MODE",
+        env = "PGSSLMODE",
+        value_parser = parse_ssl_mode
+    )]
     pub ssl_mode: Option<SslMode>,
+    /// PEM file of root certificates to trust besides the system's, for verify-ca and
+    /// verify-full (with require, the certificate is then checked as verify-ca).
+    #[arg(long = "pg-sslrootcert", value_name = "FILE", env = "PGSSLROOTCERT")]
+    pub ssl_root_cert: Option<PathBuf>,
     /// Give up connecting after this long [default: 10s].
     #[arg(long = "pg-connect-timeout", value_name = "DURATION", value_parser = crate::parse_duration)]
     pub connect_timeout: Option<std::time::Duration>,
@@ -91,6 +102,7 @@ impl DatabaseArgs {
             password_file: self.password_file.clone(),
             auth_file: auth_file.map(Path::to_path_buf),
             ssl_mode: self.ssl_mode,
+            ssl_root_cert: self.ssl_root_cert.clone(),
             application_name: Some(application_name.to_string()),
             connect_timeout: self.connect_timeout,
         }
@@ -122,6 +134,8 @@ mod tests {
             "disable",
             "--auth-file",
             "/a.json",
+            "--pg-sslrootcert",
+            "/ca.pem",
         ])
         .unwrap();
         let options = cli.db.to_options(cli.auth.auth_file.as_deref(), "dl-test");
@@ -129,6 +143,7 @@ mod tests {
         assert_eq!(options.port, Some(5433));
         assert_eq!(options.ssl_mode, Some(SslMode::Disable));
         assert_eq!(options.auth_file, Some(PathBuf::from("/a.json")));
+        assert_eq!(options.ssl_root_cert, Some(PathBuf::from("/ca.pem")));
         assert!(Cli::try_parse_from(["x", "--pg-sslmode", "sometimes"]).is_err());
     }
 }

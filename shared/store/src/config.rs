@@ -13,6 +13,7 @@
 //! `postgresql` group name (seen in the controls-guide's example secrets) is read when there is
 //! no `postgres` group.
 
+use crate::tls::RustlsConnector;
 use dripline_protocol::auth_file::{AuthFile, AuthFileError, AuthGroup};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,21 +58,40 @@ pub enum ConfigError {
         /// What the parser said.
         reason: String,
     },
-    /// TLS was required but this build has no TLS support.
-    #[error("sslmode=require is not supported yet: dripline-tools connects to PostgreSQL without TLS (use sslmode=disable or prefer)")]
-    TlsUnsupported,
+    /// The `sslrootcert` file could not be read or holds no usable certificate.
+    #[error("sslrootcert {path}: {reason}")]
+    TlsRootCert {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// TLS could not be set up (no trusted certificates, …).
+    #[error("TLS for PostgreSQL: {reason}")]
+    Tls {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
-/// Whether to use TLS, as libpq's `sslmode`.
+/// Whether to use TLS and what to check, as libpq's `sslmode`. Over a Unix socket no TLS is
+/// used, whatever the mode (as libpq).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SslMode {
     /// Never use TLS.
     Disable,
-    /// Use TLS when the server offers it (this build: never, so plain).
+    /// Use TLS when the server offers it, else plain; the certificate is not checked.
+    /// (`allow` is read as this.)
     #[default]
     Prefer,
-    /// Fail unless TLS is used.
+    /// Fail unless TLS is used; the certificate is not checked, unless an `sslrootcert` is
+    /// given (then as `VerifyCa`).
     Require,
+    /// TLS, and the server's certificate must lead to a trusted root (the system's trust
+    /// store or `sslrootcert`); its name is not checked.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate must name the host connected to.
+    VerifyFull,
 }
 
 impl FromStr for SslMode {
@@ -80,9 +100,11 @@ impl FromStr for SslMode {
         match text {
             "disable" => Ok(SslMode::Disable),
             "prefer" | "allow" => Ok(SslMode::Prefer),
-            "require" | "verify-ca" | "verify-full" => Ok(SslMode::Require),
+            "require" => Ok(SslMode::Require),
+            "verify-ca" => Ok(SslMode::VerifyCa),
+            "verify-full" => Ok(SslMode::VerifyFull),
             other => Err(format!(
-                "'{other}' is not an sslmode (disable, prefer or require)"
+                "'{other}' is not an sslmode (disable, prefer, require, verify-ca or verify-full)"
             )),
         }
     }
@@ -118,6 +140,8 @@ pub struct ConnectionOptions {
     pub auth_file: Option<PathBuf>,
     /// TLS use.
     pub ssl_mode: Option<SslMode>,
+    /// PEM file of certificates to trust, besides the system's (libpq's `sslrootcert`).
+    pub ssl_root_cert: Option<PathBuf>,
     /// `application_name` reported to the server (shows in `pg_stat_activity`).
     pub application_name: Option<String>,
     /// How long to wait for the connection.
@@ -139,6 +163,8 @@ pub struct ConnectionConfig {
     pub password: Option<Password>,
     /// TLS use.
     pub ssl_mode: SslMode,
+    /// PEM file of certificates to trust, besides the system's.
+    pub ssl_root_cert: Option<PathBuf>,
     /// `application_name` for the server.
     pub application_name: String,
     /// Connection timeout.
@@ -163,13 +189,22 @@ impl ConnectionConfig {
         options: &ConnectionOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let mut url_ssl = None;
+        let mut url_root_cert = None;
         let from_url = match &options.url {
             Some(url) if !url.trim().is_empty() => {
-                Some(tokio_postgres::Config::from_str(url.trim()).map_err(|e| {
-                    ConfigError::Url {
+                let tls = take_tls_params(url.trim());
+                url_ssl = tls
+                    .ssl_mode
+                    .map(|mode| mode.parse::<SslMode>())
+                    .transpose()
+                    .map_err(|reason| ConfigError::Url { reason })?;
+                url_root_cert = tls.ssl_root_cert.map(PathBuf::from);
+                Some(
+                    tokio_postgres::Config::from_str(&tls.rest).map_err(|e| ConfigError::Url {
                         reason: e.to_string(),
-                    }
-                })?)
+                    })?,
+                )
             }
             _ => None,
         };
@@ -197,11 +232,6 @@ impl ConnectionConfig {
         let url_database = from_url
             .as_ref()
             .and_then(|c| c.get_dbname().map(str::to_string));
-        let url_ssl = from_url.as_ref().map(|c| match c.get_ssl_mode() {
-            tokio_postgres::config::SslMode::Disable => SslMode::Disable,
-            tokio_postgres::config::SslMode::Require => SslMode::Require,
-            _ => SslMode::Prefer,
-        });
 
         let user = options
             .user
@@ -232,6 +262,7 @@ impl ConnectionConfig {
             user,
             password: password.map(Password),
             ssl_mode: options.ssl_mode.or(url_ssl).unwrap_or_default(),
+            ssl_root_cert: options.ssl_root_cert.clone().or(url_root_cert),
             application_name: options
                 .application_name
                 .clone()
@@ -264,13 +295,93 @@ impl ConnectionConfig {
         if let Some(password) = &self.password {
             config.password(password.0.as_bytes());
         }
-        config.ssl_mode(match self.ssl_mode {
+        config.ssl_mode(match self.tls_mode() {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            SslMode::Require => return Err(ConfigError::TlsUnsupported),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
         Ok(config)
     }
+
+    /// The TLS connector these settings ask for; `None` for no TLS.
+    pub(crate) fn tls_connector(&self) -> Result<Option<RustlsConnector>, ConfigError> {
+        match self.tls_mode() {
+            SslMode::Disable => Ok(None),
+            mode => RustlsConnector::new(mode, self.ssl_root_cert.as_deref()).map(Some),
+        }
+    }
+
+    /// `ssl_mode`, except that a Unix socket never uses TLS (as libpq).
+    fn tls_mode(&self) -> SslMode {
+        if self.host.starts_with('/') {
+            SslMode::Disable
+        } else {
+            self.ssl_mode
+        }
+    }
+}
+
+/// A connection string without `sslmode` and `sslrootcert`, and their values: tokio-postgres
+/// knows only three modes and no `sslrootcert`, so both are read here.
+struct TlsParams {
+    rest: String,
+    ssl_mode: Option<String>,
+    ssl_root_cert: Option<String>,
+}
+
+/// Take `sslmode=` and `sslrootcert=` out of a `postgresql://…?…` URL's query, or out of a
+/// libpq `key=value …` string (unquoted values only there).
+fn take_tls_params(connection: &str) -> TlsParams {
+    let mut params = TlsParams {
+        rest: String::new(),
+        ssl_mode: None,
+        ssl_root_cert: None,
+    };
+    let mut take = |key: &str, value: String| {
+        if key == "sslmode" {
+            params.ssl_mode = Some(value);
+        } else {
+            params.ssl_root_cert = Some(value);
+        }
+    };
+    let is_tls_key = |key: &str| matches!(key, "sslmode" | "sslrootcert");
+    let rest = if connection.starts_with("postgres://") || connection.starts_with("postgresql://") {
+        match connection.split_once('?') {
+            Some((base, query)) => {
+                let mut kept = Vec::new();
+                for pair in query.split('&') {
+                    match pair.split_once('=') {
+                        Some((key, value)) if is_tls_key(key) => take(
+                            key,
+                            percent_encoding::percent_decode_str(value)
+                                .decode_utf8_lossy()
+                                .into_owned(),
+                        ),
+                        _ => kept.push(pair),
+                    }
+                }
+                if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+            None => connection.to_string(),
+        }
+    } else {
+        let mut kept = Vec::new();
+        for word in connection.split_whitespace() {
+            match word.split_once('=') {
+                Some((key, value)) if is_tls_key(key) => take(key, value.to_string()),
+                _ => kept.push(word),
+            }
+        }
+        kept.join(" ")
+    };
+    params.rest = rest;
+    params
 }
 
 fn read_password_file(path: &Path) -> Result<String, ConfigError> {
@@ -390,6 +501,50 @@ mod tests {
         assert_eq!(
             parse_auth_file("{\"dripline\": {}}").unwrap(),
             AuthGroup::default()
+        );
+    }
+
+    #[test]
+    fn tls_settings_from_url_and_options() {
+        let options = ConnectionOptions {
+            url: Some(
+                "postgresql://u@db.example/history?application_name=x&sslmode=verify-full&sslrootcert=/etc/ca%20files/root.pem".into(),
+            ),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(config.ssl_mode, SslMode::VerifyFull);
+        assert_eq!(
+            config.ssl_root_cert,
+            Some(PathBuf::from("/etc/ca files/root.pem"))
+        );
+        assert_eq!(config.to_string(), "u@db.example:5432/history");
+        let options = ConnectionOptions {
+            ssl_mode: Some(SslMode::Disable),
+            ssl_root_cert: Some("/mine.pem".into()),
+            ..options
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(config.ssl_mode, SslMode::Disable);
+        assert_eq!(config.ssl_root_cert, Some(PathBuf::from("/mine.pem")));
+
+        let options = ConnectionOptions {
+            url: Some("host=db sslmode=verify-ca sslrootcert=/ca.pem dbname=d".into()),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(config.ssl_mode, SslMode::VerifyCa);
+        assert_eq!(config.ssl_root_cert, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(config.to_string(), "postgres@db:5432/d");
+
+        let options = ConnectionOptions {
+            url: Some("postgresql://h/d?sslmode=sometimes".into()),
+            ..Default::default()
+        };
+        assert!(ConnectionConfig::resolve_with_env(&options, |_| None).is_err());
+        assert_eq!(
+            resolve(&ConnectionOptions::default(), &[]).ssl_mode,
+            SslMode::Prefer
         );
     }
 

@@ -4,6 +4,7 @@ use crate::config::ConnectionConfig;
 use crate::error::{reason_of, StoreError};
 use crate::sql::quote_ident;
 use postgres::error::SqlState;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Connect synchronously (for streaming tools such as `dl-export`).
 ///
@@ -11,9 +12,12 @@ use postgres::error::SqlState;
 /// [`StoreError::NoDatabase`] or [`StoreError::Config`].
 pub fn connect(config: &ConnectionConfig) -> Result<postgres::Client, StoreError> {
     let pg = postgres::Config::from(config.pg_config()?);
-    tracing::debug!(target_db = %config, "connecting to PostgreSQL");
-    pg.connect(postgres::NoTls)
-        .map_err(|error| classify_connect_error(config, &error))
+    tracing::debug!(target_db = %config, ssl_mode = ?config.ssl_mode, "connecting to PostgreSQL");
+    match config.tls_connector()? {
+        Some(tls) => pg.connect(tls),
+        None => pg.connect(postgres::NoTls),
+    }
+    .map_err(|error| classify_connect_error(config, &error))
 }
 
 /// The task that drives a connection's I/O, spawned by [`connect_async`]. It ends when the
@@ -30,19 +34,35 @@ pub async fn connect_async(
     config: &ConnectionConfig,
 ) -> Result<(tokio_postgres::Client, ConnectionTask), StoreError> {
     let pg = config.pg_config()?;
-    tracing::debug!(target_db = %config, "connecting to PostgreSQL");
-    let (client, connection) = pg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|error| classify_connect_error(config, &error))?;
+    tracing::debug!(target_db = %config, ssl_mode = ?config.ssl_mode, "connecting to PostgreSQL");
+    let fail = |error: tokio_postgres::Error| classify_connect_error(config, &error);
+    match config.tls_connector()? {
+        Some(tls) => {
+            let (client, connection) = pg.connect(tls).await.map_err(fail)?;
+            Ok((client, spawn_connection(config, connection)))
+        }
+        None => {
+            let (client, connection) = pg.connect(tokio_postgres::NoTls).await.map_err(fail)?;
+            Ok((client, spawn_connection(config, connection)))
+        }
+    }
+}
+
+/// Run a connection's I/O in a task of its own until it ends.
+fn spawn_connection<T>(
+    config: &ConnectionConfig,
+    connection: tokio_postgres::Connection<tokio_postgres::Socket, T>,
+) -> ConnectionTask
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let target = config.to_string();
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
         connection.await.map_err(|error| {
             tracing::debug!(database = %target, %error, "database connection ended");
             StoreError::query(format!("connection to {target}"), &error)
         })
-    });
-    Ok((client, task))
+    })
 }
 
 /// Create the configured database if it does not exist, connecting to the `postgres`

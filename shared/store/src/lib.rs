@@ -47,6 +47,7 @@ pub mod ingest;
 pub mod schema;
 pub mod sql;
 pub mod time;
+mod tls;
 
 pub use config::{ConfigError, ConnectionConfig, ConnectionOptions, SslMode};
 pub use connect::{connect, connect_async, create_database, ConnectionTask};
