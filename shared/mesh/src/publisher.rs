@@ -7,6 +7,9 @@ use crate::MeshError;
 use dripline_protocol::{encode, Message};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{Channel, PublisherConfirm};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Which of the mesh's two exchanges a message goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +93,7 @@ impl Publisher {
         message: &Message,
         mandatory: bool,
     ) -> Result<Published, MeshError> {
-        self.start_publish(exchange, message, mandatory)
-            .await?
+        self.start_publish(exchange, message, mandatory)?
             .confirmed()
             .await
     }
@@ -99,7 +101,10 @@ impl Publisher {
     /// Hand `message` to the connection (in chunks when large) without waiting for the
     /// broker's confirms: await [`PendingPublish::confirmed`] later. Many publishes may be in
     /// flight at once; the broker receives them in the order they were started.
-    pub async fn start_publish(
+    ///
+    /// Nothing here waits: the chunks are queued for the connection's I/O thread at once,
+    /// so a caller publishing many messages never waits a thread hand-over per message.
+    pub fn start_publish(
         &self,
         exchange: Exchange,
         message: &Message,
@@ -111,33 +116,56 @@ impl Publisher {
         };
         let exchange = crate::short(exchange_name)?;
         let routing_key = crate::short(&message.routing_key)?;
-        let mut confirms = Vec::with_capacity(1);
+        let mut chunks = Vec::with_capacity(1);
         for chunk in encode(message, self.max_payload_size) {
             let mut properties = to_amqp_properties(&chunk.properties);
             if self.persistent {
                 properties = properties.with_delivery_mode(PERSISTENT);
             }
-            let confirm = self
-                .channel
-                .basic_publish(
-                    exchange.clone(),
-                    routing_key.clone(),
-                    BasicPublishOptions {
-                        mandatory,
-                        ..BasicPublishOptions::default()
-                    },
-                    &chunk.body,
-                    properties,
-                )
-                .await
-                .map_err(|e| MeshError::amqp(format!("publishing to '{exchange_name}'"), e))?;
-            confirms.push(confirm);
+            let channel = self.channel.clone();
+            let exchange = exchange.clone();
+            let routing_key = routing_key.clone();
+            let options = BasicPublishOptions {
+                mandatory,
+                ..BasicPublishOptions::default()
+            };
+            let mut sending: Sending = Box::pin(async move {
+                channel
+                    .basic_publish(exchange, routing_key, options, &chunk.body, properties)
+                    .await
+            });
+            // lapin's first poll registers the confirm and queues the frames, in call order;
+            // what is left is the wait until the I/O thread has written them, which
+            // `confirmed` does. No waker is needed for this poll: nobody waits yet.
+            let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
+            let chunk = match sending.as_mut().poll(&mut context) {
+                Poll::Pending => Chunk::Sending(sending),
+                Poll::Ready(Ok(confirm)) => Chunk::Sent(confirm),
+                Poll::Ready(Err(e)) => {
+                    return Err(MeshError::amqp(
+                        format!("publishing to '{exchange_name}'"),
+                        e,
+                    ))
+                }
+            };
+            chunks.push(chunk);
         }
         Ok(PendingPublish {
             exchange: exchange_name.clone(),
-            confirms,
+            chunks,
         })
     }
+}
+
+/// lapin's publish of one chunk, between queueing its frames and their being written.
+type Sending = Pin<Box<dyn Future<Output = lapin::Result<PublisherConfirm>> + Send>>;
+
+/// One chunk of a started publish.
+enum Chunk {
+    /// Frames queued, not yet written.
+    Sending(Sending),
+    /// Written; its confirm is to come.
+    Sent(PublisherConfirm),
 }
 
 /// AMQP `delivery_mode` of a message the broker writes to disk in a durable queue.
@@ -148,7 +176,7 @@ const PERSISTENT: u8 = 2;
 #[must_use = "a publish is only known to have arrived once `confirmed` says so"]
 pub struct PendingPublish {
     exchange: String,
-    confirms: Vec<PublisherConfirm>,
+    chunks: Vec<Chunk>,
 }
 
 impl PendingPublish {
@@ -157,7 +185,13 @@ impl PendingPublish {
     /// was lost.
     pub async fn confirmed(self) -> Result<Published, MeshError> {
         let mut outcome = Published::Confirmed;
-        for confirm in self.confirms {
+        for chunk in self.chunks {
+            let confirm = match chunk {
+                Chunk::Sent(confirm) => confirm,
+                Chunk::Sending(sending) => sending.await.map_err(|e| {
+                    MeshError::amqp(format!("publishing to '{}'", self.exchange), e)
+                })?,
+            };
             let confirmation = confirm
                 .await
                 .map_err(|e| MeshError::amqp("waiting for the broker's confirm", e))?;

@@ -6,13 +6,14 @@ use dripline_cli::failures::mesh_failure;
 use dripline_cli::jsonl::{self, LineError};
 use dripline_cli::{init_logging, ExitFailure};
 use dripline_mesh::{BrokerSettings, Exchange, MeshConnection, MeshError, Publisher};
+use dripline_protocol::message::new_id;
 use dripline_protocol::timestamp::{format_timestamp, parse_timestamp};
 use dripline_protocol::{Message, MessageRecord, SenderInfo};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use std::future::Future;
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
 /// Alerts published whose confirms are still awaited, at most: enough to keep the broker busy
@@ -20,8 +21,11 @@ use std::time::{Duration, Instant};
 /// in doubt.
 pub const IN_FLIGHT: usize = 4096;
 
-/// Lines read ahead of the publisher.
-const READ_AHEAD: usize = 8192;
+/// Lines handed from the reader thread to the publisher at a time, at most.
+const BATCH: usize = 256;
+
+/// Batches read ahead of the publisher.
+const READ_AHEAD: usize = 32;
 
 /// What to publish.
 enum Work {
@@ -156,59 +160,68 @@ async fn publish_lines(
     sender: SenderInfo,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let (line_sender, mut lines) = tokio::sync::mpsc::channel::<Line>(READ_AHEAD);
+    let (line_sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Line>>(READ_AHEAD);
     // Lines are read and parsed on their own thread, in parallel with publishing.
     std::thread::spawn(move || read_lines(line_sender));
 
+    // One message, its fields replaced for each alert: the sender_info is never copied.
+    let mut message = Message::alert("", Value::Null, sender, String::new());
     let mut tally = Tally::default();
     let mut in_flight = FuturesOrdered::new();
     let mut sent = 0u64;
     let mut lost: Option<MeshError> = None;
-    while let Some(line) = lines.recv().await {
-        let alert = match line {
-            Ok(alert) => alert,
-            Err(problem) => {
-                eprintln!("dl-alert: {problem}");
-                tally.bad_lines += 1;
-                continue;
+    'reading: while let Some(batch) = batches.recv().await {
+        for line in batch {
+            let alert = match line {
+                Ok(alert) => alert,
+                Err(problem) => {
+                    eprintln!("dl-alert: {problem}");
+                    tally.bad_lines += 1;
+                    continue;
+                }
+            };
+            if let Some(rate) = args.rate {
+                let due = started + Duration::from_secs_f64(sent as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
             }
-        };
-        if let Some(rate) = args.rate {
-            let due = started + Duration::from_secs_f64(sent as f64 / rate);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let line_no = alert.line_no;
-        let timestamp = alert.timestamp.unwrap_or_else(dripline_mesh::timestamp_now);
-        let message = Message::alert(&alert.routing_key, alert.payload, sender.clone(), timestamp);
-        let pending = match publisher
-            .start_publish(Exchange::Alerts, &message, false)
-            .await
-        {
-            Ok(pending) => pending,
-            Err(error @ MeshError::NameTooLong(_)) => {
-                eprintln!("dl-alert: stdin line {line_no}: {error}");
-                tally.bad_lines += 1;
-                continue;
-            }
-            Err(error) => {
-                eprintln!("dl-alert: stdin line {line_no}: not published: {error}");
-                tally.unconfirmed += 1;
-                lost = Some(error);
-                break;
-            }
-        };
-        sent += 1;
-        in_flight.push_back(confirm(line_no, pending.confirmed()));
-        if in_flight.len() >= IN_FLIGHT {
-            if let Some(confirmed) = in_flight.next().await {
-                tally.count(confirmed);
+            let line_no = alert.line_no;
+            message.routing_key = alert.routing_key;
+            message.payload = alert.payload;
+            message.timestamp = alert.timestamp.unwrap_or_else(dripline_mesh::timestamp_now);
+            message.correlation_id = new_id();
+            message.message_id = new_id();
+            let pending = match publisher.start_publish(Exchange::Alerts, &message, false) {
+                Ok(pending) => pending,
+                Err(error @ MeshError::NameTooLong(_)) => {
+                    eprintln!("dl-alert: stdin line {line_no}: {error}");
+                    tally.bad_lines += 1;
+                    continue;
+                }
+                Err(error) => {
+                    eprintln!("dl-alert: stdin line {line_no}: not published: {error}");
+                    tally.unconfirmed += 1;
+                    lost = Some(error);
+                    break 'reading;
+                }
+            };
+            sent += 1;
+            in_flight.push_back(confirm(line_no, pending.confirmed()));
+            if in_flight.len() >= IN_FLIGHT {
+                // Drain to half rather than by one: the next alerts then go out in a burst
+                // that keeps lapin's I/O thread busy, instead of a wake-up of each thread per
+                // alert.
+                while in_flight.len() > IN_FLIGHT / 2 {
+                    if let Some(confirmed) = in_flight.next().await {
+                        tally.count(confirmed);
+                    }
+                }
             }
         }
     }
     while let Some(confirmed) = in_flight.next().await {
         tally.count(confirmed);
     }
-    drop(lines);
+    drop(batches);
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(
         "{} alerts confirmed, {} not confirmed, {} bad lines, in {elapsed:.3} s ({:.0} alerts/s)",
@@ -256,21 +269,47 @@ impl Tally {
     }
 }
 
-/// Read stdin line by line into alerts (blocking; runs on its own thread).
-fn read_lines(lines: tokio::sync::mpsc::Sender<Line>) {
-    let stdin = std::io::stdin().lock();
-    for item in jsonl::read_objects(stdin, "stdin") {
-        let line = match item {
-            Ok(line) => alert_of(line),
-            Err(error @ LineError::Read { .. }) => {
-                let _ = lines.blocking_send(Err(error.to_string()));
+/// Read stdin line by line into alerts (blocking; runs on its own thread). Lines go to the
+/// publisher in batches, so that a fast producer costs one thread wake-up per batch, not per
+/// line; a batch is sent as soon as stdin has nothing more buffered, so a slow producer's
+/// lines are not held back.
+fn read_lines(batches: tokio::sync::mpsc::Sender<Vec<Line>>) {
+    let mut stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut text = String::new();
+    let mut line_no = 0;
+    loop {
+        if !batch.is_empty() && (batch.len() >= BATCH || stdin.buffer().is_empty()) {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if batches.blocking_send(full).is_err() {
                 return;
             }
-            Err(error) => Err(error.to_string()),
-        };
-        if lines.blocking_send(line).is_err() {
-            return;
         }
+        text.clear();
+        match stdin.read_line(&mut text) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(source) => {
+                let error = LineError::Read {
+                    source_name: "stdin".into(),
+                    source,
+                };
+                batch.push(Err(error.to_string()));
+                break;
+            }
+        }
+        line_no += 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        batch.push(
+            jsonl::parse_object(&text, "stdin", line_no)
+                .map_err(|error| error.to_string())
+                .and_then(alert_of),
+        );
+    }
+    if !batch.is_empty() {
+        let _ = batches.blocking_send(batch);
     }
 }
 
