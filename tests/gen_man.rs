@@ -24,6 +24,8 @@ fn programs() -> Vec<clap::Command> {
         dl_cmd::Args::command(),
         dl_serve::args::Args::command(),
         dl_export::Args::command(),
+        dl_listen::Args::command(),
+        dl_alert::Args::command(),
     ]
 }
 
