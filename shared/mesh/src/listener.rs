@@ -157,7 +157,7 @@ impl Listener {
                 }
                 Err(error) => {
                     let delay = self.backoff.next_delay();
-                    tracing::info!("reconnecting: {error}; next attempt in {delay:?}");
+                    tracing::info!("still no broker ({error}); next attempt in {delay:?}");
                     tokio::time::sleep(delay).await;
                 }
             }

@@ -14,10 +14,11 @@ use clap::Parser;
 use dripline_cli::{BrokerArgs, LogArgs};
 
 const AFTER_HELP: &str = "\
-Input lines (with - or no arguments, stdin not a terminal), one JSON object each:
+Input lines (one JSON object each, read with - or with no arguments when stdin is not a terminal):
   {\"routing_key\": \"sensor_value.t1\", \"payload\": {\"value_raw\": 1.5}}
-  optionally \"timestamp\": \"2026-11-26T00:29:08.315196Z\" (sent instead of the time now);
-  other fields are ignored, so dl-listen's lines can be published again.
+
+An optional \"timestamp\" (e.g. \"2026-11-26T00:29:08.315196Z\") is sent instead of the time
+now; other fields are ignored, so dl-listen's lines can be published again.
 
 Examples:
   dl-alert sensor_value.peaches '{\"value_raw\": 0.75, \"value_cal\": 1.5}'
