@@ -9,7 +9,10 @@
 //! The database is `DRIPLINE_TEST_PG_URL`, else the local `postgres` database. LAYOUT is
 //! `init` (what init_schema makes, the default), `plain` (dripline's own table: no message_id,
 //! no index), `separate` (UNIQUE (message_id) and an index on (sensor_name, "timestamp")) or
-//! `composite` (one UNIQUE (sensor_name, "timestamp", message_id)).
+//! `composite` (init's key, but `sensor_name` in the database's collation instead of "C").
+//!
+//! Besides rows/s (which depends on whatever else the machine is doing) it prints the CPU time
+//! per row of the server backend and of itself, when the server runs on this machine.
 
 use chrono::{TimeZone, Utc};
 use dripline_store::{
@@ -78,12 +81,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let writer = SensorWriter::prepare(&client, &tables).await?;
+    let backend: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0);
+    let backend_cpu_before = cpu_seconds(&format!("/proc/{backend}/stat"));
+    let own_cpu_before = cpu_seconds("/proc/self/stat");
     let started = Instant::now();
     let mut inserted = 0;
     for chunk in rows.chunks(batch) {
         inserted += writer.write(&mut client, chunk, &[]).await?.inserted;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let backend_cpu = cpu_seconds(&format!("/proc/{backend}/stat")) - backend_cpu_before;
+    let own_cpu = cpu_seconds("/proc/self/stat") - own_cpu_before;
     client
         .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
         .await?;
@@ -91,5 +102,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{inserted} rows in batches of {batch} into the {layout} table: {seconds:.2} s, {:.0} rows/s",
         inserted as f64 / seconds
     );
+    // CPU time does not depend on what else the machine is doing, unlike the wall clock.
+    if backend_cpu > 0.0 {
+        println!(
+            "CPU per row: server backend {:.2} µs, this client {:.2} µs",
+            backend_cpu * 1e6 / inserted as f64,
+            own_cpu * 1e6 / inserted as f64
+        );
+    }
     Ok(())
+}
+
+/// User + system CPU seconds of a process on this machine, from /proc (0 when unreadable:
+/// the server is elsewhere).
+fn cpu_seconds(stat_path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(stat_path) else {
+        return 0.0;
+    };
+    // Fields after the command name in parentheses; utime and stime are the 14th and 15th.
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Clock ticks per second are 100 on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
