@@ -32,7 +32,10 @@ pg_url="postgresql://postgres@127.0.0.1:5432/test"
 psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test -c "$1"; }
 logger_pid=""
 cleanup() {
-  [ -n "$logger_pid" ] && kill -TERM "$logger_pid" 2>/dev/null && wait "$logger_pid" 2>/dev/null || true
+  if [ -n "$logger_pid" ]; then
+    pkill -TERM -P "$logger_pid" 2>/dev/null || kill -TERM "$logger_pid" 2>/dev/null || true
+    wait "$logger_pid" 2>/dev/null || true
+  fi
   rabbitmqctl -q delete_queue "$queue" >/dev/null 2>&1 || true
   rabbitmqctl -q delete_queue "$queue.dead" >/dev/null 2>&1 || true
   psql_ "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
@@ -82,7 +85,8 @@ for run in $(seq "$runs"); do
   logger_pid=$!
   until [ "$(written 2>/dev/null || echo 0)" = "$alerts" ]; do sleep 0.05; done
   end=$(date +%s.%N)
-  kill -TERM "$logger_pid"; wait "$logger_pid" || true; logger_pid=""
+  # $logger_pid is GNU time, which reports once the logger it runs has stopped.
+  pkill -TERM -P "$logger_pid"; wait "$logger_pid" || true; logger_pid=""
   echo "$alerts / ($end - $start)" | bc -l >> "$work/logger.rates"
   awk -F': ' '/Maximum resident set size/ {print $2}' "$work/logger.time" >> "$work/logger.rss"
   rows=$(psql_ "SELECT count(*) FROM $schema.numeric_data")

@@ -67,7 +67,8 @@ struct Handover {
     dead_letter_exchange: String,
 }
 
-/// Consume until `stop` turns true; the writer commits what was handed over before returning.
+/// Consume until `stop` turns true; what was handed over is committed and acknowledged before
+/// this returns.
 pub async fn run(
     settings: &BrokerSettings,
     plan: QueuePlan,
@@ -83,9 +84,13 @@ pub async fn run(
         stop.clone(),
     ));
     let consumed = consume(settings, &plan, handover, &metrics, stop).await;
-    // The consumer has dropped its sender: the writer finishes what it holds.
+    // The consumer has dropped its sender: the writer finishes what it holds, and acknowledges
+    // it on the connection, which is closed only then.
     let _ = writer.await;
-    consumed
+    if let Some(connection) = consumed? {
+        connection.close().await;
+    }
+    Ok(())
 }
 
 async fn consume(
@@ -94,14 +99,14 @@ async fn consume(
     handover: mpsc::Sender<Handover>,
     metrics: &Metrics,
     mut stop: watch::Receiver<bool>,
-) -> Result<(), MeshError> {
+) -> Result<Option<MeshConnection>, MeshError> {
     let mut first = true;
     let mut backoff = Backoff::default();
     loop {
         let connecting = MeshConnection::connect(settings, "dl-log-to-pg");
         let connection = tokio::select! {
             connection = connecting => connection,
-            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            _ = stop.wait_for(|stop| *stop) => return Ok(None),
         };
         let connection = match connection {
             Ok(connection) => connection,
@@ -131,10 +136,7 @@ async fn consume(
         let ended = consume_stream(stream, dead_letters, plan, &handover, metrics, &mut stop).await;
         metrics.link(Link::Broker, false);
         match ended {
-            StreamEnd::Stopped => {
-                connection.close().await;
-                return Ok(());
-            }
+            StreamEnd::Stopped => return Ok(Some(connection)),
             StreamEnd::Lost(reason) => {
                 tracing::warn!(
                     "lost the broker connection ({reason}); unacknowledged alerts will be \
