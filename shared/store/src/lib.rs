@@ -4,14 +4,18 @@
 //!
 //! - [`config`]: where to connect and as whom. [`ConnectionOptions`] is what a user gave
 //!   (a `postgresql://` URL, host/port/database/user, an auth file with a `postgres` group,
-//!   a password file, `sslmode`); [`ConnectionConfig::resolve`] layers it over the environment
+//!   a password file, `sslmode` and `sslrootcert`); [`ConnectionConfig::resolve`] layers it
+//!   over the environment
 //!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`) and dripline-python's defaults (`postgres`/`postgres`).
 //!   Passwords are never printed: [`ConnectionConfig`] shows itself as `user@host:port/db`.
 //! - [`connect_async`]: a `tokio_postgres` client (what the queries here take: the export
 //!   stream runs inside one future, and the sensor logger is async anyway) with its
 //!   connection's I/O spawned as a [`ConnectionTask`], and [`connect`](connect()) for a
 //!   synchronous [`postgres::Client`] (set-up, tests); both map failures to [`StoreError`].
-//!   [`create_database`] makes the configured database when it is missing.
+//!   [`create_database`] makes the configured database when it is missing. TLS is rustls,
+//!   checked as libpq's `sslmode` says (`prefer` and `require` encrypt without checking the
+//!   certificate; `verify-ca`, `verify-full` check it against the system trust store and
+//!   `sslrootcert`); never over a Unix socket.
 //! - [`schema`]: the dripline `numeric_data` table (PROTOCOL.md §A6.4), our recommended pair
 //!   of tables ([`SensorTables`]: `numeric_data` with a unique `message_id`, and `json_data`),
 //!   [`TableName`], and [`init_schema`] (and [`init_schema_blocking`]) which creates them.
