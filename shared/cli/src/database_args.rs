@@ -35,6 +35,7 @@ pub struct DatabaseArgs {
     /// Database port [default: 5432].
     #[arg(
         long = "pg-port",
+        id = "pg_port",
         value_name = "PORT",
         env = "PGPORT",
         hide_env_values = true
@@ -53,7 +54,11 @@ pub struct DatabaseArgs {
     pub user: Option<String>,
     /// File holding the database password (trailing newline ignored)
     /// [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres].
-    #[arg(long = "pg-password-file", value_name = "FILE")]
+    #[arg(
+        long = "pg-password-file",
+        id = "pg_password_file",
+        value_name = "FILE"
+    )]
     pub password_file: Option<PathBuf>,
     /// TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not
     /// checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name

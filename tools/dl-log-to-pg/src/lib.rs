@@ -25,3 +25,13 @@ pub fn main() -> std::process::ExitCode {
     let args: Args = dripline_cli::parse_args();
     dripline_cli::run_main("dl-log-to-pg", || run::run(args))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        super::Args::command().debug_assert();
+    }
+}
