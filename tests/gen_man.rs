@@ -26,6 +26,7 @@ fn programs() -> Vec<clap::Command> {
         dl_export::Args::command(),
         dl_listen::Args::command(),
         dl_alert::Args::command(),
+        dl_log_to_pg::Args::command(),
     ]
 }
 

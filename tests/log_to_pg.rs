@@ -585,3 +585,37 @@ fn failures_have_their_exit_statuses() {
     assert_eq!(code, Some(69), "{stderr}");
     assert!(stderr.contains(&address), "{stderr}");
 }
+
+#[test]
+fn the_database_connection_takes_tls_settings() {
+    let db = TestDb::new();
+    let table = db.table_arg();
+    let line = "{\"routing_key\":\"sensor_value.tls\",\"payload\":{\"value_raw\":1}}\n";
+    let run = |url: String| {
+        let mut child = clean(Command::new(binary("dl-log-to-pg")))
+            .args(["--stdin", "--pg-url", &url, "--table", &table])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(line.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = run(format!("{}?sslmode=require", pg_url()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data"), 1);
+    // The server's certificate names localhost, not 127.0.0.1.
+    let output = run(format!("{}?sslmode=verify-full", pg_url()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+}
