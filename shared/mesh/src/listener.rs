@@ -133,6 +133,15 @@ impl Listener {
         ListenerEvent::Lost(lost)
     }
 
+    /// True while chunks of an incomplete message wait for the rest. Their deliveries came
+    /// before later complete messages, so acknowledging "everything up to" a later delivery
+    /// (AMQP `multiple`) is only safe when this is false.
+    pub fn has_incomplete_messages(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|live| live.stream.has_incomplete_messages())
+    }
+
     /// Close the connection politely (a temporary queue disappears with it).
     pub async fn close(self) {
         if let Some(live) = self.live {

@@ -128,7 +128,7 @@ async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
             }
         }
     }
-    printer.flush_and_ack().await?;
+    printer.flush_and_ack(false).await?;
     listener.close().await;
     tracing::info!(messages = printed, "stopped");
     Ok(SUCCESS)
@@ -144,7 +144,10 @@ async fn next_event(
     if let Some(event) = listener.next().now_or_never() {
         return Ok(event);
     }
-    printer.flush_and_ack().await?;
+    // Nothing is ready, so every delivery received belongs to a printed message unless one
+    // is still incomplete: then one acknowledgement can cover them all.
+    let all_printed = !listener.has_incomplete_messages();
+    printer.flush_and_ack(all_printed).await?;
     Ok(listener.next().await)
 }
 
@@ -191,12 +194,27 @@ impl Printer {
         Ok(true)
     }
 
-    /// Flush stdout, then acknowledge the deliveries whose lines were in the buffer.
-    async fn flush_and_ack(&mut self) -> anyhow::Result<()> {
+    /// Flush stdout, then acknowledge the deliveries whose lines were in the buffer: with one
+    /// `multiple` acknowledgement of the last when `all_printed` (every delivery received so
+    /// far is in a printed message), else one by one.
+    async fn flush_and_ack(&mut self, all_printed: bool) -> anyhow::Result<()> {
         self.out.flush().context("writing to stdout")?;
-        for acker in self.unacked.drain(..) {
+        let acks: Vec<(Acker, bool)> = match self.unacked.pop() {
+            Some(last) if all_printed => {
+                self.unacked.clear();
+                vec![(last, true)]
+            }
+            Some(last) => self
+                .unacked
+                .drain(..)
+                .chain(std::iter::once(last))
+                .map(|acker| (acker, false))
+                .collect(),
+            None => Vec::new(),
+        };
+        for (acker, multiple) in acks {
             // A failure means the connection is gone: the broker delivers the message again.
-            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
+            if let Err(error) = acker.ack(BasicAckOptions { multiple }).await {
                 tracing::debug!("acknowledgement not sent: {error}");
             }
         }
