@@ -16,9 +16,9 @@ use std::time::Duration;
 const AFTER_HELP: &str = "\
 Output (one JSON line per message, flushed as soon as no further message is waiting):
   routing_key, exchange, message_type (request|reply|alert), message_id, timestamp (as sent),
-  sender (the sender_info), specifier (when not empty), operation and correlation_id
-  (requests), correlation_id, return_code and return_message (replies), payload, and
-  received (when dl-listen got it, UTC).
+  sender (the sender_info), specifier (when not empty), operation (requests), correlation_id
+  (requests and replies), return_code and return_message (replies), payload, and received
+  (when dl-listen got it, UTC).
 
 Examples:
   dl-listen                                   every alert, one JSON line each
