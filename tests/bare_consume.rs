@@ -73,7 +73,7 @@ async fn consume(queue: &str, count: u64, prefetch: u16, ack_every: u64) -> Resu
     while let Some(delivery) = consumer.next().await {
         let delivery = delivery.map_err(|e| e.to_string())?;
         received += 1;
-        if received % ack_every == 0 || received == count {
+        if received.is_multiple_of(ack_every) || received == count {
             delivery
                 .acker
                 .ack(BasicAckOptions { multiple: true })

@@ -203,8 +203,8 @@ fn publish_garbage(routing_key: &str) {
     });
 }
 
-/// Take every message from `queue`: (routing key, reason header).
-fn drain_dead_letters(queue: &str) -> Vec<(String, String)> {
+/// Take every message from `queue`: (routing key, reason header, message id, body).
+fn drain_dead_letters(queue: &str) -> Vec<(String, String, String, String)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -234,7 +234,27 @@ fn drain_dead_letters(queue: &str) -> Vec<(String, String)> {
                     other => format!("{other:?}"),
                 })
                 .unwrap_or_default();
-            found.push((message.delivery.routing_key.to_string(), reason));
+            let properties = &message.delivery.properties;
+            let message_id = properties
+                .message_id()
+                .as_ref()
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            let has_timestamp = properties
+                .headers()
+                .as_ref()
+                .is_some_and(|headers| headers.inner().contains_key("timestamp"));
+            assert!(
+                has_timestamp || message_id.is_empty(),
+                "a dead letter keeps its timestamp"
+            );
+            let body = String::from_utf8_lossy(&message.delivery.data).into_owned();
+            found.push((
+                message.delivery.routing_key.to_string(),
+                reason,
+                message_id,
+                body,
+            ));
         }
         connection.close(200, "bye".into()).await.unwrap();
         found
@@ -294,6 +314,42 @@ fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
     );
     let stderr = logger.stderr();
     assert!(stderr.contains(&format!("{prefix}.empty")), "{stderr}");
+}
+
+#[test]
+fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
+    let mut db = TestDb::new();
+    db.exec("ALTER TABLE {table} ADD CONSTRAINT no_negative CHECK (value_raw >= 0)");
+    let queue = unique_name("log_queue");
+    let _cleanup = QueueCleanup {
+        queue: queue.clone(),
+        port: BROKER_PORT,
+    };
+    let prefix = unique_name("log_value");
+    let logger = start_logger(&db, &queue, &prefix, &[]);
+    let mut lines = numeric_alerts(&prefix, 0, 20);
+    lines.push_str(&format!(
+        "{{\"routing_key\":\"{prefix}.minus\",\"payload\":{{\"value_raw\":-1}},\"timestamp\":\"2026-01-01T00:00:00Z\"}}\n"
+    ));
+    lines.push_str(&numeric_alerts(&prefix, 20, 20));
+    publish(BROKER_PORT, &lines);
+    assert!(
+        wait_until(PATIENCE, || logger.metric("dead_lettered_total")
+            == Some(1.0)),
+        "{}",
+        logger.stderr()
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data"), 40);
+    let dead = drain_dead_letters(&format!("{queue}.dead"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let (key, reason, message_id, body) = &dead[0];
+    assert_eq!(key, &format!("{prefix}.minus"));
+    assert!(
+        reason.contains("refused the row") && reason.contains("no_negative"),
+        "{reason}"
+    );
+    assert!(message_id.ends_with("/0/1"), "{message_id}");
+    assert!(body.contains("\"value_raw\":-1"), "{body}");
 }
 
 fn run_stdin(db: &TestDb, input: &str) -> std::process::Output {

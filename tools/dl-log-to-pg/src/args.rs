@@ -75,7 +75,8 @@ pub struct Args {
     /// Longest time the first alert of a batch waits before the batch is committed.
     #[arg(long = "batch-time", value_name = "DURATION", default_value = "200ms", value_parser = dripline_cli::parse_duration)]
     pub batch_time: Duration,
-    /// Unacknowledged alerts the broker may send ahead [default: 2 × batch size].
+    /// Unacknowledged alerts the broker may send ahead [default: 1.2 × batch size, so the
+    /// next batch fills while one is committed without holding two batches in memory].
     #[arg(long = "prefetch", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub prefetch: Option<u16>,
     /// The numeric table (schema.table allowed).
@@ -128,7 +129,8 @@ impl QueueType {
 impl Args {
     /// How many deliveries the broker may have outstanding with us.
     pub fn prefetch(&self) -> u16 {
+        let default = self.batch_size.saturating_add(self.batch_size / 5);
         self.prefetch
-            .unwrap_or_else(|| (self.batch_size.saturating_mul(2)).min(u16::MAX as u32) as u16)
+            .unwrap_or_else(|| default.clamp(1, u16::MAX as u32) as u16)
     }
 }

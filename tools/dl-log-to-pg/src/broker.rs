@@ -21,7 +21,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{Acker, Channel, ExchangeKind};
+use lapin::{Acker, BasicProperties, Channel, ExchangeKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -52,8 +52,15 @@ impl QueuePlan {
     }
 }
 
-/// An alert's deliveries as they arrived (to be dead-lettered if it can't be stored).
-type Origin = Vec<RawDelivery>;
+/// Where an alert came from, to pass it on to the dead-letter queue if it can't be stored.
+struct Origin {
+    /// Its deliveries as they arrived. For an alert that became a row, without their AMQP
+    /// properties: those would be most of what a batch holds in memory, and only a row the
+    /// database refuses (rare: its values were checked) needs them again.
+    deliveries: Vec<RawDelivery>,
+    /// For such a row, the alert's `message_id` and `timestamp`, put back in its place.
+    dropped_properties: Option<(String, String)>,
+}
 
 /// A batch with what settles it.
 struct Handover {
@@ -214,16 +221,29 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
+    let mut origin = Origin {
+        deliveries: incoming.raw,
+        dropped_properties: None,
+    };
     let row = match incoming.message {
-        Ok(message) => classify(AlertParts {
-            routing_key: &message.routing_key,
-            timestamp: &message.timestamp,
-            message_id: &message.message_id,
-            payload: message.payload,
-        }),
+        Ok(message) => {
+            let row = classify(AlertParts {
+                routing_key: &message.routing_key,
+                timestamp: &message.timestamp,
+                message_id: &message.message_id,
+                payload: message.payload,
+            });
+            if row.is_ok() {
+                for delivery in &mut origin.deliveries {
+                    delivery.properties = BasicProperties::default();
+                }
+                origin.dropped_properties = Some((message.message_id, message.timestamp));
+            }
+            row
+        }
         Err(error) => Err(undecodable(&error)),
     };
-    current.batch.push(row, incoming.raw);
+    current.batch.push(row, origin);
     current.ackers.extend(incoming.ackers);
     if incomplete_waiting {
         current.cumulative = false;
@@ -368,14 +388,22 @@ async fn write_batches(
 /// dead-letter exchange, and wait for the broker's confirms.
 async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
     let mut confirms = Vec::new();
-    for (deliveries, reason) in &handover.batch.poison {
-        let routing_key = deliveries
+    for (origin, reason) in &handover.batch.poison {
+        let routing_key = origin
+            .deliveries
             .first()
             .map(|d| d.routing_key.as_str())
             .unwrap_or("");
         tracing::warn!(routing_key, "dead-lettered: {reason}");
-        for delivery in deliveries {
-            let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let chunks = origin.deliveries.len();
+        for (chunk, delivery) in origin.deliveries.iter().enumerate() {
+            let properties = match &origin.dropped_properties {
+                None => delivery.properties.clone(),
+                Some((message_id, timestamp)) => {
+                    restored_properties(message_id, timestamp, chunk, chunks)
+                }
+            };
+            let mut headers = properties.headers().clone().unwrap_or_default();
             headers.insert(
                 REASON_HEADER.into(),
                 AMQPValue::LongString(LongString::from(reason.as_str())),
@@ -384,7 +412,7 @@ async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
                 "x-original-exchange".into(),
                 AMQPValue::LongString(delivery.exchange.as_str().into()),
             );
-            let properties = delivery.properties.clone().with_headers(headers);
+            let properties = properties.with_headers(headers);
             let confirm = handover
                 .dead_letters
                 .basic_publish(
@@ -411,6 +439,26 @@ async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
         }
     }
     Ok(())
+}
+
+/// The properties a dripline reader needs, for chunk `chunk` of `chunks` of an alert whose own
+/// were dropped.
+fn restored_properties(
+    message_id: &str,
+    timestamp: &str,
+    chunk: usize,
+    chunks: usize,
+) -> BasicProperties {
+    let base = message_id.split('/').next().unwrap_or(message_id);
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "timestamp".into(),
+        AMQPValue::LongString(LongString::from(timestamp)),
+    );
+    BasicProperties::default()
+        .with_content_encoding("application/json".into())
+        .with_message_id(format!("{base}/{chunk}/{chunks}").into())
+        .with_headers(headers)
 }
 
 /// Acknowledge a committed batch: once for everything up to its last delivery when that is
