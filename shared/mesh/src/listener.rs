@@ -13,7 +13,8 @@
 //!   messages too, when they are persistent), consumed with manual acknowledgements: the
 //!   caller acknowledges each message (its [`Incoming::ackers`]) once it is safely handled.
 //!   After a [`ListenerEvent::Lost`] the ackers of earlier messages are void; the broker
-//!   delivers those messages again.
+//!   delivers those messages again. It may have a queue type (`quorum`) and a dead-letter
+//!   exchange and queue; `dl-listen --queue` and `dl-log-to-pg` read such queues.
 
 use crate::backoff::Backoff;
 use crate::connection::MeshConnection;
@@ -21,8 +22,12 @@ use crate::incoming::{Incoming, MessageStream};
 use crate::publisher::Exchange;
 use crate::settings::BrokerSettings;
 use crate::MeshError;
-use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::{
+    BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::ExchangeKind;
 use std::time::Duration;
 
 /// One binding: a topic key (wildcards `*` and `#` allowed) on one of the mesh's exchanges.
@@ -47,6 +52,12 @@ pub enum ListenQueue {
         name: String,
         /// The most unacknowledged deliveries the broker sends ahead.
         prefetch: u16,
+        /// Its `x-queue-type` (`classic`, `quorum`) when it is created; `None`: the broker's
+        /// default. A queue that exists with another type is an error.
+        queue_type: Option<String>,
+        /// A dead-letter exchange (fanout) and queue of this name, both durable, declared with
+        /// the queue and set as its `x-dead-letter-exchange`.
+        dead_letter: Option<String>,
     },
 }
 
@@ -71,6 +82,7 @@ pub struct Listener {
     queue: ListenQueue,
     live: Option<Live>,
     backoff: Backoff,
+    keep_raw: bool,
 }
 
 /// The connection of a listener that is connected.
@@ -90,17 +102,52 @@ impl Listener {
         bindings: Vec<Binding>,
         queue: ListenQueue,
     ) -> Result<Self, MeshError> {
-        let mut listener = Listener {
+        Self::new(settings, service_name, bindings, queue)
+            .connect()
+            .await
+    }
+
+    /// A listener not yet connected: [`connect`](Self::connect) it (what [`open`](Self::open)
+    /// does at once), after choosing options such as
+    /// [`keeping_raw_deliveries`](Self::keeping_raw_deliveries).
+    pub fn new(
+        settings: &BrokerSettings,
+        service_name: &str,
+        bindings: Vec<Binding>,
+        queue: ListenQueue,
+    ) -> Self {
+        Listener {
             settings: settings.clone(),
             service_name: service_name.to_string(),
             bindings,
             queue,
             live: None,
             backoff: Backoff::default(),
-        };
-        let connection = MeshConnection::connect(settings, service_name).await?;
-        listener.live = Some(listener.set_up(connection).await?);
-        Ok(listener)
+            keep_raw: false,
+        }
+    }
+
+    /// Keep each message's deliveries as they arrived ([`Incoming::raw`]), e.g. to pass a
+    /// message that cannot be used on to a dead-letter queue unchanged.
+    pub fn keeping_raw_deliveries(mut self) -> Self {
+        self.keep_raw = true;
+        self
+    }
+
+    /// Connect as [`open`](Self::open) says.
+    pub async fn connect(mut self) -> Result<Self, MeshError> {
+        let connection = MeshConnection::connect(&self.settings, &self.service_name).await?;
+        self.live = Some(self.set_up(connection).await?);
+        Ok(self)
+    }
+
+    /// A new channel on the current connection (e.g. for publishing beside the consumer);
+    /// `None` while disconnected.
+    pub async fn open_channel(&self) -> Option<Result<lapin::Channel, MeshError>> {
+        match &self.live {
+            Some(live) => Some(live.connection.channel().await),
+            None => None,
+        }
     }
 
     /// The name of the queue read now (server-named queues get a new name on reconnection).
@@ -177,6 +224,7 @@ impl Listener {
     async fn set_up(&self, connection: MeshConnection) -> Result<Live, MeshError> {
         let channel = connection.channel().await?;
         connection.declare_exchanges(&channel).await?;
+        let mut arguments = FieldTable::default();
         let (name, options, no_ack) = match &self.queue {
             ListenQueue::Temporary => (
                 "",
@@ -187,23 +235,34 @@ impl Listener {
                 },
                 true,
             ),
-            ListenQueue::Durable { name, prefetch } => {
+            ListenQueue::Durable {
+                name,
+                prefetch,
+                queue_type,
+                dead_letter,
+            } => {
                 channel
                     .basic_qos(*prefetch, BasicQosOptions::default())
                     .await
                     .map_err(|e| MeshError::amqp("setting the prefetch count", e))?;
-                (
-                    name.as_str(),
-                    QueueDeclareOptions {
-                        durable: true,
-                        ..QueueDeclareOptions::default()
-                    },
-                    false,
-                )
+                if let Some(queue_type) = queue_type {
+                    arguments.insert(
+                        "x-queue-type".into(),
+                        AMQPValue::LongString(queue_type.as_str().into()),
+                    );
+                }
+                if let Some(dead_letter) = dead_letter {
+                    declare_dead_letter(&channel, dead_letter).await?;
+                    arguments.insert(
+                        "x-dead-letter-exchange".into(),
+                        AMQPValue::LongString(dead_letter.as_str().into()),
+                    );
+                }
+                (name.as_str(), DURABLE, false)
             }
         };
         let declared = channel
-            .queue_declare(crate::short(name)?, options, FieldTable::default())
+            .queue_declare(crate::short(name)?, options, arguments)
             .await
             .map_err(|e| MeshError::amqp(format!("declaring queue '{name}'"), e))?;
         let queue = declared.name().clone();
@@ -243,12 +302,55 @@ impl Listener {
             .await
             .map_err(|e| MeshError::amqp(format!("consuming queue '{queue_name}'"), e))?;
         tracing::debug!(queue = %queue_name, broker = %self.settings.address(), "listening");
+        let mut stream = MessageStream::new(consumer, !no_ack);
+        if self.keep_raw {
+            stream = stream.keeping_raw_deliveries();
+        }
         Ok(Live {
             connection,
-            stream: MessageStream::new(consumer, !no_ack),
+            stream,
             queue_name,
         })
     }
+}
+
+const DURABLE: QueueDeclareOptions = QueueDeclareOptions {
+    passive: false,
+    durable: true,
+    exclusive: false,
+    auto_delete: false,
+    nowait: false,
+};
+
+/// Declare a durable fanout exchange and a durable queue of the same name, bound together.
+async fn declare_dead_letter(channel: &lapin::Channel, name: &str) -> Result<(), MeshError> {
+    let short = crate::short(name)?;
+    channel
+        .exchange_declare(
+            short.clone(),
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring exchange '{name}'"), e))?;
+    channel
+        .queue_declare(short.clone(), DURABLE, FieldTable::default())
+        .await
+        .map_err(|e| MeshError::amqp(format!("declaring queue '{name}'"), e))?;
+    channel
+        .queue_bind(
+            short.clone(),
+            short,
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| MeshError::amqp(format!("binding queue '{name}'"), e))
 }
 
 /// Any failure while receiving means the channel or connection is gone.

@@ -56,6 +56,8 @@ async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
         Some(name) => ListenQueue::Durable {
             name: name.clone(),
             prefetch: DURABLE_PREFETCH,
+            queue_type: None,
+            dead_letter: None,
         },
         None => ListenQueue::Temporary,
     };

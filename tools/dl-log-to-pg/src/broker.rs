@@ -5,23 +5,19 @@
 //! (at most one batch waits, so a slow or absent database stops consumption: prefetch then
 //! bounds what the broker sends); the writer commits a batch, passes its poison alerts to the
 //! dead-letter exchange, and only then acknowledges it. A lost broker connection drops the
-//! batch being filled (the broker redelivers it) and reconnects for ever.
+//! batch being filled (the broker redelivers it); the mesh's [`Listener`] reconnects for ever.
 
 use crate::alert::{classify, AlertParts};
 use crate::args::QueueType;
 use crate::batch::Batch;
 use crate::database::{Database, Stopping};
 use crate::metrics::{Link, Metrics};
-use dripline_mesh::{
-    Backoff, BrokerSettings, Incoming, MeshConnection, MeshError, MessageStream, RawDelivery,
-};
+use dripline_mesh::listener::{Binding, ListenQueue, Listener, ListenerEvent};
+use dripline_mesh::{BrokerSettings, Exchange, Incoming, MeshError, RawDelivery};
 use dripline_protocol::DecodeError;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{Acker, BasicProperties, Channel, ExchangeKind};
+use lapin::{Acker, BasicProperties, Channel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -69,8 +65,8 @@ struct Handover {
     /// True when every earlier delivery on the channel is settled or in this batch, so one
     /// "everything up to the last" ack settles it.
     cumulative: bool,
-    /// The confirm-mode channel for dead letters, on the same connection.
-    dead_letters: Channel,
+    /// The confirm-mode channel for dead letters, on the connection the batch came from.
+    dead_letters: Option<Channel>,
     dead_letter_exchange: String,
 }
 
@@ -83,6 +79,29 @@ pub async fn run(
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) -> Result<(), MeshError> {
+    let bindings = plan
+        .keys
+        .iter()
+        .map(|key| Binding {
+            exchange: Exchange::Alerts,
+            key: key.clone(),
+        })
+        .collect();
+    let queue = ListenQueue::Durable {
+        name: plan.queue.clone(),
+        prefetch: plan.prefetch,
+        queue_type: Some(plan.queue_type.name().to_string()),
+        dead_letter: Some(plan.dead_letter_name()),
+    };
+    let connecting = Listener::new(settings, "dl-log-to-pg", bindings, queue)
+        .keeping_raw_deliveries()
+        .connect();
+    let mut waiting = stop.clone();
+    let listener = tokio::select! {
+        listener = connecting => listener?,
+        _ = waiting.wait_for(|stop| *stop) => return Ok(()),
+    };
+    tracing::info!(queue = %plan.queue, keys = ?plan.keys, "consuming");
     let (handover, batches) = mpsc::channel(1);
     let writer = tokio::spawn(write_batches(
         batches,
@@ -90,127 +109,88 @@ pub async fn run(
         metrics.clone(),
         stop.clone(),
     ));
-    let consumed = consume(settings, &plan, handover, &metrics, stop).await;
+    let listener = consume(listener, &plan, handover, &metrics, stop).await;
     // The consumer has dropped its sender: the writer finishes what it holds, and acknowledges
     // it on the connection, which is closed only then.
     let _ = writer.await;
-    if let Some(connection) = consumed? {
-        connection.close().await;
-    }
+    listener.close().await;
     Ok(())
 }
 
+/// Fill batches from the listener and hand them to the writer, until `stop`. A lost connection
+/// drops the batch being filled (the broker delivers it again) and the listener reconnects.
 async fn consume(
-    settings: &BrokerSettings,
+    mut listener: Listener,
     plan: &QueuePlan,
     handover: mpsc::Sender<Handover>,
     metrics: &Metrics,
     mut stop: watch::Receiver<bool>,
-) -> Result<Option<MeshConnection>, MeshError> {
-    let mut first = true;
-    let mut backoff = Backoff::default();
-    loop {
-        let connecting = MeshConnection::connect(settings, "dl-log-to-pg");
-        let connection = tokio::select! {
-            connection = connecting => connection,
-            _ = stop.wait_for(|stop| *stop) => return Ok(None),
-        };
-        let connection = match connection {
-            Ok(connection) => connection,
-            Err(error) if first => return Err(error),
-            Err(error) => {
-                tracing::warn!("{error}; still trying");
-                continue;
-            }
-        };
-        let (stream, dead_letters) = match open_queue(&connection, plan).await {
-            Ok(opened) => opened,
-            Err(error) if first || !error.is_connection_lost() => return Err(error),
-            Err(error) => {
-                tracing::warn!("{error}; reconnecting");
-                tokio::time::sleep(backoff.next_delay()).await;
-                continue;
-            }
-        };
-        metrics.link(Link::Broker, true);
-        if first {
-            tracing::info!(queue = %plan.queue, keys = ?plan.keys, "consuming");
-        } else {
-            tracing::warn!(queue = %plan.queue, "connected to the broker again; consuming");
-        }
-        first = false;
-        backoff.reset();
-        let ended = consume_stream(stream, dead_letters, plan, &handover, metrics, &mut stop).await;
-        metrics.link(Link::Broker, false);
-        match ended {
-            StreamEnd::Stopped => return Ok(Some(connection)),
-            StreamEnd::Lost(reason) => {
-                tracing::warn!(
-                    "lost the broker connection ({reason}); unacknowledged alerts will be \
-                     redelivered; reconnecting"
-                );
-            }
-        }
-    }
-}
-
-enum StreamEnd {
-    Stopped,
-    Lost(String),
-}
-
-async fn consume_stream(
-    mut stream: MessageStream,
-    dead_letters: Channel,
-    plan: &QueuePlan,
-    handover: &mpsc::Sender<Handover>,
-    metrics: &Metrics,
-    stop: &mut watch::Receiver<bool>,
-) -> StreamEnd {
+) -> Listener {
     let dead_letter_exchange = plan.dead_letter_name();
-    let new_handover = || Handover {
+    let mut dead_letters = dead_letter_channel(&listener).await;
+    metrics.link(Link::Broker, true);
+    let new_handover = |dead_letters: &Option<Channel>| Handover {
         batch: Batch::default(),
         ackers: Vec::new(),
         cumulative: true,
         dead_letters: dead_letters.clone(),
         dead_letter_exchange: dead_letter_exchange.clone(),
     };
-    let mut current = new_handover();
+    let mut current = new_handover(&dead_letters);
     loop {
         let deadline = current.batch.deadline(plan.batch_time);
         let full = current.batch.len() >= plan.batch_size;
         if full || deadline.is_some_and(|deadline| deadline <= Instant::now()) {
-            let ready = std::mem::replace(&mut current, new_handover());
+            let ready = std::mem::replace(&mut current, new_handover(&dead_letters));
             if handover.send(ready).await.is_err() {
-                return StreamEnd::Stopped;
+                return listener;
             }
             continue;
         }
-        tokio::select! {
+        let event = tokio::select! {
             biased;
             _ = stop.wait_for(|stop| *stop) => {
                 if !current.batch.is_empty() {
                     let _ = handover.send(current).await;
                 }
-                return StreamEnd::Stopped;
+                return listener;
             }
-            _ = sleep_until(deadline) => {}
-            incoming = stream.next() => match incoming {
-                Some(Ok(incoming)) => {
-                    add(&mut current, incoming, stream.has_incomplete_messages());
-                    metrics.received(1);
-                }
-                Some(Err(error)) => {
-                    metrics.abandoned(current.batch.len() as u64);
-                    return StreamEnd::Lost(error.to_string());
-                }
-                None => {
-                    metrics.abandoned(current.batch.len() as u64);
-                    return StreamEnd::Lost("the consumer was cancelled".into());
-                }
-            },
+            _ = sleep_until(deadline) => continue,
+            event = listener.next() => event,
+        };
+        match event {
+            ListenerEvent::Message(incoming) => {
+                add(&mut current, incoming, listener.has_incomplete_messages());
+                metrics.received(1);
+            }
+            ListenerEvent::Lost(error) => {
+                metrics.link(Link::Broker, false);
+                metrics.abandoned(current.batch.len() as u64);
+                current = new_handover(&None);
+                tracing::warn!(
+                    "lost the broker connection ({error}); unacknowledged alerts will be \
+                     redelivered; reconnecting"
+                );
+            }
+            ListenerEvent::Reconnected => {
+                dead_letters = dead_letter_channel(&listener).await;
+                current = new_handover(&dead_letters);
+                metrics.link(Link::Broker, true);
+                tracing::warn!(queue = %plan.queue, "connected to the broker again; consuming");
+            }
         }
     }
+}
+
+/// A channel in confirm mode for dead letters, on the listener's connection; `None` if the
+/// connection is gone again (the listener reports it next).
+async fn dead_letter_channel(listener: &Listener) -> Option<Channel> {
+    let channel = listener.open_channel().await?.ok()?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .ok()?;
+    Some(channel)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -252,93 +232,6 @@ fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
 
 fn undecodable(error: &DecodeError) -> String {
     format!("not a usable dripline message: {error}")
-}
-
-/// Declare the dead-letter exchange and queue, the durable queue (dead-lettering to them) and
-/// its bindings; consume it with a bounded prefetch.
-async fn open_queue(
-    connection: &MeshConnection,
-    plan: &QueuePlan,
-) -> Result<(MessageStream, Channel), MeshError> {
-    let channel = connection.channel().await?;
-    connection.declare_exchanges(&channel).await?;
-    let dead = plan.dead_letter_name();
-    let durable = QueueDeclareOptions {
-        durable: true,
-        ..QueueDeclareOptions::default()
-    };
-    channel
-        .exchange_declare(
-            short(&dead)?,
-            ExchangeKind::Fanout,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| MeshError::amqp(format!("declaring exchange '{dead}'"), e))?;
-    channel
-        .queue_declare(short(&dead)?, durable, FieldTable::default())
-        .await
-        .map_err(|e| MeshError::amqp(format!("declaring queue '{dead}'"), e))?;
-    channel
-        .queue_bind(
-            short(&dead)?,
-            short(&dead)?,
-            short("")?,
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| MeshError::amqp(format!("binding queue '{dead}'"), e))?;
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(plan.queue_type.name().into()),
-    );
-    arguments.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString(dead.as_str().into()),
-    );
-    channel
-        .queue_declare(short(&plan.queue)?, durable, arguments)
-        .await
-        .map_err(|e| MeshError::amqp(format!("declaring queue '{}'", plan.queue), e))?;
-    let alerts = &connection.settings().alerts_exchange;
-    for key in &plan.keys {
-        channel
-            .queue_bind(
-                short(&plan.queue)?,
-                short(alerts)?,
-                short(key)?,
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| MeshError::amqp(format!("binding '{key}' on '{alerts}'"), e))?;
-    }
-    channel
-        .basic_qos(plan.prefetch, BasicQosOptions::default())
-        .await
-        .map_err(|e| MeshError::amqp("setting the prefetch", e))?;
-    let consumer = channel
-        .basic_consume(
-            short(&plan.queue)?,
-            short("")?,
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| MeshError::amqp(format!("consuming queue '{}'", plan.queue), e))?;
-    let dead_letters = connection.channel().await?;
-    dead_letters
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(|e| MeshError::amqp("enabling publisher confirms", e))?;
-    let stream = MessageStream::new(consumer, true).keeping_raw_deliveries();
-    Ok((stream, dead_letters))
 }
 
 fn short(name: &str) -> Result<ShortString, MeshError> {
@@ -387,6 +280,15 @@ async fn write_batches(
 /// Publish each poison alert's deliveries, unchanged but for the reason header, to the
 /// dead-letter exchange, and wait for the broker's confirms.
 async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
+    if handover.batch.poison.is_empty() {
+        return Ok(());
+    }
+    let Some(channel) = &handover.dead_letters else {
+        return Err(MeshError::Amqp {
+            action: "dead-lettering".into(),
+            reason: "no channel to the broker".into(),
+        });
+    };
     let mut confirms = Vec::new();
     for (origin, reason) in &handover.batch.poison {
         let routing_key = origin
@@ -413,8 +315,7 @@ async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
                 AMQPValue::LongString(delivery.exchange.as_str().into()),
             );
             let properties = properties.with_headers(headers);
-            let confirm = handover
-                .dead_letters
+            let confirm = channel
                 .basic_publish(
                     short(&handover.dead_letter_exchange)?,
                     short(&delivery.routing_key)?,
