@@ -21,7 +21,7 @@ done
 alerts="${BENCH_ALERTS:-1000000}"
 runs="${BENCH_RUNS:-3}"
 batch_size=5000
-prefetch=10000
+prefetch=6000   # dl-log-to-pg's default for batch 5000 (1.2 batches); bare-consume gets the same
 work=$(mktemp -d)
 suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 queue="bench_log_$suffix"
