@@ -31,6 +31,27 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", &id[..8])
 }
 
+/// Run `body` with a channel on the broker at 127.0.0.1:`port` (guest/guest), on a throwaway
+/// runtime, for tests that declare, publish or inspect by hand; the connection is closed after.
+pub fn on_broker_channel<T>(
+    port: u16,
+    body: impl AsyncFnOnce(&lapin::Channel) -> Result<T, lapin::Error>,
+) -> Result<T, lapin::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
+        let connection =
+            lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        let result = body(&channel).await;
+        let _ = connection.close(200, "bye".into()).await;
+        result
+    })
+}
+
 /// A free TCP port on loopback (free when asked; whoever needs it binds it right after).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

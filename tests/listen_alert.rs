@@ -3,7 +3,9 @@
 //! keys (harness::unique_name), so tests never see each other's messages or a running mesh.
 
 use dripline_e2e::private_services::PrivateBroker;
-use dripline_e2e::{binary, stderr_of, stdout_of, unique_name, wait_until, ChildGuard};
+use dripline_e2e::{
+    binary, on_broker_channel, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
+};
 use dripline_protocol::timestamp::parse_timestamp;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -426,28 +428,13 @@ fn a_durable_queue_keeps_messages_while_the_listener_is_away() {
 
 /// Delete a queue on the shared broker.
 fn delete_queue(queue: &str) {
-    use lapin::options::QueueDeleteOptions;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let settings = dripline_mesh::BrokerSettings::resolve(&dripline_mesh::BrokerOptions {
-            host: Some("127.0.0.1".into()),
-            port: Some(5672),
-            ..Default::default()
-        })
-        .unwrap();
-        let connection = dripline_mesh::MeshConnection::connect(&settings, "unknown")
-            .await
-            .unwrap();
-        let channel = connection.channel().await.unwrap();
+    on_broker_channel(5672, async |channel| {
         channel
-            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .queue_delete(queue.into(), Default::default())
             .await
-            .unwrap();
-        connection.close().await;
-    });
+            .map(|_| ())
+    })
+    .unwrap();
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use dripline_e2e::{binary, free_port, wait_until, ChildGuard};
+use dripline_e2e::{binary, free_port, on_broker_channel, wait_until, ChildGuard};
 use dripline_store::postgres::{Client, NoTls};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -192,16 +192,9 @@ pub struct QueueCleanup {
 
 impl Drop for QueueCleanup {
     fn drop(&mut self) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port);
         let dead = format!("{}.dead", self.queue);
-        let _ = runtime.block_on(async {
-            let connection =
-                lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await?;
-            let channel = connection.create_channel().await?;
+        // Best effort: a drop must not panic (it may run while a failed test unwinds).
+        let _ = on_broker_channel(self.port, async |channel| {
             for queue in [&self.queue, &dead] {
                 channel
                     .queue_delete(queue.as_str().into(), Default::default())
@@ -209,8 +202,7 @@ impl Drop for QueueCleanup {
             }
             channel
                 .exchange_delete(dead.as_str().into(), Default::default())
-                .await?;
-            connection.close(200, "bye".into()).await
+                .await
         });
     }
 }

@@ -9,7 +9,7 @@ mod export_support;
 #[path = "log_support.rs"]
 mod log_support;
 
-use dripline_e2e::{binary, unique_name, wait_until, ChildGuard};
+use dripline_e2e::{binary, on_broker_channel, unique_name, wait_until, ChildGuard};
 use export_support::{pg_url, TestDb};
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::types::AMQPValue;
@@ -175,18 +175,7 @@ fn dl_serve_logged_values_arrive_with_calibration() {
 
 /// Publish a raw AMQP message that is not a dripline message at all.
 fn publish_garbage(routing_key: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let connection = lapin::Connection::connect(
-            "amqp://guest:guest@127.0.0.1:5672/%2f",
-            lapin::ConnectionProperties::default(),
-        )
-        .await
-        .unwrap();
-        let channel = connection.create_channel().await.unwrap();
+    on_broker_channel(BROKER_PORT, async |channel| {
         channel
             .basic_publish(
                 "alerts".into(),
@@ -195,33 +184,20 @@ fn publish_garbage(routing_key: &str) {
                 b"not json {",
                 lapin::BasicProperties::default(),
             )
+            .await?
             .await
-            .unwrap()
-            .await
-            .unwrap();
-        connection.close(200, "bye".into()).await.unwrap();
-    });
+            .map(|_| ())
+    })
+    .unwrap();
 }
 
 /// Take every message from `queue`: (routing key, reason header, message id, body).
 fn drain_dead_letters(queue: &str) -> Vec<(String, String, String, String)> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let connection = lapin::Connection::connect(
-            "amqp://guest:guest@127.0.0.1:5672/%2f",
-            lapin::ConnectionProperties::default(),
-        )
-        .await
-        .unwrap();
-        let channel = connection.create_channel().await.unwrap();
+    on_broker_channel(BROKER_PORT, async |channel| {
         let mut found = Vec::new();
         while let Some(message) = channel
             .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-            .await
-            .unwrap()
+            .await?
         {
             let reason = message
                 .delivery
@@ -256,9 +232,9 @@ fn drain_dead_letters(queue: &str) -> Vec<(String, String, String, String)> {
                 body,
             ));
         }
-        connection.close(200, "bye".into()).await.unwrap();
-        found
+        Ok(found)
     })
+    .unwrap()
 }
 
 #[test]
