@@ -12,38 +12,22 @@ use dripline_e2e::private_services::{PrivateBroker, PrivatePostgres};
 use dripline_e2e::{unique_name, wait_until};
 use export_support::{pg_url, TestDb};
 use log_support::{
-    numeric_alerts, publish, query_count, try_count, Logger, QueueCleanup, PATIENCE,
+    logger_args, numeric_alerts, publish, query_count, try_count, Logger, QueueCleanup, PATIENCE,
 };
 
 const SHARED_BROKER: u16 = 5672;
 
-fn logger_args(url: &str, table: &str, queue: &str, prefix: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--pg-url",
-        url,
-        "--table",
-        table,
-        "--queue",
-        queue,
-        "--keys",
-        &format!("{prefix}.#"),
+/// Small batches, so that a fault lands between many commits.
+fn fault_args(url: &str, table: &str, queue: &str, prefix: &str, extra: &[&str]) -> Vec<String> {
+    let small = [
         "--batch-size",
         "200",
         "--prefetch",
         "400",
         "--batch-time",
         "20ms",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-fn start(args: &[String]) -> Logger {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Logger::start(&args)
+    ];
+    logger_args(url, table, queue, prefix, &[&small[..], extra].concat())
 }
 
 /// Rows, and distinct message ids, in `table` at `url`.
@@ -67,8 +51,8 @@ fn kill_9_mid_stream_loses_and_duplicates_nothing() {
         port: SHARED_BROKER,
     };
     let prefix = unique_name("log_fault");
-    let args = logger_args(&pg_url(), &table, &queue, &prefix, &[]);
-    let mut logger = start(&args);
+    let args = fault_args(&pg_url(), &table, &queue, &prefix, &[]);
+    let mut logger = Logger::start(&args);
     let total = 20_000;
     let lines = numeric_alerts(&prefix, 0, total);
     let publisher = std::thread::spawn(move || publish(SHARED_BROKER, &lines));
@@ -82,7 +66,7 @@ fn kill_9_mid_stream_loses_and_duplicates_nothing() {
     let at_kill = query_count(&pg_url(), &count);
     assert!(at_kill < total as i64, "killed after the stream had ended");
     publisher.join().expect("publisher");
-    let logger = start(&args);
+    let logger = Logger::start(&args);
     assert!(
         wait_until(PATIENCE, || query_count(&pg_url(), &count) >= total as i64),
         "rows missing after the restart: {}",
@@ -103,8 +87,8 @@ fn a_broker_restart_loses_and_duplicates_nothing() {
     let db = TestDb::new();
     let table = db.table_arg();
     let prefix = unique_name("log_fault");
-    let args = logger_args(&pg_url(), &table, "dl-log-to-pg", &prefix, &["-p", &port]);
-    let logger = start(&args);
+    let args = fault_args(&pg_url(), &table, "dl-log-to-pg", &prefix, &["-p", &port]);
+    let logger = Logger::start(&args);
     publish(broker.port(), &numeric_alerts(&prefix, 0, 3000));
     let count = format!("SELECT count(*) FROM {table}");
     assert!(wait_until(PATIENCE, || query_count(&pg_url(), &count) > 0));
@@ -150,8 +134,8 @@ fn a_database_restart_and_crash_lose_and_duplicate_nothing() {
         port: SHARED_BROKER,
     };
     let prefix = unique_name("log_fault");
-    let args = logger_args(&url, "numeric_data", &queue, &prefix, &["--init-schema"]);
-    let logger = start(&args);
+    let args = fault_args(&url, "numeric_data", &queue, &prefix, &["--init-schema"]);
+    let logger = Logger::start(&args);
     let count = "SELECT count(*) FROM numeric_data";
     publish(SHARED_BROKER, &numeric_alerts(&prefix, 0, 2000));
     assert!(wait_until(PATIENCE, || try_count(&url, count) == Some(2000)));
@@ -206,8 +190,8 @@ fn sigterm_mid_stream_acknowledges_everything_it_committed() {
         port: SHARED_BROKER,
     };
     let prefix = unique_name("log_fault");
-    let args = logger_args(&pg_url(), &table, &queue, &prefix, &[]);
-    let mut logger = start(&args);
+    let args = fault_args(&pg_url(), &table, &queue, &prefix, &[]);
+    let mut logger = Logger::start(&args);
     let total = 10_000;
     let lines = numeric_alerts(&prefix, 0, total);
     let publisher = std::thread::spawn(move || publish(SHARED_BROKER, &lines));
@@ -216,7 +200,7 @@ fn sigterm_mid_stream_acknowledges_everything_it_committed() {
     let status = logger.stop().expect("dl-log-to-pg stops on SIGTERM");
     assert!(status.success(), "{status}: {}", logger.stderr());
     publisher.join().expect("publisher");
-    let logger = start(&args);
+    let logger = Logger::start(&args);
     assert!(
         wait_until(PATIENCE, || query_count(&pg_url(), &count) >= total as i64),
         "{}",

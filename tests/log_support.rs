@@ -25,7 +25,7 @@ pub struct Logger {
 
 impl Logger {
     /// Start `dl-log-to-pg args…` with `--metrics-addr` and `-v`; nothing from the environment.
-    pub fn start(args: &[&str]) -> Logger {
+    pub fn start(args: &[impl AsRef<std::ffi::OsStr>]) -> Logger {
         let port = free_port();
         let stderr_path =
             std::env::temp_dir().join(dripline_e2e::unique_name("dl-log-to-pg-stderr"));
@@ -105,6 +105,25 @@ impl Drop for Logger {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.stderr_path);
     }
+}
+
+/// dl-log-to-pg's flags for a test: the database at `url`, `table`, its own `queue` bound to
+/// `<prefix>.#`, then `extra`.
+pub fn logger_args(
+    url: &str,
+    table: &str,
+    queue: &str,
+    prefix: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let keys = format!("{prefix}.#");
+    [
+        "--pg-url", url, "--table", table, "--queue", queue, "--keys", &keys,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(String::from)
+    .collect()
 }
 
 /// A command without the settings a developer's environment could leak in.

@@ -13,7 +13,9 @@ use dripline_e2e::{binary, on_broker_channel, unique_name, wait_until, ChildGuar
 use export_support::{pg_url, TestDb};
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::types::AMQPValue;
-use log_support::{clean, numeric_alerts, publish, query_count, Logger, QueueCleanup, PATIENCE};
+use log_support::{
+    clean, logger_args, numeric_alerts, publish, query_count, Logger, QueueCleanup, PATIENCE,
+};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -21,30 +23,14 @@ const BROKER_PORT: u16 = 5672;
 
 /// A logger for `db` on the shared broker, its own queue, keys `<prefix>.#`.
 fn start_logger(db: &TestDb, queue: &str, prefix: &str, extra: &[&str]) -> Logger {
-    let keys = format!("{prefix}.#");
-    let table = db.table_arg();
-    let mut args = vec![
-        "--pg-url",
-        &pg_url_owned(),
-        "--table",
-        &table,
-        "--queue",
+    let extra = [&["--batch-time", "50ms"], extra].concat();
+    Logger::start(&logger_args(
+        &pg_url(),
+        &db.table_arg(),
         queue,
-        "--keys",
-        &keys,
-        "--batch-time",
-        "50ms",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Logger::start(&args)
-}
-
-fn pg_url_owned() -> String {
-    pg_url()
+        prefix,
+        &extra,
+    ))
 }
 
 fn count(db: &TestDb, sql: &str) -> i64 {
