@@ -39,6 +39,6 @@ pub use publisher::{Exchange, PendingPublish, Published, Publisher};
 pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
 
 /// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.
-pub(crate) fn short(name: &str) -> Result<lapin::types::ShortString, MeshError> {
+pub fn short(name: &str) -> Result<lapin::types::ShortString, MeshError> {
     lapin::types::ShortString::try_new(name).map_err(|_| MeshError::NameTooLong(name.to_string()))
 }

@@ -82,6 +82,15 @@ impl<O> Batch<O> {
         self.started.map(|started| started + longest_wait)
     }
 
+    /// Whether the batch must be written now: it holds `size` alerts, or its first alert has
+    /// waited `longest_wait`.
+    pub fn is_due(&self, size: usize, longest_wait: Duration) -> bool {
+        self.len() >= size
+            || self
+                .deadline(longest_wait)
+                .is_some_and(|deadline| deadline <= Instant::now())
+    }
+
     /// Move rows the database refused (indexes into `numeric` and `json`, with the reason)
     /// to the poison list, from the highest index down so that lower indexes stay valid.
     pub fn refuse_rows(
@@ -101,6 +110,14 @@ impl<O> Batch<O> {
             let origin = self.json_origins.remove(index);
             self.poison.push((origin, reason));
         }
+    }
+}
+
+/// Wait until a batch's [`Batch::deadline`]; for ever while there is none (empty batch).
+pub async fn sleep_until_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }
 

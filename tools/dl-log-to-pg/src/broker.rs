@@ -9,14 +9,14 @@
 
 use crate::alert::{classify, AlertParts};
 use crate::args::QueueType;
-use crate::batch::Batch;
+use crate::batch::{sleep_until_deadline, Batch};
 use crate::database::{Database, Stopping};
 use crate::metrics::{Link, Metrics};
 use dripline_mesh::listener::{Binding, ListenQueue, Listener, ListenerEvent};
 use dripline_mesh::{BrokerSettings, Exchange, Incoming, MeshError, RawDelivery};
 use dripline_protocol::DecodeError;
 use lapin::options::{BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Acker, BasicProperties, Channel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,9 +138,7 @@ async fn consume(
     };
     let mut current = new_handover(&dead_letters);
     loop {
-        let deadline = current.batch.deadline(plan.batch_time);
-        let full = current.batch.len() >= plan.batch_size;
-        if full || deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+        if current.batch.is_due(plan.batch_size, plan.batch_time) {
             let ready = std::mem::replace(&mut current, new_handover(&dead_letters));
             if handover.send(ready).await.is_err() {
                 return listener;
@@ -155,7 +153,7 @@ async fn consume(
                 }
                 return listener;
             }
-            _ = sleep_until(deadline) => continue,
+            _ = sleep_until_deadline(current.batch.deadline(plan.batch_time)) => continue,
             event = listener.next() => event,
         };
         match event {
@@ -193,13 +191,6 @@ async fn dead_letter_channel(listener: &Listener) -> Option<Channel> {
     Some(channel)
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
     let mut origin = Origin {
         deliveries: incoming.raw,
@@ -232,10 +223,6 @@ fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
 
 fn undecodable(error: &DecodeError) -> String {
     format!("not a usable dripline message: {error}")
-}
-
-fn short(name: &str) -> Result<ShortString, MeshError> {
-    ShortString::try_new(name).map_err(|_| MeshError::NameTooLong(name.to_string()))
 }
 
 /// The writer task: commit, dead-letter, acknowledge, batch after batch.
@@ -317,8 +304,8 @@ async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
             let properties = properties.with_headers(headers);
             let confirm = channel
                 .basic_publish(
-                    short(&handover.dead_letter_exchange)?,
-                    short(&delivery.routing_key)?,
+                    dripline_mesh::short(&handover.dead_letter_exchange)?,
+                    dripline_mesh::short(&delivery.routing_key)?,
                     BasicPublishOptions::default(),
                     &delivery.body,
                     properties,

@@ -2,7 +2,7 @@
 //! written like alerts from the broker. Lines that can't be stored are named on stderr.
 
 use crate::alert::{classify, AlertParts};
-use crate::batch::Batch;
+use crate::batch::{sleep_until_deadline, Batch};
 use crate::database::{Database, Stopping};
 use crate::metrics::Metrics;
 use dripline_cli::jsonl::{parse_object, LineError};
@@ -43,8 +43,7 @@ pub async fn run(
     let mut input_open = true;
     while input_open || !batch.is_empty() {
         let deadline = batch.deadline(batch_time);
-        let due = deadline.is_some_and(|deadline| deadline <= Instant::now());
-        if !input_open || batch.len() >= batch_size || due {
+        if !input_open || batch.is_due(batch_size, batch_time) {
             let ready = std::mem::take(&mut batch);
             if write(&mut database, ready, metrics, &mut stop, &mut outcome)
                 .await
@@ -60,7 +59,7 @@ pub async fn run(
                 outcome.interrupted = true;
                 input_open = false;
             }
-            _ = sleep_until(deadline) => {}
+            _ = sleep_until_deadline(deadline) => {}
             chunk = received.recv() => match chunk {
                 Some(chunk) => {
                     metrics.received(chunk.len() as u64);
@@ -73,13 +72,6 @@ pub async fn run(
         }
     }
     outcome
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 fn row_of(record: &MessageRecord) -> Result<crate::alert::Row, String> {
