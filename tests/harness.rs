@@ -101,6 +101,8 @@ pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(binary(program))
         .args(args)
         .env_remove("DRIPLINE_BROKER")
+        .env_remove("DRIPLINE_BROKER_PORT")
+        .env_remove("DRIPLINE_AMQP_URL")
         .env_remove("DRIPLINE_USER")
         .env_remove("DRIPLINE_PASSWORD")
         .stdin(if stdin.is_some() {

@@ -4,11 +4,11 @@
 
 use dripline_e2e::private_services::PrivateBroker;
 use dripline_e2e::{
-    binary, on_broker_channel, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
+    binary, on_broker_channel, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
 };
 use dripline_protocol::timestamp::parse_timestamp;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,22 +31,12 @@ fn command(program: &str, port: u16) -> Command {
 
 /// Run dl-alert against `port` with `args` and optional stdin text.
 fn alert_on(port: u16, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = command("dl-alert", port)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running dl-alert");
-    if let Some(text) = stdin {
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(text.as_bytes()).expect("writing stdin");
-    }
-    child.wait_with_output().expect("waiting for dl-alert")
+    let port = port.to_string();
+    run(
+        "dl-alert",
+        &[&["-b", "127.0.0.1", "-p", &port][..], args].concat(),
+        stdin,
+    )
 }
 
 /// Run dl-alert against the shared broker; assert it succeeded.

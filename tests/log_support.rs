@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use dripline_e2e::{binary, free_port, on_broker_channel, wait_until, ChildGuard};
+use dripline_e2e::{binary, free_port, on_broker_channel, run, wait_until, ChildGuard};
 use dripline_store::postgres::{Client, NoTls};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -150,19 +150,7 @@ pub fn clean(mut command: Command) -> Command {
 /// Publish JSON lines (`{"routing_key", "payload", …}`) with `dl-alert -` (persistent), on
 /// the broker at `port`; panics unless every alert was confirmed.
 pub fn publish(port: u16, lines: &str) {
-    let mut child = clean(Command::new(binary("dl-alert")))
-        .args(["-p", &port.to_string(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running dl-alert");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(lines.as_bytes())
-        .expect("writing to dl-alert");
-    drop(stdin);
-    let output = child.wait_with_output().expect("waiting for dl-alert");
+    let output = run("dl-alert", &["-p", &port.to_string(), "-"], Some(lines));
     assert!(
         output.status.success(),
         "dl-alert failed ({}): {}",
