@@ -66,6 +66,14 @@ impl MeshError {
         }
     }
 
+    /// True when the broker refused a declaration because the exchange or queue exists with
+    /// other flags or arguments (AMQP 406 PRECONDITION_FAILED, e.g. another `x-queue-type`):
+    /// a settings problem, not an outage.
+    pub fn is_precondition_failed(&self) -> bool {
+        // describe() keeps lapin's AMQPError text, which names the reply code.
+        matches!(self, MeshError::Amqp { reason, .. } if reason.contains("PRECONDITION_FAILED"))
+    }
+
     /// True when the broker itself is (still) unreachable or the connection dropped.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, MeshError::Unreachable { .. })

@@ -138,12 +138,11 @@ fn broker_settings(args: &Args) -> anyhow::Result<BrokerSettings> {
 
 /// A queue declared before with other arguments is a settings problem (78), with a hint.
 fn queue_failure(error: MeshError) -> anyhow::Error {
-    let text = error.to_string();
-    if text.contains("PRECONDITION_FAILED") {
+    if error.is_precondition_failed() {
         return ExitFailure::new(
             CONFIG,
             format!(
-                "{text} (the queue exists with other arguments: use the same --queue-type, \
+                "{error} (the queue exists with other arguments: use the same --queue-type, \
                  or another --queue)"
             ),
         )
