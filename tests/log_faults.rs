@@ -12,7 +12,7 @@ use dripline_e2e::private_services::{PrivateBroker, PrivatePostgres};
 use dripline_e2e::{unique_name, wait_until};
 use export_support::{pg_url, TestDb};
 use log_support::{
-    logger_args, numeric_alerts, publish, query_count, try_count, Logger, QueueCleanup, PATIENCE,
+    logger_args, numeric_alerts, publish, query_count, try_count, Logger, TestQueue, PATIENCE,
 };
 
 const SHARED_BROKER: u16 = 5672;
@@ -45,11 +45,7 @@ fn rows_and_ids(url: &str, table: &str) -> (i64, i64) {
 fn kill_9_mid_stream_loses_and_duplicates_nothing() {
     let db = TestDb::new();
     let table = db.table_arg();
-    let queue = unique_name("log_fault_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: SHARED_BROKER,
-    };
+    let queue = TestQueue::new("log_fault_queue", SHARED_BROKER);
     let prefix = unique_name("log_fault");
     let args = fault_args(&pg_url(), &table, &queue, &prefix, &[]);
     let mut logger = Logger::start(&args);
@@ -128,11 +124,7 @@ fn a_broker_restart_loses_and_duplicates_nothing() {
 fn a_database_restart_and_crash_lose_and_duplicate_nothing() {
     let postgres = PrivatePostgres::start();
     let url = postgres.url("postgres");
-    let queue = unique_name("log_fault_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: SHARED_BROKER,
-    };
+    let queue = TestQueue::new("log_fault_queue", SHARED_BROKER);
     let prefix = unique_name("log_fault");
     let args = fault_args(&url, "numeric_data", &queue, &prefix, &["--init-schema"]);
     let logger = Logger::start(&args);
@@ -184,11 +176,7 @@ fn sigterm_mid_stream_acknowledges_everything_it_committed() {
     let mut db = TestDb::new();
     db.exec("DROP TABLE {table}; CREATE TABLE {table} (sensor_name text NOT NULL, \"timestamp\" timestamptz NOT NULL DEFAULT now(), value_raw double precision NOT NULL, value_cal double precision)");
     let table = db.table_arg();
-    let queue = unique_name("log_fault_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: SHARED_BROKER,
-    };
+    let queue = TestQueue::new("log_fault_queue", SHARED_BROKER);
     let prefix = unique_name("log_fault");
     let args = fault_args(&pg_url(), &table, &queue, &prefix, &[]);
     let mut logger = Logger::start(&args);

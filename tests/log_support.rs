@@ -188,21 +188,42 @@ pub fn try_count(url: &str, sql: &str) -> Option<i64> {
     client.query_one(sql, &[]).ok().map(|row| row.get(0))
 }
 
-/// Deletes a logger's queue, its `.dead` queue and `.dead` exchange on the broker at `port`
-/// when dropped.
-pub struct QueueCleanup {
-    /// The logger's `--queue`.
-    pub queue: String,
-    /// The broker's port.
-    pub port: u16,
+/// A queue name of a test's own on the broker at `port`; the logger's queue, its `.dead`
+/// queue and `.dead` exchange are deleted when dropped. Derefs to the name.
+pub struct TestQueue {
+    name: String,
+    port: u16,
 }
 
-impl Drop for QueueCleanup {
+impl TestQueue {
+    /// A unique name `<prefix>_<hex>`.
+    pub fn new(prefix: &str, port: u16) -> Self {
+        TestQueue {
+            name: dripline_e2e::unique_name(prefix),
+            port,
+        }
+    }
+}
+
+impl std::ops::Deref for TestQueue {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for TestQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Drop for TestQueue {
     fn drop(&mut self) {
-        let dead = format!("{}.dead", self.queue);
+        let dead = format!("{}.dead", self.name);
         // Best effort: a drop must not panic (it may run while a failed test unwinds).
         let _ = on_broker_channel(self.port, async |channel| {
-            for queue in [&self.queue, &dead] {
+            for queue in [&self.name, &dead] {
                 channel
                     .queue_delete(queue.as_str().into(), Default::default())
                     .await?;

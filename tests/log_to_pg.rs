@@ -14,7 +14,7 @@ use export_support::{pg_url, TestDb};
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::types::AMQPValue;
 use log_support::{
-    clean, logger_args, numeric_alerts, publish, query_count, Logger, QueueCleanup, PATIENCE,
+    clean, logger_args, numeric_alerts, publish, query_count, Logger, TestQueue, PATIENCE,
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -40,11 +40,7 @@ fn count(db: &TestDb, sql: &str) -> i64 {
 #[test]
 fn alerts_become_rows_named_by_key_timed_by_their_header() {
     let db = TestDb::new();
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let prefix = unique_name("log_value");
     let mut logger = start_logger(&db, &queue, &prefix, &[]);
     let mut lines = numeric_alerts(&prefix, 0, 500);
@@ -102,11 +98,7 @@ fn alerts_become_rows_named_by_key_timed_by_their_header() {
 #[test]
 fn dl_serve_logged_values_arrive_with_calibration() {
     let db = TestDb::new();
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let endpoint = unique_name("log_peaches");
     let service = unique_name("log_store");
     let config = format!(
@@ -226,11 +218,7 @@ fn drain_dead_letters(queue: &str) -> Vec<(String, String, String, String)> {
 #[test]
 fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
     let db = TestDb::new();
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let prefix = unique_name("log_value");
     let logger = start_logger(&db, &queue, &prefix, &[]);
     let long_text = "x".repeat(30_000);
@@ -282,11 +270,7 @@ fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
 fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     let mut db = TestDb::new();
     db.exec("ALTER TABLE {table} ADD CONSTRAINT no_negative CHECK (value_raw >= 0)");
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let prefix = unique_name("log_value");
     let logger = start_logger(&db, &queue, &prefix, &[]);
     let mut lines = numeric_alerts(&prefix, 0, 20);
@@ -431,11 +415,7 @@ fn dl_listen_pipes_into_the_logger() {
 fn a_plain_dripline_table_works_without_deduplication() {
     let mut db = TestDb::new();
     db.exec("DROP TABLE {table}; CREATE TABLE {table} (sensor_name text NOT NULL, \"timestamp\" timestamptz NOT NULL DEFAULT now(), value_raw double precision NOT NULL, value_cal double precision)");
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let prefix = unique_name("log_value");
     let logger = start_logger(&db, &queue, &prefix, &[]);
     publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
@@ -453,11 +433,7 @@ fn a_plain_dripline_table_works_without_deduplication() {
 #[test]
 fn replicas_share_one_queue() {
     let db = TestDb::new();
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let prefix = unique_name("log_value");
     let small = ["--prefetch", "20", "--batch-size", "10"];
     let first = start_logger(&db, &queue, &prefix, &small);
@@ -484,11 +460,7 @@ fn replicas_share_one_queue() {
 #[test]
 fn health_endpoints_answer() {
     let db = TestDb::new();
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let logger = start_logger(&db, &queue, &unique_name("log_value"), &[]);
     assert_eq!(logger.get("/healthz"), (200, "ok\n".to_string()));
     assert_eq!(logger.get("/readyz"), (200, "ready\n".to_string()));
@@ -570,11 +542,7 @@ fn failures_have_their_exit_statuses() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
     // The queue exists with another type: 78.
-    let queue = unique_name("log_queue");
-    let _cleanup = QueueCleanup {
-        queue: queue.clone(),
-        port: BROKER_PORT,
-    };
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
     let mut logger = start_logger(&db, &queue, &unique_name("log_value"), &[]);
     logger.stop();
     let (code, stderr) = exit_of(&[
