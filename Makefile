@@ -7,6 +7,10 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man/man1
+# Where bash-completion, zsh and fish look for completions under a prefix.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 # Every tools/<program> crate builds the program of the same name.
 PROGRAMS := $(notdir $(wildcard tools/dl-*))
@@ -16,7 +20,7 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | \
 
 .DEFAULT_GOAL := build
 
-.PHONY: help build test cargo-test fmt-check clippy services demo bench man install
+.PHONY: help build test cargo-test fmt-check clippy chart-check services demo bench man completions install
 
 help:
 	@echo 'make build      build everything (cargo build --workspace --all-targets)'
@@ -24,7 +28,10 @@ help:
 	@echo 'make demo       start dl-serve with examples/local-mesh and walk through dl-get/set/cmd'
 	@echo 'make bench      release build, then every bench/*.sh (each prints its own table)'
 	@echo 'make man        regenerate man/*.1 from the clap definitions'
-	@echo 'make install    programs to $$(PREFIX)/bin, man pages to $$(PREFIX)/share/man/man1'
+	@echo 'make completions regenerate completions/{bash,zsh,fish} from the clap definitions'
+	@echo 'make chart-check helm lint + template + Kubernetes schema validation of charts/ and examples/'
+	@echo 'make install    programs to $$(PREFIX)/bin, man pages to $$(PREFIX)/share/man/man1,'
+	@echo '                completions for bash, zsh and fish under $$(PREFIX)/share'
 	@echo '                (PREFIX=$(PREFIX), DESTDIR for staging)'
 	@echo 'make services   make sure RabbitMQ and PostgreSQL run on loopback (installs as root)'
 
@@ -33,7 +40,7 @@ build:
 
 # Fast checks first. `make test` stops at the first failure; `make -k test` (what .ci/run
 # does) still runs the others, so one report shows everything that is wrong.
-test: fmt-check clippy cargo-test
+test: fmt-check clippy chart-check cargo-test
 
 # The end-to-end tests run the built programs, so build them before testing. --no-fail-fast:
 # one failing test file does not hide the results of the others.
@@ -46,6 +53,10 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Installs its own helm and kubernetes-validate (scripts/chart-tools.sh) on first use.
+chart-check:
+	@bash scripts/chart-check.sh
 
 services:
 	@bash scripts/services.sh
@@ -64,11 +75,18 @@ bench: services
 man:
 	$(CARGO) run --quiet -p dripline-e2e --bin gen-man -- man
 
+completions:
+	$(CARGO) run --quiet -p dripline-e2e --bin gen-completions -- completions
+
 install:
 	$(CARGO) build --release --workspace --bins
-	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)"
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" \
+		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	@set -e; dir="$(TARGET_DIR)/release"; for program in $(PROGRAMS); do \
 		echo "install $$dir/$$program -> $(DESTDIR)$(BINDIR)/$$program"; \
 		install -m 755 "$$dir/$$program" "$(DESTDIR)$(BINDIR)/$$program"; \
 	done
 	install -m 644 man/*.1 "$(DESTDIR)$(MANDIR)/"
+	install -m 644 completions/bash/* "$(DESTDIR)$(BASHCOMPDIR)/"
+	install -m 644 completions/zsh/* "$(DESTDIR)$(ZSHCOMPDIR)/"
+	install -m 644 completions/fish/* "$(DESTDIR)$(FISHCOMPDIR)/"

@@ -34,8 +34,9 @@ missing=()
 [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
 { [ -x /usr/bin/pg_ctlcluster ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } ||
 	missing+=(postgresql)
-# The tests also use socat and openssl (a TLS front for the broker).
+# The tests also use socat and openssl (a TLS front for the broker), and jq (examples/pipelines).
 command -v socat >/dev/null || missing+=(socat)
+command -v jq >/dev/null || missing+=(jq)
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
 	if $root; then
