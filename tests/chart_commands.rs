@@ -1,0 +1,1 @@
+//! Issue 5: filled in by the work on the chart.
