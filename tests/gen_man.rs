@@ -8,27 +8,16 @@
 //! `Exit status (…):`) becomes a section of that name (EXAMPLES, EXIT STATUS); its indented
 //! lines `term  description` (two or more spaces apart) become tagged paragraphs.
 //!
+//! The list of programs is tests/programs.rs, shared with gen-completions.
+//!
 //! This binary belongs to the tests package and is never installed.
 
-use clap::CommandFactory;
+mod programs;
+
+use programs::programs;
 use roff::{bold, roman, Roff};
 use std::path::Path;
 use std::process::ExitCode;
-
-/// Every program that gets a man page. Adding a program is one line here, plus its crate as a
-/// dependency in tests/Cargo.toml; the program must expose its clap `Args` from its library.
-fn programs() -> Vec<clap::Command> {
-    vec![
-        dl_get::Args::command(),
-        dl_set::Args::command(),
-        dl_cmd::Args::command(),
-        dl_serve::args::Args::command(),
-        dl_export::Args::command(),
-        dl_listen::Args::command(),
-        dl_alert::Args::command(),
-        dl_log_to_pg::Args::command(),
-    ]
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,29 +1,40 @@
-//! The committed man pages (`man/*.1`) must be exactly what `make man` writes from the current
-//! clap definitions: this runs the generator (tests/gen_man.rs) into a temporary directory and
-//! compares. Every page must also have EXAMPLES and EXIT STATUS sections.
+//! The committed generated files must be exactly what the generators write from the current
+//! clap definitions: man pages (`man/*.1`, `make man`, tests/gen_man.rs) and shell completions
+//! (`completions/{bash,zsh,fish}/…`, `make completions`, tests/gen_completions.rs). Each test
+//! runs its generator into a temporary directory and compares, both ways. Every page must also
+//! have EXAMPLES and EXIT STATUS sections, and every program of the shared list
+//! (tests/programs.rs) a page and a completion file for each shell.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Generated pages in a fresh temporary directory, removed on drop.
+/// A generator's output in a fresh temporary directory, removed on drop.
 struct Fresh {
     dir: PathBuf,
 }
 
 impl Fresh {
-    fn generate() -> Self {
-        let dir = std::env::temp_dir().join(dripline_e2e::unique_name("dripline-man"));
-        let status = Command::new(env!("CARGO_BIN_EXE_gen-man"))
+    fn generate(generator: &str, program: &str) -> Self {
+        let dir = std::env::temp_dir().join(dripline_e2e::unique_name(generator));
+        let status = Command::new(program)
             .arg(&dir)
             .status()
-            .expect("running gen-man");
-        assert!(status.success(), "gen-man failed: {status}");
+            .unwrap_or_else(|e| panic!("running {generator}: {e}"));
+        assert!(status.success(), "{generator} failed: {status}");
         Fresh { dir }
     }
 
-    fn pages(&self) -> BTreeSet<String> {
-        pages_in(&self.dir)
+    fn man() -> Self {
+        Fresh::generate("gen-man", env!("CARGO_BIN_EXE_gen-man"))
+    }
+
+    fn completions() -> Self {
+        Fresh::generate("gen-completions", env!("CARGO_BIN_EXE_gen-completions"))
+    }
+
+    fn files(&self) -> BTreeSet<String> {
+        files_in(&self.dir)
     }
 }
 
@@ -33,31 +44,44 @@ impl Drop for Fresh {
     }
 }
 
-fn committed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../man")
+fn repo_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
 }
 
-fn pages_in(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok())
-                .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.ends_with(".1"))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Every file under `dir`, as paths relative to it (`dl-get.1`, `bash/dl-get`).
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&relative)) else {
+            continue;
+        };
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            let path = relative.join(entry.file_name());
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(path);
+            } else {
+                found.insert(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
 }
 
-#[test]
-fn committed_man_pages_are_current() {
-    let fresh = Fresh::generate();
-    let committed = committed_dir();
+/// Differences between the committed `committed/` (only the files `keep` selects) and `fresh`,
+/// each a line telling what to run.
+fn staleness(
+    fresh: &Fresh,
+    committed: &str,
+    keep: impl Fn(&str) -> bool,
+    remedy: &str,
+) -> Vec<String> {
+    let committed_dir = repo_dir(committed);
     let mut problems = Vec::new();
-    for page in fresh.pages() {
-        let want = std::fs::read_to_string(fresh.dir.join(&page)).expect("reading generated page");
-        match std::fs::read_to_string(committed.join(&page)) {
-            Err(_) => problems.push(format!("man/{page} is missing: run make man")),
+    for file in fresh.files() {
+        let want = std::fs::read_to_string(fresh.dir.join(&file)).expect("reading generated file");
+        match std::fs::read_to_string(committed_dir.join(&file)) {
+            Err(_) => problems.push(format!("{committed}/{file} is missing: run {remedy}")),
             Ok(have) if have != want => {
                 let line = have
                     .lines()
@@ -66,24 +90,94 @@ fn committed_man_pages_are_current() {
                     .unwrap_or_else(|| have.lines().count().min(want.lines().count()))
                     + 1;
                 problems.push(format!(
-                    "man/{page} is stale: run make man (first difference at line {line})"
+                    "{committed}/{file} is stale: run {remedy} (first difference at line {line})"
                 ));
             }
             Ok(_) => {}
         }
     }
-    for page in pages_in(&committed).difference(&fresh.pages()) {
+    let committed_files: BTreeSet<String> = files_in(&committed_dir)
+        .into_iter()
+        .filter(|file| keep(file))
+        .collect();
+    for file in committed_files.difference(&fresh.files()) {
         problems.push(format!(
-            "man/{page} is not generated by tests/gen_man.rs: add its program there, or delete the page"
+            "{committed}/{file} is not generated: add its program to tests/programs.rs, or delete it"
         ));
     }
+    problems
+}
+
+#[test]
+fn committed_man_pages_are_current() {
+    let fresh = Fresh::man();
+    let problems = staleness(&fresh, "man", |file| file.ends_with(".1"), "make man");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
+fn committed_completions_are_current() {
+    let fresh = Fresh::completions();
+    let problems = staleness(&fresh, "completions", |_| true, "make completions");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The program names the man generator wrote pages for.
+fn programs_with_pages(fresh: &Fresh) -> BTreeSet<String> {
+    fresh
+        .files()
+        .iter()
+        .filter_map(|file| file.strip_suffix(".1").map(str::to_owned))
+        .collect()
+}
+
+/// Every tools/dl-* crate: the programs that must have a page and completions.
+fn tool_crates() -> BTreeSet<String> {
+    std::fs::read_dir(repo_dir("tools"))
+        .expect("reading tools/")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("dl-"))
+        .collect()
+}
+
+#[test]
+fn every_program_has_a_page_and_completions_for_each_shell() {
+    let tools = tool_crates();
+    assert!(tools.len() >= 8, "tools/ holds only {tools:?}");
+    let man = Fresh::man();
+    assert_eq!(
+        programs_with_pages(&man),
+        tools,
+        "tests/programs.rs must list exactly the tools/dl-* programs"
+    );
+    let completions = Fresh::completions();
+    let mut want = BTreeSet::new();
+    for tool in &tools {
+        want.insert(format!("bash/{tool}"));
+        want.insert(format!("zsh/_{tool}"));
+        want.insert(format!("fish/{tool}.fish"));
+    }
+    assert_eq!(completions.files(), want);
+    for file in &want {
+        let text = std::fs::read_to_string(completions.dir.join(file)).unwrap();
+        let program = file
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_start_matches('_')
+            .trim_end_matches(".fish");
+        assert!(
+            text.contains(program) && text.contains("--help"),
+            "{file} does not complete {program}'s flags:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn every_page_has_examples_and_exit_status() {
-    let fresh = Fresh::generate();
-    let pages = fresh.pages();
+    let fresh = Fresh::man();
+    let pages = fresh.files();
     assert!(!pages.is_empty(), "gen-man wrote no pages");
     let mut problems = Vec::new();
     for page in pages {

@@ -1,0 +1,29 @@
+complete -c dl-set -s s -l specifier -d 'Specifier: which attribute to set' -r
+complete -c dl-set -s k -l lockout-key -d 'Lockout key (a UUID) for a locked endpoint' -r
+complete -c dl-set -s t -l timeout -d 'How long to wait for a reply (500ms, 10s, 2m; bare numbers are seconds; 0 = forever)' -r
+complete -c dl-set -l field -d 'Print only this field of the payload (dotted path: `value_cal`, `values.0`); strings print without quotes' -r
+complete -c dl-set -l in-flight -d 'In batch mode, how many requests may wait for replies at once' -r
+complete -c dl-set -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-set -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-set -l vhost -d 'RabbitMQ virtual host [default: /]' -r
+complete -c dl-set -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-set -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
+complete -c dl-set -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
+complete -c dl-set -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r
+complete -c dl-set -l password-file -d 'File holding the broker password (trailing newline ignored) [or env: DRIPLINE_PASSWORD]' -r -F
+complete -c dl-set -l mesh-file -d 'Mesh defaults file [default: ~/.dripline_mesh.yaml if it exists]' -r -F
+complete -c dl-set -l requests-exchange -d 'Name of the requests exchange [default: requests]' -r
+complete -c dl-set -l alerts-exchange -d 'Name of the alerts exchange [default: alerts]' -r
+complete -c dl-set -l max-connection-attempts -d 'Connection attempts before giving up, 0 = forever [default: 10, 1 for one-shot tools]' -r
+complete -c dl-set -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
+json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
+complete -c dl-set -l json -d 'Take VALUE as JSON instead of inferring its type'
+complete -c dl-set -l full -d 'Print the whole reply as one JSON object (routing key, return code and message, sender_info, timestamp, payload) instead of the payload alone'
+complete -c dl-set -l pretty -d 'Indent JSON output for people'
+complete -c dl-set -l broadcast -d 'Collect every reply until the timeout (for `broadcast`), one line each, with --full implied so each line names the service that answered'
+complete -c dl-set -l fail-fast -d 'In batch mode, stop at the first failed request or bad input line'
+complete -c dl-set -l tls -d 'Connect with TLS (amqps)'
+complete -c dl-set -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
+complete -c dl-set -s q -l quiet -d 'Less log output on stderr (-q errors only, -qq nothing)'
+complete -c dl-set -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dl-set -s V -l version -d 'Print version'
