@@ -32,7 +32,8 @@ help:
 	@echo 'make chart-check helm lint + template + Kubernetes schema validation of charts/ and examples/'
 	@echo 'make install    programs to $$(PREFIX)/bin, man pages to $$(PREFIX)/share/man/man1,'
 	@echo '                completions for bash, zsh and fish under $$(PREFIX)/share'
-	@echo '                (PREFIX=$(PREFIX), DESTDIR for staging)'
+	@echo '                (PREFIX=$(PREFIX), DESTDIR for staging, INSTALL_FROM=target/debug to'
+	@echo '                install programs already built there instead of a release build)'
 	@echo 'make services   make sure RabbitMQ and PostgreSQL run on loopback (installs as root)'
 
 build:
@@ -78,11 +79,14 @@ man:
 completions:
 	$(CARGO) run --quiet -p dripline-e2e --bin gen-completions -- completions
 
+# `make install` builds release binaries first. INSTALL_FROM=DIR installs the programs already
+# built in DIR instead (e.g. target/debug, or a CI cache's release directory) and builds
+# nothing: tests/packaging.rs does that with the debug build `make test` has just made.
 install:
-	$(CARGO) build --release --workspace --bins
+	$(if $(INSTALL_FROM),,$(CARGO) build --release --workspace --bins)
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
-	@set -e; dir="$(TARGET_DIR)/release"; for program in $(PROGRAMS); do \
+	@set -e; dir="$(or $(INSTALL_FROM),$(TARGET_DIR)/release)"; for program in $(PROGRAMS); do \
 		echo "install $$dir/$$program -> $(DESTDIR)$(BINDIR)/$$program"; \
 		install -m 755 "$$dir/$$program" "$(DESTDIR)$(BINDIR)/$$program"; \
 	done
