@@ -34,10 +34,15 @@ missing=()
 [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
 { [ -x /usr/bin/pg_ctlcluster ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } ||
 	missing+=(postgresql)
-# The tests also use socat and openssl (a TLS front for the broker), and jq (examples/pipelines).
+# The tests also use socat and openssl (a TLS front for the broker), jq (examples/pipelines),
+# and zsh, fish, man and groff (tests/packaging.rs: the installed completions and man pages).
 command -v socat >/dev/null || missing+=(socat)
 command -v jq >/dev/null || missing+=(jq)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
+command -v man >/dev/null || missing+=(man-db)
+command -v groff >/dev/null || missing+=(groff-base)
 if [ ${#missing[@]} -gt 0 ]; then
 	if $root; then
 		say "installing ${missing[*]}"
