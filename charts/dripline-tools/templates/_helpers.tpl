@@ -278,3 +278,15 @@ The Kubernetes name of one dl-serve service entry: (dict "ctx" $ "service" .).
 {{- end }}
 {{- printf "%s-%s" (include "dripline-tools.fullname" .ctx) $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/*
+The text of one service's dl-serve config: configYaml verbatim (comments, quoting and number
+formats kept), else config as YAML. (dict "ctx" $ "service" .)
+*/}}
+{{- define "dripline-tools.serviceConfigText" -}}
+{{- if .service.configYaml }}
+{{- .service.configYaml }}
+{{- else }}
+{{- toYaml (required (printf "services[%s]: config (or configYaml) is required: the dl-serve config" .service.name) .service.config) }}
+{{- end }}
+{{- end }}
