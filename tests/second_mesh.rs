@@ -209,9 +209,15 @@ impl Deployment {
     /// Run the init SQL as the Bitnami image does: psql, as the superuser, in the `postgres`
     /// database (that of the test URL), the passwords in the environment.
     fn run_init_sql(&self) -> Output {
+        self.run_init_sql_in("postgres")
+    }
+
+    /// The same, started in `database` (the image's POSTGRESQL_DATABASE when the chart's
+    /// auth.database is set).
+    fn run_init_sql_in(&self, database: &str) -> Output {
         let mut command = Command::new("psql");
         command
-            .args(["-X", "-q", "-d", &url_with(None, "postgres"), "-f", "-"])
+            .args(["-X", "-q", "-d", &url_with(None, database), "-f", "-"])
             .env("DRIPLINE_DB_PASSWORD", &self.writer_password)
             .env("GRAFANA_DB_PASSWORD", &self.reader_password);
         for name in ["PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGOPTIONS"] {
@@ -346,6 +352,59 @@ fn init_sql_makes_the_tables_dl_log_to_pg_init_schema_makes() {
         ours, theirs,
         "the init SQL in postgres.values.yaml and dl-log-to-pg --init-schema differ"
     );
+}
+
+#[test]
+fn init_sql_also_works_after_the_chart_made_the_user_and_database_and_twice() {
+    // What the Bitnami image does when auth.username and auth.database are set (its
+    // postgresql_create_admin_user): the user with CREATEDB owns the database and its public
+    // schema, and the init scripts start in that database. The script must still work, and
+    // running it again must change nothing.
+    let deployment = Deployment::new();
+    let mut admin = deployment.admin("postgres");
+    for statement in [
+        format!(
+            "CREATE ROLE \"{}\" WITH LOGIN CREATEDB PASSWORD 'x'",
+            deployment.writer
+        ),
+        format!("CREATE DATABASE \"{}\"", deployment.database),
+        format!(
+            "ALTER DATABASE \"{}\" OWNER TO \"{}\"",
+            deployment.database, deployment.writer
+        ),
+    ] {
+        admin
+            .batch_execute(&statement)
+            .unwrap_or_else(|e| panic!("{statement}: {}", describe(&e)));
+    }
+    deployment
+        .admin(&deployment.database)
+        .batch_execute(&format!(
+            "ALTER SCHEMA public OWNER TO \"{}\"",
+            deployment.writer
+        ))
+        .expect("the chart's schema owner");
+    assert_success(
+        &deployment.run_init_sql_in(&deployment.database),
+        "the init SQL after the chart made user and database",
+    );
+    let first = schema_snapshot(&mut deployment.admin(&deployment.database));
+    assert_success(&deployment.run_init_sql(), "the init SQL a second time");
+    assert_eq!(
+        schema_snapshot(&mut deployment.admin(&deployment.database)),
+        first
+    );
+    // The writer can write (and, as owner here, more: the README says why the example
+    // leaves auth.username unset); the reader can read.
+    let mut writer = connect(&deployment.writer_url());
+    writer
+        .batch_execute(
+            "INSERT INTO numeric_data (sensor_name, \"timestamp\", value_raw) VALUES ('x', now(), 1)",
+        )
+        .expect("the writer inserts");
+    let mut reader = connect(&deployment.reader_url());
+    let (_, rows) = text_rows(&mut reader, "SELECT count(*) FROM numeric_data");
+    assert_eq!(rows, vec![vec![Some("1".to_string())]]);
 }
 
 /// One alert the test publishes: sensor, time, payload.
