@@ -1,1 +1,787 @@
-//! Issue 5: filled in by the work on the chart.
+//! charts/dripline-tools, run for real: the chart is rendered with helm (`helm template`, the
+//! pinned helm `make chart-check` installs) with values pointing at the machine's RabbitMQ and
+//! PostgreSQL, and each rendered container's command, args and environment are run with the
+//! built programs, as a kubelet would start them: env from `value`, `secretKeyRef` (filled
+//! from the test's secrets) and `fieldRef`; ConfigMap, Secret, emptyDir and
+//! PersistentVolumeClaim volumes as directories, their mount paths in the args rewritten to
+//! those directories; `$(VAR)` expanded from the container's env. So the chart's commands are
+//! proved to work, not only to be valid YAML:
+//!
+//! - the dl-serve service runs from its rendered ConfigMap and answers the rendered helm test
+//!   pod's `dl-cmd … -s ping` (which fails before the service starts); the toolbox's
+//!   environment reaches it too;
+//! - the logger's rendered command stores alerts, and its probe paths answer 200 on its
+//!   metrics port;
+//! - the export CronJob's command writes a new file per run on its volume, incrementally, and
+//!   the stdout variant prints the rows.
+//!
+//! Every test has its own service names, queue, routing keys and schema, and removes them.
+
+#[path = "export_support.rs"]
+mod export_support;
+#[path = "log_support.rs"]
+mod log_support;
+
+use dripline_e2e::{binary, free_port, unique_name, wait_until, ChildGuard};
+use export_support::TestDb;
+use log_support::{numeric_alerts, publish, query_count, TestQueue, PATIENCE};
+use serde_json::json;
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BROKER_PORT: u16 = 5672;
+
+/// The helm `make chart-check` installed (scripts/chart-tools.sh): `$cache/bin/helm`, the
+/// cache being `DRIPLINE_TOOLS_CACHE` or `~/.cache/dripline-tools`.
+fn helm() -> PathBuf {
+    let cache = std::env::var_os("DRIPLINE_TOOLS_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/dripline-tools"))
+        })
+        .expect("DRIPLINE_TOOLS_CACHE or HOME must be set to find helm");
+    let path = cache.join("bin/helm");
+    assert!(
+        path.exists(),
+        "helm is not installed at {}: run `make chart-check` first (make test does; it \
+         installs the pinned helm with scripts/chart-tools.sh)",
+        path.display()
+    );
+    path
+}
+
+fn chart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/dripline-tools")
+}
+
+/// The test's stand-in for a namespace: Secrets the chart refers to, volumes as directories
+/// under a private root (removed on drop), and the manifests of the last render.
+struct Cluster {
+    root: PathBuf,
+    secrets: BTreeMap<String, BTreeMap<String, String>>,
+    docs: Vec<Value>,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        let root = std::env::temp_dir().join(unique_name("chart-commands"));
+        std::fs::create_dir_all(&root).unwrap();
+        let mut secrets = BTreeMap::new();
+        let mut secret = |name: &str, pairs: &[(&str, &str)]| {
+            secrets.insert(
+                name.to_string(),
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            );
+        };
+        secret(
+            "test-rabbitmq",
+            &[("username", "guest"), ("password", "guest")],
+        );
+        secret(
+            "test-postgres",
+            &[("username", "postgres"), ("password", "postgres")],
+        );
+        secret(
+            "test-authentications",
+            &[(
+                "authentications.json",
+                r#"{"dripline": {"username": "guest", "password": "guest"},
+                    "postgres": {"username": "postgres", "password": "postgres"}}"#,
+            )],
+        );
+        Cluster {
+            root,
+            secrets,
+            docs: Vec::new(),
+        }
+    }
+
+    /// `helm template <release> charts/dripline-tools -f <values>`; keeps the manifests.
+    fn render(&mut self, release: &str, values: serde_json::Value) {
+        let helm_home = self.root.join("helm-home");
+        let values_path = self.root.join(format!("{release}.values.yaml"));
+        // JSON is YAML.
+        std::fs::write(&values_path, values.to_string()).unwrap();
+        let output = Command::new(helm())
+            .arg("template")
+            .arg(release)
+            .arg(chart_dir())
+            .args(["--namespace", "default", "-f"])
+            .arg(&values_path)
+            .env("HELM_CONFIG_HOME", helm_home.join("config"))
+            .env("HELM_CACHE_HOME", helm_home.join("cache"))
+            .env("HELM_DATA_HOME", helm_home.join("data"))
+            .output()
+            .expect("running helm");
+        assert!(
+            output.status.success(),
+            "helm template failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        // helm separates documents with a `---` line.
+        let mut documents = vec![String::new()];
+        for line in text.lines() {
+            if line == "---" {
+                documents.push(String::new());
+            } else {
+                let last = documents.last_mut().unwrap();
+                last.push_str(line);
+                last.push('\n');
+            }
+        }
+        self.docs = documents
+            .iter()
+            .map(|document| serde_yaml::from_str(document).expect("rendered YAML"))
+            .filter(|doc: &Value| doc.is_mapping())
+            .collect();
+    }
+
+    /// The one rendered object of `kind` whose component label is `component`.
+    fn find(&self, kind: &str, component: &str) -> &Value {
+        let found: Vec<&Value> = self
+            .docs
+            .iter()
+            .filter(|doc| {
+                doc["kind"].as_str() == Some(kind)
+                    && doc["metadata"]["labels"]["app.kubernetes.io/component"].as_str()
+                        == Some(component)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {kind} of component {component} in the rendered chart"
+        );
+        found[0]
+    }
+
+    fn config_map(&self, name: &str) -> &Value {
+        self.docs
+            .iter()
+            .find(|doc| {
+                doc["kind"].as_str() == Some("ConfigMap")
+                    && doc["metadata"]["name"].as_str() == Some(name)
+            })
+            .unwrap_or_else(|| panic!("no ConfigMap {name} in the rendered chart"))
+    }
+
+    /// The command a kubelet would run for the first container of `workload` (a Pod,
+    /// Deployment or CronJob), with `labels` as the pod's extra labels (what controllers add,
+    /// e.g. job-name) for fieldRefs.
+    fn command(&self, workload: &Value, labels: &[(&str, &str)]) -> Command {
+        let (pod, metadata) = match workload["kind"].as_str() {
+            Some("Pod") => (&workload["spec"], &workload["metadata"]),
+            Some("Deployment") => (
+                &workload["spec"]["template"]["spec"],
+                &workload["spec"]["template"]["metadata"],
+            ),
+            Some("CronJob") => {
+                let template = &workload["spec"]["jobTemplate"]["spec"]["template"];
+                (&template["spec"], &template["metadata"])
+            }
+            other => panic!("not a workload: {other:?}"),
+        };
+        let container = &pod["containers"][0];
+        let pod_name = format!(
+            "{}-{}",
+            workload["metadata"]["name"].as_str().unwrap(),
+            unique_name("pod")
+        );
+
+        // Volumes: directories.
+        let mut volumes = BTreeMap::new();
+        for volume in pod["volumes"].as_sequence().into_iter().flatten() {
+            let name = volume["name"].as_str().unwrap().to_string();
+            let dir = if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
+                // A claim outlives pods: the same directory every time.
+                self.root.join("pvc").join(claim)
+            } else {
+                self.root.join("pods").join(&pod_name).join(&name)
+            };
+            std::fs::create_dir_all(&dir).unwrap();
+            if let Some(config_map) = volume["configMap"]["name"].as_str() {
+                let data = self.config_map(config_map)["data"]
+                    .as_mapping()
+                    .expect("ConfigMap data");
+                for (key, text) in data {
+                    std::fs::write(dir.join(key.as_str().unwrap()), text.as_str().unwrap())
+                        .unwrap();
+                }
+            } else if let Some(secret) = volume["secret"]["secretName"].as_str() {
+                for (key, text) in self.secret(secret) {
+                    std::fs::write(dir.join(key), text).unwrap();
+                }
+            } else {
+                assert!(
+                    volume.get("emptyDir").is_some()
+                        || volume.get("persistentVolumeClaim").is_some(),
+                    "volume kind not simulated: {volume:?}"
+                );
+            }
+            volumes.insert(name, dir);
+        }
+        // Mount paths, longest first, so /a/b wins over /a.
+        let mut mounts: Vec<(String, PathBuf)> = container["volumeMounts"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|mount| {
+                let volume = mount["name"].as_str().unwrap();
+                let dir = volumes
+                    .get(volume)
+                    .unwrap_or_else(|| panic!("volumeMount of unknown volume {volume}"));
+                (
+                    mount["mountPath"].as_str().unwrap().to_string(),
+                    dir.clone(),
+                )
+            })
+            .collect();
+        mounts.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+
+        // Environment, in order.
+        let mut env: Vec<(String, String)> = Vec::new();
+        for var in container["env"].as_sequence().into_iter().flatten() {
+            let name = var["name"].as_str().unwrap().to_string();
+            let value = if let Some(value) = var.get("value") {
+                scalar(value)
+            } else if let Some(secret) = var["valueFrom"].get("secretKeyRef") {
+                let (name, key) = (
+                    secret["name"].as_str().unwrap(),
+                    secret["key"].as_str().unwrap(),
+                );
+                self.secret(name)
+                    .get(key)
+                    .unwrap_or_else(|| panic!("Secret {name} has no key {key}"))
+                    .clone()
+            } else if let Some(field) = var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                field_ref(field, metadata, labels)
+            } else {
+                panic!("env {name}: source not simulated: {var:?}")
+            };
+            env.push((name, value));
+        }
+
+        let expand = |text: &str| -> String { map_mounts(&expand_vars(text, &env), &mounts) };
+        let mut words: Vec<String> = container["command"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .chain(container["args"].as_sequence().into_iter().flatten())
+            .map(|word| expand(&scalar(word)))
+            .collect();
+        assert!(!words.is_empty(), "the container has no command");
+        let program = words.remove(0);
+        assert!(
+            program.starts_with("dl-"),
+            "the chart runs {program}, not one of the dl-* programs"
+        );
+        let mut command = Command::new(binary(&program));
+        command.args(&words).env_clear().stdin(Stdio::null());
+        for (name, value) in &env {
+            // Paths in the environment (HOME=/tmp) are mounted directories too.
+            command.env(name, map_mounts(value, &mounts));
+        }
+        if let Some(dir) = container["workingDir"].as_str() {
+            command.current_dir(map_mounts(dir, &mounts));
+        }
+        command
+    }
+
+    fn secret(&self, name: &str) -> &BTreeMap<String, String> {
+        self.secrets
+            .get(name)
+            .unwrap_or_else(|| panic!("the chart refers to Secret {name}, which the test has not"))
+    }
+
+    /// The directory standing for the PersistentVolumeClaim `claim`.
+    fn claim_dir(&self, claim: &str) -> PathBuf {
+        self.root.join("pvc").join(claim)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A YAML scalar as the string Kubernetes would see.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+/// A downward-API fieldRef the test can answer.
+fn field_ref(path: &str, metadata: &Value, labels: &[(&str, &str)]) -> String {
+    if let Some(label) = path
+        .strip_prefix("metadata.labels['")
+        .and_then(|rest| rest.strip_suffix("']"))
+    {
+        if let Some((_, value)) = labels.iter().find(|(key, _)| *key == label) {
+            return value.to_string();
+        }
+        if let Some(value) = metadata["labels"][label].as_str() {
+            return value.to_string();
+        }
+        panic!("fieldRef {path}: the pod has no such label");
+    }
+    panic!("fieldRef {path} not simulated")
+}
+
+/// Kubernetes' `$(VAR)` expansion in command and args: defined variables are replaced, `$$`
+/// is a literal `$`, anything else stays as written.
+fn expand_vars(text: &str, env: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("$$") {
+            out.push('$');
+            rest = after;
+        } else if let Some(inner) = tail.strip_prefix("$(") {
+            match inner.find(')') {
+                Some(end) => {
+                    let name = &inner[..end];
+                    match env.iter().rev().find(|(n, _)| n == name) {
+                        Some((_, value)) => out.push_str(value),
+                        None => out.push_str(&tail[..end + 3]),
+                    }
+                    rest = &inner[end + 1..];
+                }
+                None => {
+                    out.push_str(tail);
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('$');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replace a mount path at the start of a word (or after `=`) with its directory.
+fn map_mounts(word: &str, mounts: &[(String, PathBuf)]) -> String {
+    let (prefix, path) = match word.split_once('=') {
+        Some((flag, path)) if flag.starts_with("--") => (format!("{flag}="), path),
+        _ => (String::new(), word),
+    };
+    for (mount, dir) in mounts {
+        let mount = mount.trim_end_matches('/');
+        if path == mount || path.starts_with(&format!("{mount}/")) {
+            return format!("{prefix}{}{}", dir.display(), &path[mount.len()..]);
+        }
+    }
+    word.to_string()
+}
+
+/// Values every test starts from: the machine's broker and database, credentials from the
+/// test's Secrets (through env) and the auth file mounted as the dripline-python chart does.
+fn base_values() -> serde_json::Value {
+    json!({
+        "broker": {
+            "host": "127.0.0.1",
+            "port": BROKER_PORT,
+            "existingSecret": "test-rabbitmq"
+        },
+        "database": {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "name": "postgres",
+            "sslMode": "disable",
+            "existingSecret": "test-postgres"
+        },
+        "authFile": {"secretName": "test-authentications"},
+        "logging": {"format": "json", "verbosity": 1}
+    })
+}
+
+fn merge(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    for (key, value) in extra.as_object().unwrap() {
+        base[key] = value.clone();
+    }
+    base
+}
+
+fn output_of(command: &mut Command) -> Output {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running a rendered command")
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status {}, stdout {:?}, stderr {:?}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `GET path` on 127.0.0.1:`port`: the status, 0 when nothing answers.
+fn http_status(port: u16, path: &str) -> u16 {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return 0;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A started program whose stderr goes to a file, for messages when something fails.
+struct Started {
+    process: ChildGuard,
+    stderr: PathBuf,
+}
+
+impl Started {
+    fn spawn(mut command: Command, dir: &Path) -> Self {
+        let stderr = dir.join(unique_name("stderr"));
+        let file = std::fs::File::create(&stderr).unwrap();
+        let process = ChildGuard::spawn(command.stdout(Stdio::null()).stderr(file));
+        Started { process, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+#[test]
+fn service_from_its_config_map_answers_the_helm_test_ping() {
+    let mut cluster = Cluster::new();
+    let service = unique_name("chart_store");
+    let peaches = unique_name("peaches");
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({
+                "services": [{
+                    "name": "key-value-store",
+                    "config": {
+                        "name": service,
+                        "module": "Service",
+                        // dripline-python style: the mounted auth file.
+                        "auth_file": "/etc/rabbitmq-secret/authentications.json",
+                        "heartbeat_interval_s": 0,
+                        "endpoints": [{
+                            "name": peaches,
+                            "module": "KeyValueStore",
+                            "calibration": "2*{}",
+                            "initial_value": 0.75
+                        }]
+                    }
+                }],
+                "toolbox": {"enabled": true}
+            }),
+        ),
+    );
+    let test_pod = cluster
+        .docs
+        .iter()
+        .find(|doc| {
+            doc["kind"].as_str() == Some("Pod")
+                && doc["metadata"]["annotations"]["helm.sh/hook"].as_str() == Some("test")
+        })
+        .expect("a helm test pod")
+        .clone();
+
+    // Before the service runs, the helm test fails: nothing is bound for its name.
+    let before = output_of(&mut cluster.command(&test_pod, &[]));
+    assert_eq!(
+        before.status.code(),
+        Some(4),
+        "the ping must fail (403, exit 4) while no service runs: {}",
+        describe(&before)
+    );
+
+    let deployment = cluster.find("Deployment", "service").clone();
+    let mut serve = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
+    let mut last = None;
+    let answered = wait_until(Duration::from_secs(30), || {
+        let output = output_of(&mut cluster.command(&test_pod, &[]));
+        let ok = output.status.success();
+        last = Some(output);
+        ok
+    });
+    assert!(
+        answered,
+        "the helm test never passed: {}\ndl-serve: {}",
+        last.as_ref().map(describe).unwrap_or_default(),
+        serve.stderr()
+    );
+
+    // The toolbox's environment (what `kubectl exec … -- dl-get` gets) reaches the service.
+    let toolbox = cluster.find("Deployment", "toolbox").clone();
+    let get = cluster.command(&toolbox, &[]);
+    // `kubectl exec` runs another program in the container, with the container's env.
+    let get = output_of(
+        Command::new(binary("dl-get"))
+            .args([peaches.as_str(), "--field", "value_cal"])
+            .env_clear()
+            .envs(get.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .stdin(Stdio::null()),
+    );
+    assert!(
+        get.status.success(),
+        "dl-get from the toolbox: {}",
+        describe(&get)
+    );
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "1.5");
+
+    // The rendered command stops cleanly on SIGTERM, as a pod is stopped.
+    let status = serve.process.terminate(Duration::from_secs(15));
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "dl-serve on SIGTERM: {}",
+        serve.stderr()
+    );
+}
+
+#[test]
+fn logger_command_stores_alerts_and_answers_its_probes() {
+    let mut cluster = Cluster::new();
+    let db = TestDb::new();
+    let queue = TestQueue::new("chart_logger", BROKER_PORT);
+    let prefix = unique_name("chart_value");
+    let port = free_port();
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({
+                "logger": {
+                    "enabled": true,
+                    "queue": &*queue,
+                    "queueType": "classic",
+                    "keys": [format!("{prefix}.#")],
+                    "table": db.table_arg(),
+                    "batchTime": "50ms",
+                    "metrics": {"port": port}
+                }
+            }),
+        ),
+    );
+    let deployment = cluster.find("Deployment", "logger").clone();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let ports: BTreeMap<String, u64> = container["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["containerPort"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let probe = |name: &str| -> (String, u16) {
+        let http = &container[name]["httpGet"];
+        let port = match &http["port"] {
+            Value::String(named) => ports[named.as_str()],
+            other => other.as_u64().unwrap(),
+        };
+        (http["path"].as_str().unwrap().to_string(), port as u16)
+    };
+    let (live_path, live_port) = probe("livenessProbe");
+    let (ready_path, ready_port) = probe("readinessProbe");
+    assert_eq!((live_port, ready_port), (port, port));
+
+    let logger = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_status(ready_port, &ready_path) == 200),
+        "{ready_path} never answered 200: {}",
+        logger.stderr()
+    );
+    assert_eq!(http_status(live_port, &live_path), 200, "{live_path}");
+
+    publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
+    let count = || {
+        query_count(
+            &export_support::pg_url(),
+            &format!("SELECT count(*) FROM {}", db.sql_table()),
+        )
+    };
+    assert!(
+        wait_until(PATIENCE, || count() == 100),
+        "the logger stored {} of 100 alerts: {}",
+        count(),
+        logger.stderr()
+    );
+    assert_eq!(
+        query_count(
+            &export_support::pg_url(),
+            &format!(
+                "SELECT count(*) FROM {} WHERE sensor_name = 's7' AND value_cal = 2 * value_raw",
+                db.sql_table()
+            )
+        ),
+        10
+    );
+}
+
+/// Rows at `hours_ago` hours before now, sensors a and b.
+fn insert_rows(db: &mut TestDb, hours_ago: u32, count: u32) {
+    db.exec(&format!(
+        "INSERT INTO {{table}} (sensor_name, \"timestamp\", value_raw, value_cal, message_id)
+         SELECT CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END,
+                now() - interval '{hours_ago} hours' + i * interval '1 second', i, 2 * i,
+                gen_random_uuid()
+         FROM generate_series(1, {count}) AS i"
+    ));
+}
+
+fn gunzip_lines(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn export_cron_job_writes_a_new_file_per_run_on_its_claim() {
+    let mut cluster = Cluster::new();
+    let mut db = TestDb::new();
+    insert_rows(&mut db, 2, 40);
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({
+                "export": {
+                    "enabled": true,
+                    "table": db.table_arg(),
+                    "format": "csv",
+                    "gzip": true,
+                    "output": {"type": "pvc"}
+                }
+            }),
+        ),
+    );
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = |minute: u64| {
+        format!(
+            "{}-{minute}",
+            cron_job["metadata"]["name"].as_str().unwrap()
+        )
+    };
+    let run = |cluster: &Cluster, job_name: &str| {
+        let output = output_of(&mut cluster.command(&cron_job, &[("job-name", job_name)]));
+        assert!(
+            output.status.success(),
+            "the export job: {}",
+            describe(&output)
+        );
+    };
+
+    run(&cluster, &job(29_000_000));
+    let first = cluster
+        .claim_dir(&claim)
+        .join(format!("sensor_data-{}.csv.gz", job(29_000_000)));
+    let lines = gunzip_lines(&first);
+    assert_eq!(lines[0], "sensor_name,timestamp,value_raw,value_cal");
+    assert_eq!(lines.len(), 41, "header and 40 rows: {lines:?}");
+
+    // The next night: only what arrived since, into a file of its own.
+    insert_rows(&mut db, 1, 6);
+    run(&cluster, &job(29_001_440));
+    let second = gunzip_lines(
+        &cluster
+            .claim_dir(&claim)
+            .join(format!("sensor_data-{}.csv.gz", job(29_001_440))),
+    );
+    assert_eq!(second.len(), 7, "header and the 6 new rows: {second:?}");
+    assert_eq!(
+        gunzip_lines(&first).len(),
+        41,
+        "the first file is left alone"
+    );
+}
+
+#[test]
+fn export_to_stdout_prints_the_last_day() {
+    let mut cluster = Cluster::new();
+    let mut db = TestDb::new();
+    insert_rows(&mut db, 30, 5); // older than the day
+    insert_rows(&mut db, 3, 8);
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({
+                "export": {
+                    "enabled": true,
+                    "table": db.table_arg(),
+                    "format": "jsonl",
+                    "gzip": false,
+                    "output": {"type": "stdout", "since": "24h"}
+                }
+            }),
+        ),
+    );
+    assert!(
+        !cluster
+            .docs
+            .iter()
+            .any(|doc| doc["kind"].as_str() == Some("PersistentVolumeClaim")),
+        "no claim for an export to stdout"
+    );
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let output = output_of(&mut cluster.command(&cron_job, &[("job-name", "unused")]));
+    assert!(output.status.success(), "{}", describe(&output));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert!(rows
+        .iter()
+        .all(|row| row["value_cal"] == json!(2.0 * row["value_raw"].as_f64().unwrap())));
+}
+
+#[test]
+fn kubernetes_var_expansion_as_the_kubelet_does() {
+    let env = vec![("A".to_string(), "x".to_string())];
+    assert_eq!(expand_vars("f-$(A).csv", &env), "f-x.csv");
+    assert_eq!(expand_vars("$(B)-$$(A)-$", &env), "$(B)-$(A)-$");
+    let mounts = vec![("/export".to_string(), PathBuf::from("/tmp/p"))];
+    assert_eq!(map_mounts("/export/a.csv", &mounts), "/tmp/p/a.csv");
+    assert_eq!(map_mounts("--state=/export/s", &mounts), "--state=/tmp/p/s");
+    assert_eq!(map_mounts("/exported", &mounts), "/exported");
+}
