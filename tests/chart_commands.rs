@@ -88,6 +88,22 @@ impl Cluster {
             "test-postgres",
             &[("username", "postgres"), ("password", "postgres")],
         );
+        // The Secrets examples/second-mesh refers to, with the local services' logins.
+        secret(
+            "rabbitmq-credentials",
+            &[("username", "guest"), ("password", "guest")],
+        );
+        secret(
+            "postgres-credentials",
+            &[("username", "postgres"), ("password", "postgres")],
+        );
+        secret(
+            "dripline-authentications",
+            &[(
+                "authentications.json",
+                r#"{"dripline": {"username": "guest", "password": "guest"}}"#,
+            )],
+        );
         secret(
             "test-authentications",
             &[(
@@ -173,10 +189,10 @@ impl Cluster {
             .unwrap_or_else(|| panic!("no ConfigMap {name} in the rendered chart"))
     }
 
-    /// The command a kubelet would run for the first container of `workload` (a Pod,
-    /// Deployment or CronJob), with `labels` as the pod's extra labels (what controllers add,
-    /// e.g. job-name) for fieldRefs.
-    fn command(&self, workload: &Value, labels: &[(&str, &str)]) -> Command {
+    /// The first container of `workload` (a Pod, Deployment or CronJob) as a kubelet would
+    /// start it, with `labels` as the pod's extra labels (what controllers add, e.g.
+    /// job-name) for fieldRefs: volumes made, env resolved, mount paths mapped.
+    fn container(&self, workload: &Value, labels: &[(&str, &str)]) -> Container {
         let (pod, metadata) = match workload["kind"].as_str() {
             Some("Pod") => (&workload["spec"], &workload["metadata"]),
             Some("Deployment") => (
@@ -270,29 +286,40 @@ impl Cluster {
         }
 
         let expand = |text: &str| -> String { map_mounts(&expand_vars(text, &env), &mounts) };
-        let mut words: Vec<String> = container["command"]
+        let words: Vec<String> = container["command"]
             .as_sequence()
             .into_iter()
             .flatten()
             .chain(container["args"].as_sequence().into_iter().flatten())
             .map(|word| expand(&scalar(word)))
             .collect();
-        assert!(!words.is_empty(), "the container has no command");
-        let program = words.remove(0);
+        let env = env
+            .iter()
+            // Paths in the environment (HOME=/tmp) are mounted directories too.
+            .map(|(name, value)| (name.clone(), map_mounts(value, &mounts)))
+            .collect();
+        let cwd = container["workingDir"]
+            .as_str()
+            .map(|dir| PathBuf::from(map_mounts(dir, &mounts)));
+        Container { words, env, cwd }
+    }
+
+    /// The command a kubelet would run for the first container of `workload`: its command
+    /// and args, which must start one of our programs, in its environment.
+    fn command(&self, workload: &Value, labels: &[(&str, &str)]) -> Command {
+        let container = self.container(workload, labels);
+        let (program, args) = container.words.split_first().expect("a command");
         assert!(
             program.starts_with("dl-"),
             "the chart runs {program}, not one of the dl-* programs"
         );
-        let mut command = Command::new(binary(&program));
-        command.args(&words).env_clear().stdin(Stdio::null());
-        for (name, value) in &env {
-            // Paths in the environment (HOME=/tmp) are mounted directories too.
-            command.env(name, map_mounts(value, &mounts));
-        }
-        if let Some(dir) = container["workingDir"].as_str() {
-            command.current_dir(map_mounts(dir, &mounts));
-        }
-        command
+        container.run(program, args)
+    }
+
+    /// `kubectl exec <workload> -- program args…`: another program in the container's
+    /// environment.
+    fn exec(&self, workload: &Value, program: &str, args: &[&str]) -> Command {
+        self.container(workload, &[]).run(program, args)
     }
 
     fn secret(&self, name: &str) -> &BTreeMap<String, String> {
@@ -310,6 +337,29 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A container ready to run: its words (command and args), environment and working directory.
+struct Container {
+    words: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
+}
+
+impl Container {
+    /// Our built `program` with `args`, in the container's environment and nothing else.
+    fn run(&self, program: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Command {
+        let mut command = Command::new(binary(program));
+        command
+            .args(args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command
     }
 }
 
@@ -542,15 +592,12 @@ fn service_from_its_config_map_answers_the_helm_test_ping() {
 
     // The toolbox's environment (what `kubectl exec … -- dl-get` gets) reaches the service.
     let toolbox = cluster.find("Deployment", "toolbox").clone();
-    let get = cluster.command(&toolbox, &[]);
     // `kubectl exec` runs another program in the container, with the container's env.
-    let get = output_of(
-        Command::new(binary("dl-get"))
-            .args([peaches.as_str(), "--field", "value_cal"])
-            .env_clear()
-            .envs(get.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .stdin(Stdio::null()),
-    );
+    let get = output_of(&mut cluster.exec(
+        &toolbox,
+        "dl-get",
+        &[peaches.as_str(), "--field", "value_cal"],
+    ));
     assert!(
         get.status.success(),
         "dl-get from the toolbox: {}",
@@ -773,6 +820,120 @@ fn export_to_stdout_prints_the_last_day() {
     assert!(rows
         .iter()
         .all(|row| row["value_cal"] == json!(2.0 * row["value_raw"].as_f64().unwrap())));
+}
+
+/// examples/second-mesh/dripline-tools.values.yaml, pointed at the local services with names
+/// of this test's own: the guide's key-value store (its config as written there, auth_file
+/// and all) sends a value on set, the logger (quorum queue, no --init-schema, as the
+/// `dripline` role would run it) stores it, the nightly export writes it to its claim.
+#[test]
+fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
+    let mut cluster = Cluster::new();
+    let db = TestDb::new();
+    let queue = TestQueue::new("chart_mesh_logger", BROKER_PORT);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/second-mesh/dripline-tools.values.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut values: serde_json::Value =
+        serde_json::to_value(serde_yaml::from_str::<Value>(&text).unwrap()).unwrap();
+
+    // Only where things are and what they are called changes.
+    values["broker"]["host"] = json!("127.0.0.1");
+    values["database"]["host"] = json!("127.0.0.1");
+    values["database"]["name"] = json!("postgres");
+    let service = unique_name("chart_mesh_store");
+    let config = &mut values["services"][0]["config"];
+    assert_eq!(config["name"], json!("my_store"));
+    config["name"] = json!(service);
+    let mut peaches = String::new();
+    for endpoint in config["endpoints"].as_array_mut().unwrap() {
+        let name = unique_name(endpoint["name"].as_str().unwrap());
+        if endpoint["name"] == json!("peaches") {
+            peaches = name.clone();
+        }
+        endpoint["name"] = json!(name);
+    }
+    assert!(!peaches.is_empty(), "the store has peaches");
+    let metrics_port = free_port();
+    let logger = values["logger"].as_object_mut().unwrap();
+    assert_eq!(logger["queueType"], json!("quorum"));
+    assert_eq!(logger["initSchema"], json!(false));
+    logger.insert("queue".into(), json!(&*queue));
+    logger.insert("keys".into(), json!([format!("sensor_value.{peaches}")]));
+    logger.insert("table".into(), json!(db.table_arg()));
+    logger.insert("batchTime".into(), json!("50ms"));
+    logger.insert("metrics".into(), json!({"port": metrics_port}));
+    values["export"]["table"] = json!(db.table_arg());
+    // The value is stored a moment before the export runs: no settling margin here.
+    values["export"]["until"] = json!("0s");
+    cluster.render("dripline-tools", values);
+
+    let store = cluster.find("Deployment", "service").clone();
+    let mut serve = Started::spawn(cluster.command(&store, &[]), &cluster.root);
+    let logger = cluster.find("Deployment", "logger").clone();
+    let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_status(metrics_port, "/readyz") == 200),
+        "the logger never became ready: {}",
+        logger.stderr()
+    );
+    let test_pod = cluster.find("Pod", "test").clone();
+    assert!(
+        wait_until(Duration::from_secs(30), || output_of(
+            &mut cluster.command(&test_pod, &[])
+        )
+        .status
+        .success()),
+        "helm test never passed: {}",
+        serve.stderr()
+    );
+
+    // kubectl exec deploy/dripline-tools-toolbox -- dl-set peaches 21
+    let toolbox = cluster.find("Deployment", "toolbox").clone();
+    let set = output_of(&mut cluster.exec(&toolbox, "dl-set", &[peaches.as_str(), "21"]));
+    assert!(set.status.success(), "dl-set: {}", describe(&set));
+    let rows = || {
+        query_count(
+            &export_support::pg_url(),
+            &format!(
+                "SELECT count(*) FROM {} WHERE sensor_name = '{peaches}' AND value_raw = 21 \
+                 AND value_cal = 42",
+                db.sql_table()
+            ),
+        )
+    };
+    assert!(
+        wait_until(PATIENCE, || rows() == 1),
+        "the set value never reached the table: {}",
+        logger.stderr()
+    );
+
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let job_name = "dripline-tools-export-29000000";
+    let output = output_of(&mut cluster.command(&cron_job, &[("job-name", job_name)]));
+    assert!(output.status.success(), "export: {}", describe(&output));
+    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lines = gunzip_lines(
+        &cluster
+            .claim_dir(&claim)
+            .join(format!("sensor_data-{job_name}.csv.gz")),
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with(&format!("{peaches},")) && line.ends_with(",21.0,42.0")),
+        "the exported file lacks the value: {lines:?}"
+    );
+    assert_eq!(
+        serve
+            .process
+            .terminate(Duration::from_secs(15))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
 }
 
 #[test]
