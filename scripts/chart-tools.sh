@@ -58,8 +58,20 @@ need_packages() { # need_packages DEBIAN-PACKAGE... : install them as root, else
 
 python=${PYTHON:-python3}
 
+# Two runs at once (two `make test`s) install one at a time; the second then finds it done.
+locked=false
+lock() {
+	$locked && return
+	if command -v flock >/dev/null; then
+		exec 9>"$cache/.lock"
+		flock 9
+	fi
+	locked=true
+}
+
 # --- helm ----------------------------------------------------------------------------------
 helm_dir="$cache/helm-$HELM_VERSION"
+[ -f "$helm_dir/.installed" ] || lock
 if [ ! -f "$helm_dir/.installed" ]; then
 	command -v npm >/dev/null || need_packages npm
 	command -v "$python" >/dev/null || need_packages python3
@@ -101,6 +113,7 @@ ln -sfn "$helm_dir/helm" "$cache/bin/helm"
 # --- python venv ---------------------------------------------------------------------------
 pins_id=$(printf '%s\n' "${PY_PINS[@]}" | sha1sum | cut -c1-12)
 venv="$cache/venv-$pins_id"
+[ -f "$venv/.installed" ] || lock
 if [ ! -f "$venv/.installed" ]; then
 	command -v "$python" >/dev/null || need_packages python3 python3-venv
 	"$python" -c 'import venv, ensurepip' 2>/dev/null || need_packages python3-venv
