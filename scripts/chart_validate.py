@@ -187,6 +187,8 @@ def check_promises(where, docs):
         if component(config_map, "service"):
             service = config_map["metadata"]["labels"]["dripline-tools/service"]
             config = yaml.safe_load(config_map["data"]["config.yaml"]) or {}
+            # The deprecated dripline-python 4 layout: everything under runtime-config.
+            config = {**config, **(config.get("runtime-config") or {})}
             endpoints = [e.get("name") for e in config.get("endpoints") or [] if isinstance(e, dict)]
             config_names[service] = (config.get("name"), endpoints)
     tests = {}

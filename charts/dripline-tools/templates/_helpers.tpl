@@ -290,3 +290,16 @@ formats kept), else config as YAML. (dict "ctx" $ "service" .)
 {{- toYaml (required (printf "services[%s]: config (or configYaml) is required: the dl-serve config" .service.name) .service.config) }}
 {{- end }}
 {{- end }}
+
+{{/*
+One service's config as a map, the deprecated v4 layout (everything under runtime-config:)
+flattened, for reading its name, endpoints and auth_file. (dict "ctx" $ "service" .)
+*/}}
+{{- define "dripline-tools.serviceConfigMap" -}}
+{{- $config := fromYaml (include "dripline-tools.serviceConfigText" .) }}
+{{- $runtime := index $config "runtime-config" }}
+{{- if kindIs "map" $runtime }}
+{{- $config = merge (dict) $runtime (omit $config "runtime-config") }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
