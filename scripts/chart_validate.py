@@ -147,7 +147,9 @@ def walk_secret_keys(value, path=""):
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
-            if SECRET_WORDS.search(str(key)) and isinstance(item, (str, int, float)) and str(item):
+            # password_file, auth_file, …: paths, not secrets.
+            is_path = re.search(r"[-_]?(file|path)$", str(key), re.I)
+            if SECRET_WORDS.search(str(key)) and not is_path and isinstance(item, (str, int, float)) and str(item):
                 yield here
             yield from walk_secret_keys(item, here)
     elif isinstance(value, list):

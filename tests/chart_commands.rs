@@ -13,7 +13,9 @@
 //! - the logger's rendered command stores alerts, and its probe paths answer 200 on its
 //!   metrics port;
 //! - the export CronJob's command writes a new file per run on its volume, incrementally, and
-//!   the stdout variant prints the rows.
+//!   the stdout variant prints the rows;
+//! - examples/second-mesh's values, renamed for the test, carry a value set through the
+//!   toolbox from the guide's key-value store through the logger into the export file.
 //!
 //! Every test has its own service names, queue, routing keys and schema, and removes them.
 
