@@ -37,7 +37,7 @@ Labels every object carries.
 helm.sh/chart: {{ include "dripline-tools.chart" . }}
 app.kubernetes.io/name: {{ include "dripline-tools.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ include "dripline-tools.imageTag" . | trunc 63 | quote }}
+app.kubernetes.io/version: {{ include "dripline-tools.imageTag" . | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: dripline
 {{- end }}
