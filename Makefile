@@ -79,11 +79,12 @@ man:
 completions:
 	$(CARGO) run --quiet -p dripline-e2e --bin gen-completions -- completions
 
-# `make install` builds release binaries first. INSTALL_FROM=DIR installs the programs already
-# built in DIR instead (e.g. target/debug, or a CI cache's release directory) and builds
-# nothing: tests/packaging.rs does that with the debug build `make test` has just made.
+# `make install` builds the programs' release binaries first (only theirs, not the test
+# package's generators). INSTALL_FROM=DIR installs the programs already built in DIR instead
+# (e.g. target/debug, or a CI cache's release directory) and builds nothing:
+# tests/packaging.rs does that with the debug build `make test` has just made.
 install:
-	$(if $(INSTALL_FROM),,$(CARGO) build --release --workspace --bins)
+	$(if $(INSTALL_FROM),,$(CARGO) build --release $(addprefix -p ,$(PROGRAMS)) --bins)
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	@set -e; dir="$(or $(INSTALL_FROM),$(TARGET_DIR)/release)"; for program in $(PROGRAMS); do \
