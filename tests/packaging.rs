@@ -593,3 +593,72 @@ fn dockerfile_builds_with_the_workspace_toolchain_and_runs_as_dripline() {
         );
     }
 }
+
+/// `1.88` or `1.88.0` as (1, 88, 0).
+fn rust_version(text: &str) -> (u32, u32, u32) {
+    let mut parts = text
+        .trim()
+        .split('.')
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
+#[test]
+fn every_locked_dependency_builds_with_the_dockerfiles_toolchain() {
+    // The image is built with rust:<RUST_VERSION> (the workspace's rust-version, checked
+    // above); cargo refuses a package whose rust-version is newer. Cargo.lock must not hold one.
+    let pinned = dockerfile()
+        .iter()
+        .find_map(|line| line.strip_prefix("ARG RUST_VERSION="))
+        .map(|value| value.trim_matches('"').to_owned())
+        .expect("ARG RUST_VERSION=… in the Dockerfile");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let host = run(Command::new("rustc").arg("-vV"));
+    let host = text(&host.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host");
+    let output = run(Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
+        .current_dir(repo()));
+    assert!(
+        output.status.success(),
+        "cargo metadata: {}",
+        text(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let used: BTreeSet<&str> = metadata["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve.nodes")
+        .iter()
+        .filter_map(|node| node["id"].as_str())
+        .collect();
+    let too_new: Vec<String> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|package| package["id"].as_str().is_some_and(|id| used.contains(id)))
+        .filter_map(|package| {
+            let needs = package["rust_version"].as_str()?;
+            (rust_version(needs) > rust_version(&pinned)).then(|| {
+                format!(
+                    "{} {} needs rustc {needs}",
+                    package["name"].as_str().unwrap_or("?"),
+                    package["version"].as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect();
+    assert!(
+        too_new.is_empty(),
+        "Cargo.lock holds packages the Dockerfile's rust:{pinned} cannot build (and the \
+         workspace's rust-version promises): {}. Lower them (cargo update -p NAME --precise \
+         VERSION, or resolver = \"3\" and cargo update), or raise rust-version and RUST_VERSION",
+        too_new.join(", ")
+    );
+}
