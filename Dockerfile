@@ -6,8 +6,8 @@
 #
 #   docker build -t dripline-tools .
 #   docker run --rm dripline-tools dl-get --help
-#   kubectl exec -it deploy/dl-log-to-pg -- dl-get peaches
-#   kubectl exec -it deploy/dl-log-to-pg -- man dl-export
+#   kubectl exec -it POD -- dl-get peaches        (any pod of the chart, e.g. its toolbox)
+#   kubectl exec -it POD -- man dl-export
 #
 # BuildKit is needed (cache mounts). tests/packaging.rs checks this file against the workspace
 # (toolchain, staged tree); the image is not built by the tests.
