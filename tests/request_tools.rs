@@ -280,6 +280,43 @@ fn batch_mode_answers_in_order_and_reports_bad_lines() {
 }
 
 #[test]
+fn batch_mode_blames_each_unroutable_request_on_its_own_line() {
+    // RabbitMQ may confirm several publishes with one ack; lapin then hands a returned
+    // (unroutable) request to whichever of those confirms it completes first. Each 403 must
+    // still land on the request that had no queue, never on a neighbour that was served.
+    let mesh = Mesh::start();
+    let ghosts: Vec<String> = (0..3).map(|_| unique_name("ghost")).collect();
+    let targets: Vec<&str> = (0..600)
+        .map(|i| match i % 4 {
+            0 => ghosts[i / 4 % 3].as_str(),
+            1 => mesh.peaches.as_str(),
+            2 => mesh.chips.as_str(),
+            _ => mesh.waffles.as_str(),
+        })
+        .collect();
+    let input: String = targets
+        .iter()
+        .map(|target| format!("{{\"target\":\"{target}\"}}\n"))
+        .collect();
+    let out = run("dl-get", &["-", "-t", "10s"], Some(&input));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let lines: Vec<Value> = stdout_of(&out).lines().map(json_line).collect();
+    assert_eq!(lines.len(), targets.len());
+    for (i, (target, line)) in targets.iter().zip(&lines).enumerate() {
+        let code = &line["error"]["return_code"];
+        if ghosts.iter().any(|ghost| ghost == target) {
+            assert_eq!(code, 403, "line {}: {target}: {line}", i + 1);
+        } else {
+            assert!(
+                code.is_null(),
+                "line {}: {target} was served: {line}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
 fn closed_stdout_ends_quietly() {
     let mesh = Mesh::start();
     let input: String = (0..2000)

@@ -31,7 +31,16 @@ pub enum RequestOutcome {
     TimedOut,
 }
 
-type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>>;
+/// What a waiting request hears: its replies, or that the broker returned it.
+#[derive(Debug)]
+enum ReplyEvent {
+    Reply(Box<Message>),
+    /// The broker returned the request (no queue bound), learnt from another publish's
+    /// confirm (see [`crate::publisher::PendingPublish::confirmed`]).
+    Unroutable,
+}
+
+type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<ReplyEvent>>>>;
 
 /// A request→reply client on one connection; share it (`&self`) between concurrent requests.
 pub struct RequestClient {
@@ -104,8 +113,9 @@ impl RequestClient {
             )
             .await
             .map_err(|e| MeshError::amqp("consuming the reply queue", e))?;
-        let publisher = Publisher::on_channel_as_is(settings, channel);
         let waiters: Waiters = Arc::default();
+        let publisher = Publisher::on_channel_as_is(settings, channel)
+            .with_stray_return_handler(report_unroutable_to(waiters.clone()));
         let reader = tokio::spawn(read_replies(
             MessageStream::new(consumer, false),
             waiters.clone(),
@@ -128,17 +138,18 @@ impl RequestClient {
         if published == Published::Unroutable {
             return Ok(RequestOutcome::Unroutable);
         }
-        let reply = if timeout.is_zero() {
+        let event = if timeout.is_zero() {
             replies.recv().await
         } else {
             match tokio::time::timeout(timeout, replies.recv()).await {
-                Ok(reply) => reply,
+                Ok(event) => event,
                 Err(_) => return Ok(RequestOutcome::TimedOut),
             }
         };
-        reply
-            .map(|reply| RequestOutcome::Reply(Box::new(reply)))
-            .ok_or_else(connection_lost)
+        match event.ok_or_else(connection_lost)? {
+            ReplyEvent::Reply(reply) => Ok(RequestOutcome::Reply(reply)),
+            ReplyEvent::Unroutable => Ok(RequestOutcome::Unroutable),
+        }
     }
 
     /// Send `request` (e.g. to `broadcast`) and collect every reply that arrives within
@@ -156,7 +167,8 @@ impl RequestClient {
         let deadline = tokio::time::Instant::now() + window;
         loop {
             match tokio::time::timeout_at(deadline, replies.recv()).await {
-                Ok(Some(reply)) => collected.push(reply),
+                Ok(Some(ReplyEvent::Reply(reply))) => collected.push(*reply),
+                Ok(Some(ReplyEvent::Unroutable)) => return Ok(None),
                 Ok(None) => return Err(connection_lost()),
                 Err(_) => return Ok(Some(collected)),
             }
@@ -182,7 +194,7 @@ impl RequestClient {
 
     fn lock_waiters(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Message>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<ReplyEvent>>> {
         self.waiters
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -191,13 +203,13 @@ impl RequestClient {
 
 /// The replies to one request; unregisters itself when dropped.
 struct Receiver {
-    inner: mpsc::UnboundedReceiver<Message>,
+    inner: mpsc::UnboundedReceiver<ReplyEvent>,
     correlation_id: String,
     waiters: Waiters,
 }
 
 impl Receiver {
-    async fn recv(&mut self) -> Option<Message> {
+    async fn recv(&mut self) -> Option<ReplyEvent> {
         self.inner.recv().await
     }
 }
@@ -209,6 +221,24 @@ impl Drop for Receiver {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(&self.correlation_id);
     }
+}
+
+/// Tells the request a returned message belongs to (by its correlation id) that it was
+/// returned; the request may already have been confirmed and be waiting for its reply.
+fn report_unroutable_to(waiters: Waiters) -> crate::publisher::StrayReturnHandler {
+    Arc::new(move |returned: &lapin::BasicProperties| {
+        let Some(correlation_id) = returned.correlation_id() else {
+            return;
+        };
+        let waiter = waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(correlation_id.as_str())
+            .cloned();
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(ReplyEvent::Unroutable);
+        }
+    })
 }
 
 fn connection_lost() -> MeshError {
@@ -236,7 +266,7 @@ async fn read_replies(mut stream: MessageStream, waiters: Waiters) {
                     .cloned();
                 match waiter {
                     Some(waiter) => {
-                        let _ = waiter.send(reply);
+                        let _ = waiter.send(ReplyEvent::Reply(Box::new(reply)));
                     }
                     None => tracing::debug!(
                         correlation_id = %reply.correlation_id,

@@ -6,9 +6,10 @@ use crate::settings::BrokerSettings;
 use crate::MeshError;
 use dripline_protocol::{encode, Message};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::{Channel, PublisherConfirm};
+use lapin::{BasicProperties, Channel, PublisherConfirm};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Which of the mesh's two exchanges a message goes to.
@@ -29,6 +30,10 @@ pub enum Published {
     Unroutable,
 }
 
+/// Told of a returned (unroutable) message that arrived on another publish's confirm, with
+/// the returned message's properties (see [`PendingPublish::confirmed`]).
+pub(crate) type StrayReturnHandler = Arc<dyn Fn(&BasicProperties) + Send + Sync>;
+
 /// Publishes messages on a channel in confirm mode. Cheap to clone; clones share the channel
 /// and may publish concurrently.
 #[derive(Clone)]
@@ -38,6 +43,7 @@ pub struct Publisher {
     alerts_exchange: String,
     max_payload_size: usize,
     persistent: bool,
+    stray_returns: Option<StrayReturnHandler>,
 }
 
 impl Publisher {
@@ -69,7 +75,15 @@ impl Publisher {
             alerts_exchange: settings.alerts_exchange.clone(),
             max_payload_size: settings.max_payload_size,
             persistent: false,
+            stray_returns: None,
         }
+    }
+
+    /// Hand returned messages that arrive on another publish's confirm to `handler`, which
+    /// must find their owner (e.g. by correlation id). Without one they are only logged.
+    pub(crate) fn with_stray_return_handler(mut self, handler: StrayReturnHandler) -> Self {
+        self.stray_returns = Some(handler);
+        self
     }
 
     /// The channel underneath (for consuming on the same channel).
@@ -118,6 +132,7 @@ impl Publisher {
         let routing_key = crate::short(&message.routing_key)?;
         let mut chunks = Vec::with_capacity(1);
         for chunk in encode(message, self.max_payload_size) {
+            let message_id = chunk.properties.message_id.clone();
             let mut properties = to_amqp_properties(&chunk.properties);
             if self.persistent {
                 properties = properties.with_delivery_mode(PERSISTENT);
@@ -138,9 +153,9 @@ impl Publisher {
             // what is left is the wait until the I/O thread has written them, which
             // `confirmed` does. No waker is needed for this poll: nobody waits yet.
             let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
-            let chunk = match sending.as_mut().poll(&mut context) {
-                Poll::Pending => Chunk::Sending(sending),
-                Poll::Ready(Ok(confirm)) => Chunk::Sent(confirm),
+            let state = match sending.as_mut().poll(&mut context) {
+                Poll::Pending => ChunkState::Sending(sending),
+                Poll::Ready(Ok(confirm)) => ChunkState::Sent(confirm),
                 Poll::Ready(Err(e)) => {
                     return Err(MeshError::amqp(
                         format!("publishing to '{exchange_name}'"),
@@ -148,11 +163,12 @@ impl Publisher {
                     ))
                 }
             };
-            chunks.push(chunk);
+            chunks.push(Chunk { message_id, state });
         }
         Ok(PendingPublish {
             exchange: exchange_name.clone(),
             chunks,
+            stray_returns: self.stray_returns.clone(),
         })
     }
 }
@@ -160,8 +176,14 @@ impl Publisher {
 /// lapin's publish of one chunk, between queueing its frames and their being written.
 type Sending = Pin<Box<dyn Future<Output = lapin::Result<PublisherConfirm>> + Send>>;
 
-/// One chunk of a started publish.
-enum Chunk {
+/// One chunk of a started publish: its AMQP `message_id` (`UUID/i/n`), and how far it got.
+struct Chunk {
+    message_id: Option<String>,
+    state: ChunkState,
+}
+
+/// How far one chunk of a started publish got.
+enum ChunkState {
     /// Frames queued, not yet written.
     Sending(Sending),
     /// Written; its confirm is to come.
@@ -177,18 +199,25 @@ const PERSISTENT: u8 = 2;
 pub struct PendingPublish {
     exchange: String,
     chunks: Vec<Chunk>,
+    stray_returns: Option<StrayReturnHandler>,
 }
 
 impl PendingPublish {
     /// Wait until the broker confirms every chunk: [`Published::Unroutable`] when a mandatory
     /// message had no queue, an error when the broker refused it (nack) or the connection
     /// was lost.
+    ///
+    /// The broker sends a returned message before the ack of its publish, but it may ack
+    /// several publishes at once, and lapin then attaches the returned message to whichever
+    /// of their confirms it completes first. So a returned message is matched to its chunk by
+    /// `message_id`; one that belongs to another publish goes to the publisher's stray-return
+    /// handler, and that publish (which may already have been confirmed) learns of it there.
     pub async fn confirmed(self) -> Result<Published, MeshError> {
         let mut outcome = Published::Confirmed;
         for chunk in self.chunks {
-            let confirm = match chunk {
-                Chunk::Sent(confirm) => confirm,
-                Chunk::Sending(sending) => sending.await.map_err(|e| {
+            let confirm = match chunk.state {
+                ChunkState::Sent(confirm) => confirm,
+                ChunkState::Sending(sending) => sending.await.map_err(|e| {
                     MeshError::amqp(format!("publishing to '{}'", self.exchange), e)
                 })?,
             };
@@ -201,8 +230,22 @@ impl PendingPublish {
                     reason: "the broker refused the message (nack)".into(),
                 });
             }
-            if confirmation.take_message().is_some() {
-                outcome = Published::Unroutable;
+            if let Some(returned) = confirmation.take_message() {
+                let returned_id = returned
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|id| id.as_str());
+                if returned_id == chunk.message_id.as_deref() {
+                    outcome = Published::Unroutable;
+                } else if let Some(handler) = &self.stray_returns {
+                    handler(&returned.properties);
+                } else {
+                    tracing::warn!(
+                        message_id = returned_id.unwrap_or(""),
+                        "the broker returned a message whose publish was already confirmed"
+                    );
+                }
             }
         }
         Ok(outcome)
