@@ -4,7 +4,8 @@
 
 use dripline_e2e::private_services::PrivateBroker;
 use dripline_e2e::{
-    binary, on_broker_channel, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
+    binary, lines_of, on_broker_channel, run, stderr_of, stdout_of, unique_name, wait_until,
+    ChildGuard,
 };
 use dripline_protocol::timestamp::parse_timestamp;
 use serde_json::{json, Value};
@@ -71,15 +72,7 @@ impl Listening {
         );
         let stdout = process.child.stdout.take().expect("stdout");
         let stderr = process.child.stderr.take().expect("stderr");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(stdout);
         let collected = Arc::new(Mutex::new(String::new()));
         let sink = collected.clone();
         std::thread::spawn(move || {

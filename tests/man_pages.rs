@@ -5,6 +5,7 @@
 //! have EXAMPLES and EXIT STATUS sections, and every program of the shared list
 //! (tests/programs.rs) a page and a completion file for each shell.
 
+use dripline_e2e::files_under;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,7 +35,7 @@ impl Fresh {
     }
 
     fn files(&self) -> BTreeSet<String> {
-        files_in(&self.dir)
+        files_under(&self.dir)
     }
 }
 
@@ -46,26 +47,6 @@ impl Drop for Fresh {
 
 fn repo_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
-}
-
-/// Every file under `dir`, as paths relative to it (`dl-get.1`, `bash/dl-get`).
-fn files_in(dir: &Path) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(dir.join(&relative)) else {
-            continue;
-        };
-        for entry in entries.filter_map(|entry| entry.ok()) {
-            let path = relative.join(entry.file_name());
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                pending.push(path);
-            } else {
-                found.insert(path.to_string_lossy().into_owned());
-            }
-        }
-    }
-    found
 }
 
 /// Differences between the committed `committed/` (only the files `keep` selects) and `fresh`,
@@ -96,7 +77,7 @@ fn staleness(
             Ok(_) => {}
         }
     }
-    let committed_files: BTreeSet<String> = files_in(&committed_dir)
+    let committed_files: BTreeSet<String> = files_under(&committed_dir)
         .into_iter()
         .filter(|file| keep(file))
         .collect();

@@ -14,6 +14,7 @@
 //! zsh and fish are installed by scripts/services.sh; a check that needs one of them is skipped
 //! (with a note) when it is missing, except under CI, where that fails.
 
+use dripline_e2e::files_under;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -119,26 +120,6 @@ fn make_install(variables: &[String]) {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Every file under `dir`, relative to it.
-fn files_under(dir: &Path) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(dir.join(&relative)) else {
-            continue;
-        };
-        for entry in entries.filter_map(|entry| entry.ok()) {
-            let path = relative.join(entry.file_name());
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                pending.push(path);
-            } else {
-                found.insert(path.to_string_lossy().into_owned());
-            }
-        }
-    }
-    found
 }
 
 fn available(program: &str) -> bool {

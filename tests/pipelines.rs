@@ -9,11 +9,13 @@ mod export_support;
 #[path = "serve_support.rs"]
 mod serve_support;
 
-use dripline_e2e::{binary, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard};
+use dripline_e2e::{
+    binary, lines_of, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
+};
 use export_support::{pg_url, TestDb};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -236,16 +238,7 @@ struct Background {
 impl Background {
     fn start(command: &mut Command) -> Self {
         let mut process = ChildGuard::spawn(command.stdout(Stdio::piped()));
-        let stdout = process.child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(process.child.stdout.take().unwrap());
         Background { process, lines }
     }
 
