@@ -20,7 +20,7 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | \
 
 .DEFAULT_GOAL := build
 
-.PHONY: help build test cargo-test fmt-check clippy chart-check services demo bench man completions install
+.PHONY: help build test cargo-test fmt-check clippy chart-check image-check services demo bench man completions install
 
 help:
 	@echo 'make build      build everything (cargo build --workspace --all-targets)'
@@ -34,6 +34,7 @@ help:
 	@echo '                completions for bash, zsh and fish under $$(PREFIX)/share'
 	@echo '                (PREFIX=$(PREFIX), DESTDIR for staging, INSTALL_FROM=target/debug to'
 	@echo '                install programs already built there instead of a release build)'
+	@echo 'make image-check build the Dockerfile with buildah and try the image (root, slow)'
 	@echo 'make services   make sure RabbitMQ and PostgreSQL run on loopback (installs as root)'
 
 build:
@@ -58,6 +59,11 @@ clippy:
 # Installs its own helm and kubernetes-validate (scripts/chart-tools.sh) on first use.
 chart-check:
 	@bash scripts/chart-check.sh
+
+# Builds the Dockerfile for real with buildah (no daemon needed) and tries the image; slow
+# (a release build), so not part of `make test`. Run as root.
+image-check:
+	@bash scripts/image-check.sh
 
 services:
 	@bash scripts/services.sh
