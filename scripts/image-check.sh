@@ -86,6 +86,9 @@ buildah bud --isolation chroot --pull=never --layers \
 	--build-arg RUST_VERSION="$rust_version" -t "$image" . >"$cache/build.log" 2>&1 ||
 	{ tail -30 "$cache/build.log" >&2; fail "the build failed (whole log: $cache/build.log)"; }
 say "built $image in $((SECONDS - start)) s"
+# vfs keeps a full copy per layer: drop the previous builds' layers (the cargo cache mounts,
+# in /var/tmp/buildah-cache, which make the next build quick, are kept).
+buildah rmi --prune >/dev/null 2>&1 || true
 
 # --- the image ------------------------------------------------------------------------------
 user=$(buildah inspect --type image --format '{{.OCIv1.Config.User}}' "$image")
