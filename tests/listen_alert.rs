@@ -2,6 +2,9 @@
 //! 127.0.0.1:5672, and a private broker for the restart test. Every test uses its own routing
 //! keys (harness::unique_name), so tests never see each other's messages or a running mesh.
 
+#[path = "serve_support.rs"]
+mod serve_support;
+
 use dripline_e2e::private_services::PrivateBroker;
 use dripline_e2e::{
     binary, lines_of, on_broker_channel, run, stderr_of, stdout_of, unique_name, wait_until,
@@ -422,69 +425,32 @@ fn delete_queue(queue: &str) {
 
 #[test]
 fn alerts_are_persistent_unless_transient() {
-    use futures_util::StreamExt;
-    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
     let key = unique_name("la_mode");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let settings = dripline_mesh::BrokerSettings::resolve(&dripline_mesh::BrokerOptions {
-            host: Some("127.0.0.1".into()),
-            port: Some(5672),
-            ..Default::default()
-        })
-        .unwrap();
-        let connection = dripline_mesh::MeshConnection::connect(&settings, "unknown")
-            .await
-            .unwrap();
-        let channel = connection.channel().await.unwrap();
-        connection.declare_exchanges(&channel).await.unwrap();
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                Default::default(),
-            )
-            .await
-            .unwrap();
-        channel
-            .queue_bind(
-                queue.name().clone(),
-                "alerts".into(),
-                key.as_str().into(),
-                QueueBindOptions::default(),
-                Default::default(),
-            )
-            .await
-            .unwrap();
-        let mut consumer = channel
-            .basic_consume(
-                queue.name().clone(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                Default::default(),
-            )
-            .await
-            .unwrap();
+        let connection =
+            dripline_mesh::MeshConnection::connect(&serve_support::settings(), "unknown")
+                .await
+                .unwrap();
+        let (_channel, _queue, stream) =
+            serve_support::private_queue(&connection, "alerts", std::slice::from_ref(&key), false)
+                .await;
+        // The raw deliveries keep the AMQP delivery mode, which decoding drops.
+        let mut stream = stream.keeping_raw_deliveries();
         alert(&[&key, "1"], None);
         alert(&["--transient", &key, "2"], None);
         let mut modes = Vec::new();
         for _ in 0..2 {
-            let delivery = tokio::time::timeout(LIMIT, consumer.next())
+            let incoming = tokio::time::timeout(LIMIT, stream.next())
                 .await
                 .expect("a delivery")
                 .expect("consumer open")
                 .expect("delivery");
-            let body: Value = serde_json::from_slice(&delivery.data).unwrap();
+            let delivery = &incoming.raw[0];
+            let body: Value = serde_json::from_slice(&delivery.body).unwrap();
             modes.push((body, *delivery.properties.delivery_mode()));
         }
         assert_eq!(modes, [(json!(1), Some(2)), (json!(2), None)]);
