@@ -24,7 +24,7 @@ mod export_support;
 #[path = "log_support.rs"]
 mod log_support;
 
-use dripline_e2e::{binary, free_port, unique_name, wait_until, ChildGuard};
+use dripline_e2e::{binary, free_port, run_command, unique_name, wait_until, ChildGuard};
 use export_support::TestDb;
 use log_support::{numeric_alerts, publish, query_count, TestQueue, PATIENCE};
 use serde_json::json;
@@ -470,14 +470,6 @@ fn merge(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::V
     base
 }
 
-fn output_of(command: &mut Command) -> Output {
-    command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("running a rendered command")
-}
-
 fn describe(output: &Output) -> String {
     format!(
         "status {}, stdout {:?}, stderr {:?}",
@@ -568,7 +560,7 @@ fn service_from_its_config_map_answers_the_helm_test_ping() {
         .clone();
 
     // Before the service runs, the helm test fails: nothing is bound for its name.
-    let before = output_of(&mut cluster.command(&test_pod, &[]));
+    let before = run_command(&mut cluster.command(&test_pod, &[]), None);
     assert_eq!(
         before.status.code(),
         Some(4),
@@ -580,7 +572,7 @@ fn service_from_its_config_map_answers_the_helm_test_ping() {
     let mut serve = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
     let mut last = None;
     let answered = wait_until(Duration::from_secs(30), || {
-        let output = output_of(&mut cluster.command(&test_pod, &[]));
+        let output = run_command(&mut cluster.command(&test_pod, &[]), None);
         let ok = output.status.success();
         last = Some(output);
         ok
@@ -595,11 +587,14 @@ fn service_from_its_config_map_answers_the_helm_test_ping() {
     // The toolbox's environment (what `kubectl exec … -- dl-get` gets) reaches the service.
     let toolbox = cluster.find("Deployment", "toolbox").clone();
     // `kubectl exec` runs another program in the container, with the container's env.
-    let get = output_of(&mut cluster.exec(
-        &toolbox,
-        "dl-get",
-        &[peaches.as_str(), "--field", "value_cal"],
-    ));
+    let get = run_command(
+        &mut cluster.exec(
+            &toolbox,
+            "dl-get",
+            &[peaches.as_str(), "--field", "value_cal"],
+        ),
+        None,
+    );
     assert!(
         get.status.success(),
         "dl-get from the toolbox: {}",
@@ -751,7 +746,10 @@ fn export_cron_job_writes_a_new_file_per_run_on_its_claim() {
         )
     };
     let run = |cluster: &Cluster, job_name: &str| {
-        let output = output_of(&mut cluster.command(&cron_job, &[("job-name", job_name)]));
+        let output = run_command(
+            &mut cluster.command(&cron_job, &[("job-name", job_name)]),
+            None,
+        );
         assert!(
             output.status.success(),
             "the export job: {}",
@@ -812,7 +810,10 @@ fn export_to_stdout_prints_the_last_day() {
         "no claim for an export to stdout"
     );
     let cron_job = cluster.find("CronJob", "export").clone();
-    let output = output_of(&mut cluster.command(&cron_job, &[("job-name", "unused")]));
+    let output = run_command(
+        &mut cluster.command(&cron_job, &[("job-name", "unused")]),
+        None,
+    );
     assert!(output.status.success(), "{}", describe(&output));
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -881,8 +882,9 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
     );
     let test_pod = cluster.find("Pod", "test").clone();
     assert!(
-        wait_until(Duration::from_secs(30), || output_of(
-            &mut cluster.command(&test_pod, &[])
+        wait_until(Duration::from_secs(30), || run_command(
+            &mut cluster.command(&test_pod, &[]),
+            None
         )
         .status
         .success()),
@@ -892,7 +894,10 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
 
     // kubectl exec deploy/dripline-tools-toolbox -- dl-set peaches 21
     let toolbox = cluster.find("Deployment", "toolbox").clone();
-    let set = output_of(&mut cluster.exec(&toolbox, "dl-set", &[peaches.as_str(), "21"]));
+    let set = run_command(
+        &mut cluster.exec(&toolbox, "dl-set", &[peaches.as_str(), "21"]),
+        None,
+    );
     assert!(set.status.success(), "dl-set: {}", describe(&set));
     let rows = || {
         query_count(
@@ -912,7 +917,10 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
 
     let cron_job = cluster.find("CronJob", "export").clone();
     let job_name = "dripline-tools-export-29000000";
-    let output = output_of(&mut cluster.command(&cron_job, &[("job-name", job_name)]));
+    let output = run_command(
+        &mut cluster.command(&cron_job, &[("job-name", job_name)]),
+        None,
+    );
     assert!(output.status.success(), "export: {}", describe(&output));
     let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
         .as_str()

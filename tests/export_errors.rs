@@ -45,14 +45,14 @@ fn unreachable_database_names_the_address_and_hides_the_password() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     }; // closed again: connections are refused
-    let output = std::process::Command::new(dripline_e2e::binary("dl-export"))
-        .args([
+    let output = dripline_e2e::run(
+        "dl-export",
+        &[
             "--pg-url",
             &format!("postgresql://postgres:sekrit@127.0.0.1:{port}/test"),
-        ])
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+        ],
+        None,
+    );
     assert_fails(
         &output,
         69,

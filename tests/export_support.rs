@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use dripline_e2e::{binary, unique_name};
+use dripline_e2e::{binary, unique_name, without_env_settings};
 use dripline_store::postgres::{Client, NoTls};
 use dripline_store::TableName;
 use std::process::{Command, Output, Stdio};
@@ -67,16 +67,9 @@ impl TestDb {
     /// A `dl-export` command for this table, with the connection in `--pg-url` and no
     /// credentials or settings leaking in from the environment.
     pub fn dl_export(&self) -> Command {
-        let mut command = Command::new(binary("dl-export"));
+        let mut command = without_env_settings(Command::new(binary("dl-export")));
         command
             .args(["--pg-url", &pg_url(), "--table", &self.table_arg()])
-            .env_remove("DATABASE_URL")
-            .env_remove("PGHOST")
-            .env_remove("PGPORT")
-            .env_remove("PGDATABASE")
-            .env_remove("POSTGRES_USER")
-            .env_remove("POSTGRES_PASSWORD")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         command
     }

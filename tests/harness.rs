@@ -98,16 +98,39 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Run a built program with `args` and optional stdin text; collect its output.
-pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
+/// The environment variables the programs read their settings from (broker, database, TLS,
+/// timeout, logging). Tests give the programs their settings as flags, so none of these may
+/// leak in from a developer's shell.
+const SETTINGS_ENV: &[&str] = &[
+    "DRIPLINE_BROKER",
+    "DRIPLINE_BROKER_PORT",
+    "DRIPLINE_AMQP_URL",
+    "DRIPLINE_USER",
+    "DRIPLINE_PASSWORD",
+    "DRIPLINE_TIMEOUT",
+    "DATABASE_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGDATABASE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "RUST_LOG",
+];
+
+/// `command` without any of the settings the programs read from the environment.
+pub fn without_env_settings(mut command: Command) -> Command {
+    for name in SETTINGS_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Run `command` with optional stdin text (none: stdin is empty); collect stdout and stderr.
+pub fn run_command(command: &mut Command, stdin: Option<&str>) -> Output {
     use std::io::Write;
-    let mut child = Command::new(binary(program))
-        .args(args)
-        .env_remove("DRIPLINE_BROKER")
-        .env_remove("DRIPLINE_BROKER_PORT")
-        .env_remove("DRIPLINE_AMQP_URL")
-        .env_remove("DRIPLINE_USER")
-        .env_remove("DRIPLINE_PASSWORD")
+    let mut child = command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -116,12 +139,21 @@ pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        .unwrap_or_else(|e| panic!("running {:?}: {e}", command.get_program()));
     if let Some(text) = stdin {
         let mut input = child.stdin.take().expect("stdin");
         input.write_all(text.as_bytes()).expect("writing stdin");
     }
     child.wait_with_output().expect("waiting for the program")
+}
+
+/// Run a built program with `args` and optional stdin text, without settings from the
+/// environment; collect its output.
+pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    run_command(
+        without_env_settings(Command::new(binary(program))).args(args),
+        stdin,
+    )
 }
 
 /// stdout of a finished program as text.

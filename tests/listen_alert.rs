@@ -8,7 +8,7 @@ mod serve_support;
 use dripline_e2e::private_services::PrivateBroker;
 use dripline_e2e::{
     binary, lines_of, on_broker_channel, run, stderr_of, stdout_of, unique_name, wait_until,
-    ChildGuard,
+    without_env_settings, ChildGuard,
 };
 use dripline_protocol::timestamp::parse_timestamp;
 use serde_json::{json, Value};
@@ -22,14 +22,8 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// A dl-* command without inherited broker settings, pointed at `port` on loopback.
 fn command(program: &str, port: u16) -> Command {
-    let mut command = Command::new(binary(program));
-    command
-        .args(["-b", "127.0.0.1", "-p", &port.to_string()])
-        .env_remove("DRIPLINE_BROKER")
-        .env_remove("DRIPLINE_BROKER_PORT")
-        .env_remove("DRIPLINE_USER")
-        .env_remove("DRIPLINE_PASSWORD")
-        .env_remove("DRIPLINE_AMQP_URL");
+    let mut command = without_env_settings(Command::new(binary(program)));
+    command.args(["-b", "127.0.0.1", "-p", &port.to_string()]);
     command
 }
 

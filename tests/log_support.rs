@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-use dripline_e2e::{binary, free_port, on_broker_channel, run, wait_until, ChildGuard};
+use dripline_e2e::{
+    binary, free_port, on_broker_channel, run, wait_until, without_env_settings, ChildGuard,
+};
 use dripline_store::postgres::{Client, NoTls};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -31,7 +33,7 @@ impl Logger {
             std::env::temp_dir().join(dripline_e2e::unique_name("dl-log-to-pg-stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let process = ChildGuard::spawn(
-            clean(Command::new(binary("dl-log-to-pg")))
+            without_env_settings(Command::new(binary("dl-log-to-pg")))
                 .args(args)
                 .args(["--metrics-addr", &format!("127.0.0.1:{port}"), "-v"])
                 .stdin(Stdio::null())
@@ -124,27 +126,6 @@ pub fn logger_args(
     .chain(extra.iter().copied())
     .map(String::from)
     .collect()
-}
-
-/// A command without the settings a developer's environment could leak in.
-pub fn clean(mut command: Command) -> Command {
-    for name in [
-        "DATABASE_URL",
-        "PGHOST",
-        "PGPORT",
-        "PGDATABASE",
-        "POSTGRES_USER",
-        "POSTGRES_PASSWORD",
-        "DRIPLINE_BROKER",
-        "DRIPLINE_BROKER_PORT",
-        "DRIPLINE_AMQP_URL",
-        "DRIPLINE_USER",
-        "DRIPLINE_PASSWORD",
-        "RUST_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command
 }
 
 /// Publish JSON lines (`{"routing_key", "payload", …}`) with `dl-alert -` (persistent), on

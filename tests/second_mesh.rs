@@ -23,14 +23,13 @@ mod export_support;
 mod log_support;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use dripline_e2e::{binary, stdout_of, unique_name, wait_until};
+use dripline_e2e::{binary, run_command, stdout_of, unique_name, wait_until, without_env_settings};
 use dripline_store::postgres::{Client, NoTls, SimpleQueryMessage};
 use export_support::pg_url;
-use log_support::{clean, publish, Logger, TestQueue, PATIENCE};
+use log_support::{publish, Logger, TestQueue, PATIENCE};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -223,19 +222,7 @@ impl Deployment {
         for name in ["PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGOPTIONS"] {
             command.env_remove(name);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("psql (the PostgreSQL client) must be installed");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(self.sql().as_bytes())
-            .expect("writing the script to psql");
-        child.wait_with_output().expect("psql")
+        run_command(&mut command, Some(&self.sql()))
     }
 
     fn writer_url(&self) -> String {
@@ -586,7 +573,7 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
         })
     );
     let output = run_with_stdin(
-        clean(Command::new(binary("dl-log-to-pg"))).args([
+        without_env_settings(Command::new(binary("dl-log-to-pg"))).args([
             "--stdin",
             "-v",
             "--pg-url",
@@ -600,7 +587,7 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
     // dl-export reads as the same role.
     let (from, to) = range();
     let output = run_with_stdin(
-        clean(Command::new(binary("dl-export"))).args([
+        without_env_settings(Command::new(binary("dl-export"))).args([
             "--pg-url",
             &deployment.writer_url(),
             "--sensor",
@@ -650,19 +637,7 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
 }
 
 fn run_with_stdin(command: &mut Command, input: &str) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("writing stdin");
-    let mut output = child.wait_with_output().expect("waiting");
+    let mut output = run_command(command, Some(input));
     // Keep stderr short in a failure message.
     output.stderr.truncate(8000);
     output

@@ -135,22 +135,17 @@ async fn v4_runtime_config_layout_serves() {
 fn unreachable_broker_is_one_line_and_status_69() {
     let store = Store::new();
     let (dir, path) = write_config(&store.config(0.0));
-    let mut command = Command::new(dripline_e2e::binary("dl-serve"));
-    command
-        .arg("-c")
-        .arg(&path)
-        .args([
-            "-b",
-            "127.0.0.1",
-            "-p",
-            "1",
-            "--max-connection-attempts",
-            "1",
-            "-q",
-        ])
-        .env_remove("DRIPLINE_BROKER")
-        .env_remove("DRIPLINE_BROKER_PORT")
-        .env_remove("DRIPLINE_AMQP_URL");
+    let mut command =
+        dripline_e2e::without_env_settings(Command::new(dripline_e2e::binary("dl-serve")));
+    command.arg("-c").arg(&path).args([
+        "-b",
+        "127.0.0.1",
+        "-p",
+        "1",
+        "--max-connection-attempts",
+        "1",
+        "-q",
+    ]);
     let (status, _, stderr) = output_of(&mut command);
     let _ = std::fs::remove_dir_all(dir);
     assert_eq!(status, 69, "{stderr}");

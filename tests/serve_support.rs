@@ -4,7 +4,7 @@
 //! Included by each `serve_*.rs` with `#[path = "serve_support.rs"] mod serve_support;`.
 #![allow(dead_code)]
 
-use dripline_e2e::{binary, unique_name, ChildGuard};
+use dripline_e2e::{binary, unique_name, without_env_settings, ChildGuard};
 use dripline_mesh::{
     BrokerOptions, BrokerSettings, MeshConnection, MessageStream, RequestClient, RequestOutcome,
 };
@@ -119,17 +119,12 @@ pub fn serve_command(path: &std::path::Path, extra: &[&str]) -> Command {
     let program = std::env::var_os("DL_SERVE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| binary("dl-serve"));
-    let mut command = Command::new(program);
+    let mut command = without_env_settings(Command::new(program));
     command
         .arg("-c")
         .arg(path)
         .args(["-b", "127.0.0.1", "-p", "5672"])
         .args(extra)
-        .env_remove("DRIPLINE_BROKER")
-        .env_remove("DRIPLINE_BROKER_PORT")
-        .env_remove("DRIPLINE_USER")
-        .env_remove("DRIPLINE_PASSWORD")
-        .env_remove("DRIPLINE_AMQP_URL")
         .stdin(Stdio::null());
     command
 }
