@@ -213,3 +213,12 @@ pub fn files_under(dir: &Path) -> BTreeSet<String> {
     }
     found
 }
+
+/// A fresh directory under the system's temporary directory, named after `prefix`, removed
+/// (with everything in it) when the returned guard drops.
+pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}-"))
+        .tempdir()
+        .expect("creating a temporary directory")
+}

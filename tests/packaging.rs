@@ -14,7 +14,7 @@
 //! zsh and fish are installed by scripts/services.sh; a check that needs one of them is skipped
 //! (with a note) when it is missing, except under CI, where that fails.
 
-use dripline_e2e::{files_under, run_command};
+use dripline_e2e::{files_under, run_command, temp_dir};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,23 +62,6 @@ fn expected_files() -> BTreeSet<String> {
         files.insert(format!("share/fish/vendor_completions.d/{program}.fish"));
     }
     files
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let dir = std::env::temp_dir().join(dripline_e2e::unique_name(prefix));
-        std::fs::create_dir_all(&dir).expect("creating a temporary directory");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Run `make install` in the repository with `variables` (`NAME=value`), installing the
@@ -145,8 +128,8 @@ fn have(program: &str) -> bool {
 
 #[test]
 fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() {
-    let root = TempDir::new("dl-install");
-    let prefix = root.0.join("prefix");
+    let root = temp_dir("dl-install");
+    let prefix = root.path().join("prefix");
     make_install(&[format!("PREFIX={}", prefix.display())]);
     assert_eq!(files_under(&prefix), expected_files());
 
@@ -450,19 +433,19 @@ fn make_install_with_destdir_stages_what_the_dockerfile_copies() {
     );
 
     // The same make install, staged under a temporary DESTDIR.
-    let root = TempDir::new("dl-destdir");
+    let root = temp_dir("dl-destdir");
     make_install(&[
-        format!("DESTDIR={}", root.0.display()),
+        format!("DESTDIR={}", root.path().display()),
         format!("PREFIX={prefix}"),
     ]);
-    let staged: BTreeSet<String> = files_under(&root.0);
+    let staged: BTreeSet<String> = files_under(root.path());
     let want: BTreeSet<String> = expected_files()
         .into_iter()
         .map(|file| format!("{}/{file}", prefix.trim_start_matches('/')))
         .collect();
     assert_eq!(staged, want, "make install DESTDIR=… staged something else");
     let dl_get = root
-        .0
+        .path()
         .join(prefix.trim_start_matches('/'))
         .join("bin/dl-get");
     let output = run_command(Command::new(&dl_get).arg("--version"), None);

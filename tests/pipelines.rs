@@ -10,7 +10,7 @@ mod export_support;
 mod serve_support;
 
 use dripline_e2e::{
-    binary, lines_of, run, run_command, stderr_of, stdout_of, unique_name, wait_until,
+    binary, lines_of, run, run_command, stderr_of, stdout_of, temp_dir, unique_name, wait_until,
     without_env_settings, ChildGuard,
 };
 use export_support::{pg_url, TestDb};
@@ -65,23 +65,6 @@ fn assert_ok(output: &Output, what: &str) -> String {
         stderr_of(output)
     );
     stdout_of(output)
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let dir = std::env::temp_dir().join(unique_name(prefix));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 // --- cron-export.sh ----------------------------------------------------------------------------
@@ -145,7 +128,7 @@ fn exported_files(dir: &Path) -> BTreeSet<String> {
 #[test]
 fn cron_export_writes_each_row_once_into_dated_files() {
     let mut db = TestDb::new();
-    let dir = TempDir::new("cron-export");
+    let dir = temp_dir("cron-export");
     db.exec(
         "INSERT INTO {table} (sensor_name, \"timestamp\", value_raw, value_cal) VALUES \
          ('peaches', now() - interval '10 minutes', 0.75, 1.5), \
@@ -155,12 +138,12 @@ fn cron_export_writes_each_row_once_into_dated_files() {
 
     // First run: everything logged so far, in a file under today's (UTC) date.
     let day_before = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let first = cron_export(&db, &dir.0);
+    let first = cron_export(&db, dir.path());
     let day_after = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let printed = assert_ok(&first, "cron-export.sh");
     let file = PathBuf::from(printed.trim());
-    assert!(file.starts_with(&dir.0), "printed {printed}");
-    let relative = file.strip_prefix(&dir.0).unwrap().to_string_lossy();
+    assert!(file.starts_with(dir.path()), "printed {printed}");
+    let relative = file.strip_prefix(dir.path()).unwrap().to_string_lossy();
     assert!(
         relative.starts_with(&format!("{day_before}/sensors-"))
             || relative.starts_with(&format!("{day_after}/sensors-")),
@@ -175,12 +158,12 @@ fn cron_export_writes_each_row_once_into_dated_files() {
             ("peaches".into(), "3.0".into(), "6.0".into()),
         ]
     );
-    assert!(dir.0.join(".dl-export.state").exists());
+    assert!(dir.path().join(".dl-export.state").exists());
 
     // Nothing new: no file, nothing printed, success.
-    let again = cron_export(&db, &dir.0);
+    let again = cron_export(&db, dir.path());
     assert_eq!(assert_ok(&again, "cron-export.sh, nothing new"), "");
-    assert_eq!(exported_files(&dir.0).len(), 1);
+    assert_eq!(exported_files(dir.path()).len(), 1);
 
     // Two new rows, and one younger than SETTLE (1m) that waits for the next run.
     db.exec(
@@ -189,7 +172,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
          ('peaches', now() - interval '4 minutes', 9, 18), \
          ('peaches', now(), 10, 20)",
     );
-    let third = cron_export(&db, &dir.0);
+    let third = cron_export(&db, dir.path());
     let second_file = PathBuf::from(assert_ok(&third, "cron-export.sh, new rows").trim());
     assert_ne!(second_file, file);
     assert_eq!(
@@ -199,7 +182,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
             ("peaches".into(), "9.0".into(), "18.0".into()),
         ]
     );
-    assert_eq!(exported_files(&dir.0).len(), 2);
+    assert_eq!(exported_files(dir.path()).len(), 2);
 
     // Without EXPORT_DIR it says so and exits 64.
     let usage = run_command(&mut bash("./cron-export.sh"), None);
@@ -249,8 +232,8 @@ impl Background {
 #[test]
 fn jq_listen_csv_turns_alerts_into_csv_rows() {
     let prefix = unique_name("pipe");
-    let stderr = TempDir::new("listen-csv");
-    let stderr_file = stderr.0.join("dl-listen.err");
+    let stderr = temp_dir("listen-csv");
+    let stderr_file = stderr.path().join("dl-listen.err");
     let pipeline = Background::start(
         bash("dl-listen -v --count 3 \"sensor_value.$1.#\" 2>\"$2\" | jq -nr -f jq/listen-csv.jq")
             .arg(&prefix)
@@ -408,8 +391,8 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
     let alert_key = format!("status_message.warning.{}", unique_name("watch"));
 
     // A listener for the alerts watch.sh publishes.
-    let listen_err = TempDir::new("watch");
-    let listen_err_file = listen_err.0.join("dl-listen.err");
+    let listen_err = temp_dir("watch");
+    let listen_err_file = listen_err.path().join("dl-listen.err");
     let listener = Background::start(
         bash("dl-listen -v --count 2 \"$1\" 2>\"$2\"")
             .arg(&alert_key)
