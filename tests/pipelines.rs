@@ -363,8 +363,8 @@ fn jq_get_table_shows_many_endpoints_in_one_table() {
         ]
     );
     // An endpoint nobody serves is a row with its error (dl-get exits 4; the table is whole).
-    // Asked alone: in a batch with others, dl-get can pin its "unroutable" on another request
-    // (reported with issue 5's packaging work).
+    // (That a 403 in a mixed batch lands on its own line is request_tools'
+    // batch_mode_blames_each_unroutable_request_on_its_own_line.)
     let missing = unique_name("nothing");
     assert_eq!(
         get_table(&[&missing]),
@@ -404,7 +404,7 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
         "dl-listen did not start listening"
     );
 
-    // An endpoint nobody serves: an alert at once (asked alone, see the get-table test).
+    // An endpoint nobody serves: an alert at once.
     let unserved = run_command(
         bash("./watch.sh -n 1 -r 0:5 -a \"$@\"")
             .arg(&alert_key)
