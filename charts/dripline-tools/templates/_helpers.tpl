@@ -303,3 +303,14 @@ flattened, for reading its name, endpoints and auth_file. (dict "ctx" $ "service
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
+
+{{/*
+A pod's extra labels or annotations: the chart-wide map with the component's own on top (a key
+in both takes the component's value); empty when both are. (dict "global" .Values.podLabels
+"component" $component.podLabels)
+*/}}
+{{- define "dripline-tools.podExtras" -}}
+{{- with mergeOverwrite (dict) (.global | default dict) (.component | default dict) }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
