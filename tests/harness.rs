@@ -156,6 +156,18 @@ pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
     )
 }
 
+/// Assert that a finished `what` succeeded, showing its status and output if not; its stdout.
+pub fn assert_succeeded(output: &Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stdout_of(output)
+}
+
 /// stdout of a finished program as text.
 pub fn stdout_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

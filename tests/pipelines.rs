@@ -10,8 +10,8 @@ mod export_support;
 mod serve_support;
 
 use dripline_e2e::{
-    binary, lines_of, run, run_command, stderr_of, stdout_of, temp_dir, unique_name, wait_until,
-    without_env_settings, ChildGuard,
+    assert_succeeded, binary, lines_of, run, run_command, stderr_of, stdout_of, temp_dir,
+    unique_name, wait_until, without_env_settings, ChildGuard,
 };
 use export_support::{pg_url, TestDb};
 use serde_json::{json, Value};
@@ -54,17 +54,6 @@ fn bash(script: &str) -> Command {
         command.env_remove(name);
     }
     command
-}
-
-fn assert_ok(output: &Output, what: &str) -> String {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        stdout_of(output),
-        stderr_of(output)
-    );
-    stdout_of(output)
 }
 
 // --- cron-export.sh ----------------------------------------------------------------------------
@@ -140,7 +129,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
     let day_before = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let first = cron_export(&db, dir.path());
     let day_after = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let printed = assert_ok(&first, "cron-export.sh");
+    let printed = assert_succeeded(&first, "cron-export.sh");
     let file = PathBuf::from(printed.trim());
     assert!(file.starts_with(dir.path()), "printed {printed}");
     let relative = file.strip_prefix(dir.path()).unwrap().to_string_lossy();
@@ -162,7 +151,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
 
     // Nothing new: no file, nothing printed, success.
     let again = cron_export(&db, dir.path());
-    assert_eq!(assert_ok(&again, "cron-export.sh, nothing new"), "");
+    assert_eq!(assert_succeeded(&again, "cron-export.sh, nothing new"), "");
     assert_eq!(exported_files(dir.path()).len(), 1);
 
     // Two new rows, and one younger than SETTLE (1m) that waits for the next run.
@@ -173,7 +162,7 @@ fn cron_export_writes_each_row_once_into_dated_files() {
          ('peaches', now(), 10, 20)",
     );
     let third = cron_export(&db, dir.path());
-    let second_file = PathBuf::from(assert_ok(&third, "cron-export.sh, new rows").trim());
+    let second_file = PathBuf::from(assert_succeeded(&third, "cron-export.sh, new rows").trim());
     assert_ne!(second_file, file);
     assert_eq!(
         gzipped_csv_rows(&second_file),
@@ -250,7 +239,7 @@ fn jq_listen_csv_turns_alerts_into_csv_rows() {
          {{\"routing_key\":\"sensor_value.{prefix}.waffles\",\"payload\":{{\"value_raw\":4,\"value_cal\":\"four\"}}}}\n"
     );
     let published = run("dl-alert", &["-b", "127.0.0.1", "-"], Some(&alerts));
-    assert_ok(&published, "dl-alert");
+    assert_succeeded(&published, "dl-alert");
     let (status, lines) = pipeline.finish();
     assert_eq!(status, Some(0), "{lines:?}");
     let text = lines.join("\n");
@@ -299,7 +288,7 @@ fn jq_export_stats_gives_each_sensors_count_min_max_mean() {
                 .env("DATABASE_URL", pg_url()),
             None,
         );
-        assert_ok(&output, "dl-export | jq export-stats")
+        assert_succeeded(&output, "dl-export | jq export-stats")
             .lines()
             .map(|line| serde_json::from_str(line).expect("a JSON line"))
             .collect()
@@ -436,7 +425,7 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
     );
     // A change, out of range: peaches = 2 * 9.
     let set = run("dl-set", &["-b", "127.0.0.1", &store.peaches, "9"], None);
-    assert_ok(&set, "dl-set");
+    assert_succeeded(&set, "dl-set");
     let (status, rest) = watch.finish();
     let rest: Vec<String> = rest.iter().map(|line| without_time(line)).collect();
     assert_eq!(
@@ -466,7 +455,7 @@ fn watch_prints_changes_and_alerts_out_of_range_values_on_the_mesh() {
         bash("./watch.sh -n 1 -r 0:100 \"$@\"").args([&store.peaches, &store.waffles]),
         None,
     );
-    let lines: Vec<String> = assert_ok(&calm, "watch.sh in range")
+    let lines: Vec<String> = assert_succeeded(&calm, "watch.sh in range")
         .lines()
         .map(without_time)
         .collect();

@@ -23,7 +23,9 @@ mod export_support;
 mod log_support;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use dripline_e2e::{binary, run_command, stdout_of, unique_name, wait_until, without_env_settings};
+use dripline_e2e::{
+    assert_succeeded, binary, run_command, stdout_of, unique_name, wait_until, without_env_settings,
+};
 use dripline_store::postgres::{Client, NoTls, SimpleQueryMessage};
 use export_support::pg_url;
 use log_support::{publish, Logger, TestQueue, PATIENCE};
@@ -255,16 +257,6 @@ impl Drop for Deployment {
     }
 }
 
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// What the tables look like in `database`: relations, columns (type, collation, not null,
 /// default), constraints and indexes, one line each.
 fn schema_snapshot(admin: &mut Client) -> Vec<String> {
@@ -304,7 +296,7 @@ fn schema_snapshot(admin: &mut Client) -> Vec<String> {
 fn init_sql_makes_the_tables_dl_log_to_pg_init_schema_makes() {
     let mut deployment = Deployment::new();
     let output = deployment.run_init_sql();
-    assert_success(&output, "the init SQL");
+    assert_succeeded(&output, "the init SQL");
 
     let other = format!("{}_init", deployment.database);
     deployment.other_databases.push(other.clone());
@@ -319,7 +311,7 @@ fn init_sql_makes_the_tables_dl_log_to_pg_init_schema_makes() {
         .stdin(Stdio::null())
         .output()
         .expect("dl-log-to-pg");
-    assert_success(&output, "dl-log-to-pg --init-schema");
+    assert_succeeded(&output, "dl-log-to-pg --init-schema");
 
     let ours = schema_snapshot(&mut deployment.admin(&deployment.database));
     let theirs = schema_snapshot(&mut deployment.admin(&other));
@@ -371,12 +363,12 @@ fn init_sql_also_works_after_the_chart_made_the_user_and_database_and_twice() {
             deployment.writer
         ))
         .expect("the chart's schema owner");
-    assert_success(
+    assert_succeeded(
         &deployment.run_init_sql_in(&deployment.database),
         "the init SQL after the chart made user and database",
     );
     let first = schema_snapshot(&mut deployment.admin(&deployment.database));
-    assert_success(&deployment.run_init_sql(), "the init SQL a second time");
+    assert_succeeded(&deployment.run_init_sql(), "the init SQL a second time");
     assert_eq!(
         schema_snapshot(&mut deployment.admin(&deployment.database)),
         first
@@ -461,7 +453,7 @@ fn time(text: &str) -> DateTime<Utc> {
 fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
     let deployment = Deployment::new();
     let output = deployment.run_init_sql();
-    assert_success(&output, "the init SQL");
+    assert_succeeded(&output, "the init SQL");
 
     // The passwords came from the environment.
     let mut admin = deployment.admin("postgres");
@@ -581,7 +573,7 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
         ]),
         &again,
     );
-    assert_success(&output, "dl-log-to-pg --stdin with a redelivered alert");
+    assert_succeeded(&output, "dl-log-to-pg --stdin with a redelivered alert");
     assert_eq!(count(&mut admin, "numeric_data"), 10, "stored twice");
 
     // dl-export reads as the same role.
@@ -601,7 +593,7 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
         ]),
         "",
     );
-    assert_success(&output, "dl-export as dripline");
+    assert_succeeded(&output, "dl-export as dripline");
     let mut exported: Vec<(String, DateTime<Utc>, f64)> = stdout_of(&output)
         .lines()
         .map(|line| {
