@@ -57,7 +57,7 @@ fn helm() -> PathBuf {
 }
 
 fn chart_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/dripline-tools")
+    dripline_e2e::repo_path("charts/dripline-tools")
 }
 
 /// The test's stand-in for a namespace: Secrets the chart refers to, volumes as directories
@@ -834,8 +834,7 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
     let mut cluster = Cluster::new();
     let db = TestDb::new();
     let queue = TestQueue::new("chart_mesh_logger", BROKER_PORT);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/second-mesh/dripline-tools.values.yaml");
+    let path = dripline_e2e::repo_path("examples/second-mesh/dripline-tools.values.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut values: serde_json::Value =
         serde_json::to_value(serde_yaml::from_str::<Value>(&text).unwrap()).unwrap();

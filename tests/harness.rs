@@ -190,6 +190,15 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// `relative` (e.g. `examples/pipelines`) in the repository this test package belongs to.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the repository root")
+        .join(relative)
+}
+
 /// The lines a child writes to `pipe` (its stdout or stderr), as they come, on a channel read
 /// with a timeout (`recv_timeout`); a thread forwards them until the pipe closes.
 pub fn lines_of(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {

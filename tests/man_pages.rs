@@ -5,9 +5,9 @@
 //! have EXAMPLES and EXIT STATUS sections, and every program of the shared list
 //! (tests/programs.rs) a page and a completion file for each shell.
 
-use dripline_e2e::files_under;
+use dripline_e2e::{files_under, repo_path};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// A generator's output in a fresh temporary directory, removed on drop.
@@ -45,10 +45,6 @@ impl Drop for Fresh {
     }
 }
 
-fn repo_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
-}
-
 /// Differences between the committed `committed/` (only the files `keep` selects) and `fresh`,
 /// each a line telling what to run.
 fn staleness(
@@ -57,7 +53,7 @@ fn staleness(
     keep: impl Fn(&str) -> bool,
     remedy: &str,
 ) -> Vec<String> {
-    let committed_dir = repo_dir(committed);
+    let committed_dir = repo_path(committed);
     let mut problems = Vec::new();
     for file in fresh.files() {
         let want = std::fs::read_to_string(fresh.dir.join(&file)).expect("reading generated file");
@@ -114,7 +110,7 @@ fn programs_with_pages(fresh: &Fresh) -> BTreeSet<String> {
 
 /// Every tools/dl-* crate: the programs that must have a page and completions.
 fn tool_crates() -> BTreeSet<String> {
-    std::fs::read_dir(repo_dir("tools"))
+    std::fs::read_dir(repo_path("tools"))
         .expect("reading tools/")
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())

@@ -20,10 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("the repository root")
+    dripline_e2e::repo_path("")
 }
 
 /// Every tools/dl-* program.

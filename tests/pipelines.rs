@@ -25,10 +25,7 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn pipelines() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/pipelines")
-        .canonicalize()
-        .expect("examples/pipelines")
+    dripline_e2e::repo_path("examples/pipelines")
 }
 
 /// `bash -c script` in examples/pipelines, the built programs first on PATH, the test broker

@@ -43,7 +43,7 @@ const WRITER_ROLE: &str = "dripline";
 const READER_ROLE: &str = "grafana_reader";
 
 fn example_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/second-mesh")
+    dripline_e2e::repo_path("examples/second-mesh")
 }
 
 fn read_yaml(file: &str) -> Yaml {

@@ -96,7 +96,7 @@ fn bad_configs_exit_78_naming_the_key() {
 
 #[test]
 fn check_validates_the_shipped_examples() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/local-mesh");
+    let root = dripline_e2e::repo_path("examples/local-mesh");
     let (status, stdout, stderr) = output_of(&mut serve_command(
         &root.join("key-value-store.yaml"),
         &["--check"],
