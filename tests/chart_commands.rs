@@ -26,11 +26,11 @@ mod log_support;
 
 use dripline_e2e::{binary, free_port, run_command, unique_name, wait_until, ChildGuard};
 use export_support::TestDb;
-use log_support::{numeric_alerts, publish, query_count, TestQueue, PATIENCE};
+use log_support::{http_get, numeric_alerts, publish, query_count, TestQueue, PATIENCE};
 use serde_json::json;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -479,27 +479,6 @@ fn describe(output: &Output) -> String {
     )
 }
 
-/// `GET path` on 127.0.0.1:`port`: the status, 0 when nothing answers.
-fn http_status(port: u16, path: &str) -> u16 {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    if stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
-        .is_err()
-    {
-        return 0;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
-}
-
 /// A started program whose stderr goes to a file, for messages when something fails.
 struct Started {
     process: ChildGuard,
@@ -663,11 +642,11 @@ fn logger_command_stores_alerts_and_answers_its_probes() {
 
     let logger = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
     assert!(
-        wait_until(PATIENCE, || http_status(ready_port, &ready_path) == 200),
+        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
         "{ready_path} never answered 200: {}",
         logger.stderr()
     );
-    assert_eq!(http_status(live_port, &live_path), 200, "{live_path}");
+    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
 
     publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
     let count = || {
@@ -875,7 +854,7 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
     let logger = cluster.find("Deployment", "logger").clone();
     let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
     assert!(
-        wait_until(PATIENCE, || http_status(metrics_port, "/readyz") == 200),
+        wait_until(PATIENCE, || http_get(metrics_port, "/readyz").0 == 200),
         "the logger never became ready: {}",
         logger.stderr()
     );

@@ -55,26 +55,7 @@ impl Logger {
 
     /// `GET path` on the metrics port: (status, body); (0, "") when nothing answers.
     pub fn get(&self, path: &str) -> (u16, String) {
-        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, String::new());
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
-        if stream.write_all(request.as_bytes()).is_err() {
-            return (0, String::new());
-        }
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default();
-        (status, body)
+        http_get(self.port, path)
     }
 
     /// The value of an unlabelled metric (`dl_log_to_pg_<name>`).
@@ -214,4 +195,28 @@ impl Drop for TestQueue {
                 .await
         });
     }
+}
+
+/// `GET path` on 127.0.0.1:`port`: (status, body); (0, "") when nothing answers.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
