@@ -127,7 +127,6 @@ if [ ! -f "$venv/.installed" ]; then
 fi
 # A wrapper, not a symlink: python finds its venv from the path it was started by.
 wrapper="$cache/bin/chart-python"
-[ -L "$wrapper" ] && rm -f "$wrapper"
 line="exec '$venv/bin/python' \"\$@\""
 if [ "$(sed -n 2p "$wrapper" 2>/dev/null)" != "$line" ]; then
 	printf '#!/bin/sh\n%s\n' "$line" >"$wrapper.new"
