@@ -18,6 +18,9 @@ Exit status (the dripline return code / 100, like dl-agent):
   130 interrupted (Ctrl-C)
 In batch mode (-), the highest status among the requests that failed.";
 
+/// The usage error of a request tool given no target on a terminal.
+pub const NO_TARGET: &str = "no target given (name an endpoint or service)";
+
 /// Flags shared by the request tools.
 #[derive(Args, Clone, Debug)]
 pub struct RequestArgs {

@@ -14,12 +14,13 @@
 //! timeout 404 and no route 403, 9 unhandled, ≥10 application codes), 64 for usage errors;
 //! in batch mode the highest class among failed requests (0 when all succeeded).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod args;
 pub mod output;
 pub mod run;
 pub mod spec;
 
-pub use args::{RequestArgs, EXIT_STATUS_HELP};
-pub use run::run_tool;
+pub use args::{RequestArgs, EXIT_STATUS_HELP, NO_TARGET};
+pub use run::request_tool;
 pub use spec::RequestSpec;

@@ -3,92 +3,52 @@
 use crate::output::{OutputStyle, RequestResult};
 use crate::{RequestArgs, RequestSpec};
 use anyhow::Context;
-use dripline_cli::exit_status::{self, ExitFailure};
-use dripline_cli::jsonl;
+use dripline_cli::exit_status::ExitFailure;
 use dripline_cli::output::LineOutput;
+use dripline_cli::{jsonl, report, Input, OnSignal, Program, Threads};
 use dripline_mesh::{BrokerSettings, MeshConnection, MeshError, RequestClient, RequestOutcome};
 use dripline_protocol::{LockoutKey, Message, Operation, ReturnCode};
 use futures_util::StreamExt;
-use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::time::Duration;
 
-/// What a tool asks for: a request built from its arguments, or a batch from stdin.
-pub enum Work {
-    /// One request from the command line.
-    Single(RequestSpec),
-    /// Read JSON lines of this operation from stdin.
-    Batch(Operation),
-}
-
-impl Work {
-    /// Batch mode when the target is `-`, or absent while stdin is not a terminal; else the
-    /// request `single` builds. No target on a terminal is a usage error.
-    pub fn choose(
-        target: Option<&str>,
-        operation: Operation,
-        single: impl FnOnce(&str) -> Result<RequestSpec, String>,
-    ) -> Result<Work, String> {
-        match target {
-            Some("-") => Ok(Work::Batch(operation)),
-            Some(target) => single(target).map(Work::Single),
-            None if !std::io::stdin().is_terminal() => Ok(Work::Batch(operation)),
-            None => Err(
-                "no target given (name an endpoint, or '-' to read JSON lines from stdin)".into(),
-            ),
-        }
+/// The request tools' start-up: one thread, and Ctrl-C drops the requests in hand (status
+/// 130; the replies already printed stay printed).
+pub const fn request_tool(name: &'static str) -> Program {
+    Program {
+        name,
+        threads: Threads::One,
+        on_signal: OnSignal::Interrupt,
     }
 }
 
-/// Run a request tool to its exit status: logging set up, a runtime built, Ctrl-C handled
-/// (status 130), errors printed as one line.
-pub fn run_tool(program: &str, args: RequestArgs, work: Result<Work, String>) -> ExitCode {
-    dripline_cli::init_logging(&args.log);
-    dripline_cli::run_main(program, || {
-        let work = work.map_err(|message| ExitFailure::new(exit_status::USAGE, message))?;
-        // One thread: a request tool mostly waits on the broker, and every hand-over between
-        // threads costs a wake-up on the critical path of a one-shot request.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        runtime.block_on(async {
-            tokio::select! {
-                status = run(program, &args, work) => status,
-                _ = tokio::signal::ctrl_c() => Ok(130),
-            }
-        })
-    })
-}
-
-async fn run(program: &str, args: &RequestArgs, work: Work) -> anyhow::Result<u8> {
-    let mut options = args.broker.to_options();
-    // A one-shot tool should fail fast when the broker is down, not retry for a minute.
-    options.max_connection_attempts = options.max_connection_attempts.or(Some(1));
-    let settings = BrokerSettings::resolve(&options)
-        .map_err(|e| ExitFailure::new(exit_status::CONFIG, e.to_string()))?;
+/// Send the request the command line names, or one per JSON line of `operation` on stdin,
+/// and print the results; returns the exit status.
+pub async fn run(
+    args: &RequestArgs,
+    operation: Operation,
+    input: Input<RequestSpec>,
+) -> anyhow::Result<u8> {
+    let settings = args.broker.one_shot_settings()?;
     let style = OutputStyle {
         full: args.full || args.broadcast,
         field: args.field.clone(),
         pretty: args.pretty,
     };
     let mut out = LineOutput::stdout(false);
-    let status = match work {
-        Work::Single(mut spec) => {
+    let status = match input {
+        Input::Arguments(mut spec) => {
             if spec.lockout_key.is_none() {
                 spec.lockout_key = args.lockout_key.clone();
             }
             let client = connect(&settings).await?;
             if args.broadcast {
-                broadcast(program, &client, spec, args.timeout, &style, &mut out).await?
+                broadcast(&client, spec, args.timeout, &style, &mut out).await?
             } else {
                 let result = send(&client, &spec, args.timeout).await?;
-                print_result(program, &result, &style, false, &mut out)?
+                print_result(&result, &style, false, &mut out)?
             }
         }
-        Work::Batch(operation) => {
-            batch(program, args, operation, &settings, &style, &mut out).await?
-        }
+        Input::StdinLines => batch(args, operation, &settings, &style, &mut out).await?,
     };
     out.flush()?;
     Ok(status)
@@ -164,7 +124,6 @@ async fn send(
 }
 
 async fn broadcast(
-    program: &str,
     client: &(MeshConnection, RequestClient),
     spec: RequestSpec,
     window: Duration,
@@ -173,7 +132,7 @@ async fn broadcast(
 ) -> anyhow::Result<u8> {
     let message = match build_message(client, &spec) {
         Ok(message) => message,
-        Err(failure) => return print_result(program, &failure, style, false, out),
+        Err(failure) => return print_result(&failure, style, false, out),
     };
     let window = if window.is_zero() {
         Duration::from_secs(10)
@@ -187,36 +146,35 @@ async fn broadcast(
         .map_err(mesh_failure)?;
     let Some(replies) = replies else {
         let failure = unroutable(&spec);
-        return print_result(program, &failure, style, false, out);
+        return print_result(&failure, style, false, out);
     };
     if replies.is_empty() {
         let failure = timed_out(&spec, window);
-        return print_result(program, &failure, style, false, out);
+        return print_result(&failure, style, false, out);
     }
     let mut status = 0;
     for reply in replies {
         let result = RequestResult::from_reply(&spec.target, &spec.specifier, reply);
-        status = status.max(print_result(program, &result, style, true, out)?);
+        status = status.max(print_result(&result, style, true, out)?);
     }
     Ok(status)
 }
 
 /// Print one result; returns its exit status. Failures also get a line on stderr.
 fn print_result(
-    program: &str,
     result: &RequestResult,
     style: &OutputStyle,
     batch: bool,
     out: &mut LineOutput,
 ) -> anyhow::Result<u8> {
     if !result.succeeded() {
-        eprintln!("{program}: {}", result.describe_failure());
+        report::error(result.describe_failure());
     }
     match style.render(result, batch) {
         Ok(Some(text)) => out.write_line(&text).context("writing to stdout")?,
         Ok(None) => {}
         Err(message) => {
-            eprintln!("{program}: {message}");
+            report::error(message);
             if batch {
                 out.write_line("").context("writing to stdout")?;
             }
@@ -231,7 +189,6 @@ fn print_result(
 }
 
 async fn batch(
-    program: &str,
     args: &RequestArgs,
     operation: Operation,
     settings: &BrokerSettings,
@@ -240,23 +197,18 @@ async fn batch(
 ) -> anyhow::Result<u8> {
     let client = connect(settings).await?;
     let client = &client;
-    // Lines are read on a blocking thread so that a slow producer never stalls replies.
-    let (line_sender, line_receiver) = tokio::sync::mpsc::channel(1024);
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin().lock();
-        for item in jsonl::read_objects(stdin, "stdin") {
-            if line_sender.blocking_send(item).is_err() {
-                break;
-            }
-        }
+    // Lines are read on a thread of their own so that a slow producer never stalls replies.
+    let batches = jsonl::read_batches(std::io::stdin(), "stdin", 256, |line| {
+        line.into_object("stdin")
     });
     let default_key = args.lockout_key.clone();
     let timeout = args.timeout;
-    let results = tokio_stream_from(line_receiver)
-        .map(|item| {
+    let lines = tokio_stream_from(batches).flat_map(futures_util::stream::iter);
+    let results = lines
+        .map(|input_line| {
             let default_key = default_key.clone();
             async move {
-                let line = match item {
+                let line = match input_line {
                     Ok(line) => line,
                     Err(error) => return Ok(bad_line(error)),
                 };
@@ -289,7 +241,7 @@ async fn batch(
     let mut status = 0u8;
     while let Some(result) = results.next().await {
         let result = result?;
-        let this = print_result(program, &result, style, true, out)?;
+        let this = print_result(&result, style, true, out)?;
         status = status.max(this);
         if this != 0 && args.fail_fast {
             break;
@@ -299,19 +251,10 @@ async fn batch(
 }
 
 fn bad_line(error: jsonl::LineError) -> RequestResult {
-    let line = match &error {
-        jsonl::LineError::NotJson { line, .. } | jsonl::LineError::NotObject { line, .. } => {
-            Some(*line)
-        }
-        jsonl::LineError::Read { .. } => None,
-    };
-    // The message already names the line; keep only what follows it.
-    let text = error.to_string();
-    let reason = text
-        .split_once(": ")
-        .map_or(text.clone(), |(_, rest)| rest.to_string());
-    let mut failure = RequestResult::client_failure("-", "", ReturnCode::INVALID_REQUEST, reason);
-    failure.line = line;
+    // The result line names the line number; the reason is what follows it in the message.
+    let mut failure =
+        RequestResult::client_failure("-", "", ReturnCode::INVALID_REQUEST, error.reason());
+    failure.line = error.line();
     failure
 }
 

@@ -1,7 +1,8 @@
 //! The broker connection flags every AMQP program shares.
 
+use crate::exit_status::{ExitFailure, CONFIG};
 use clap::Args;
-use dripline_mesh::BrokerOptions;
+use dripline_mesh::{BrokerOptions, BrokerSettings};
 use std::path::PathBuf;
 
 /// Where the broker is and how to log in. Passwords are never taken on the command line:
@@ -51,6 +52,28 @@ pub struct BrokerArgs {
 }
 
 impl BrokerArgs {
+    /// The settings these flags, the environment and the files give, after `adjust` had its
+    /// say over the options (e.g. a config file's mesh section); a problem is a bad
+    /// configuration (status 78).
+    pub fn settings_with(
+        &self,
+        adjust: impl FnOnce(&mut BrokerOptions),
+    ) -> Result<BrokerSettings, ExitFailure> {
+        let mut options = self.to_options();
+        adjust(&mut options);
+        BrokerSettings::resolve(&options)
+            .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))
+    }
+
+    /// The settings of a one-shot tool: it tries the broker once (unless
+    /// `--max-connection-attempts` says otherwise) and fails fast when it is down, rather than
+    /// retrying for a minute.
+    pub fn one_shot_settings(&self) -> Result<BrokerSettings, ExitFailure> {
+        self.settings_with(|options| {
+            options.max_connection_attempts = options.max_connection_attempts.or(Some(1));
+        })
+    }
+
     /// The flags as mesh options (to be resolved with env and files by the mesh crate).
     pub fn to_options(&self) -> BrokerOptions {
         BrokerOptions {

@@ -1,13 +1,28 @@
-//! Exit statuses every program documents, and the `main` wrapper that applies them.
+//! The exit statuses every program documents: one number per kind of failure, the same in
+//! every program.
 //!
-//! Request tools (`dl-get`, `dl-set`, `dl-cmd`) exit with the dripline return code divided by 100,
-//! like dl-agent (0 success or warning, 1 AMQP, 2 resource, 3 service, 4 client incl. timeout
-//! and no route, 9 unhandled). Everything else uses the BSD `sysexits.h` numbers below, which
-//! are all ≥ 64 and so never collide with those classes.
+//! | status | meaning | where |
+//! |---|---|---|
+//! | 0 | success (request tools: also a dripline warning, codes 1–99) | all |
+//! | 1–10+ | the dripline return code / 100 of the reply, like dl-agent: 1 AMQP (also a broker that cannot be reached or refuses the login), 2 resource, 3 service, 4 client (403 unroutable, 404 timeout, a bad input line), 9 unhandled, ≥10 application codes | request tools only |
+//! | 1 | a failure with no more precise status (e.g. a statement the database refused) | others |
+//! | 64 | usage: bad flag or argument (EX_USAGE) | all |
+//! | 65 | some input lines were bad; the others were used (EX_DATAERR) | programs reading stdin lines |
+//! | 66 | an input (file, database, table) does not exist (EX_NOINPUT) | |
+//! | 69 | the broker or database cannot be reached (EX_UNAVAILABLE) | all but the request tools |
+//! | 70 | internal error: a bug, or the runtime could not start (EX_SOFTWARE) | all |
+//! | 73 | an output file cannot be written (EX_CANTCREAT) | |
+//! | 77 | credentials or permissions refused (EX_NOPERM) | all but the request tools |
+//! | 78 | bad configuration: settings, auth file, config file (EX_CONFIG) | all |
+//! | 130 | interrupted by a signal before the work was done | all one-shot programs |
+//!
+//! The request tools keep dl-agent's meaning of 1 (any AMQP failure, including an unreachable
+//! broker or a refused login) so that scripts written for dl-agent go on working; every other
+//! status means the same in every program. The sysexits numbers are all ≥ 64, so they never
+//! collide with the return-code classes.
 
 use std::fmt;
 use std::io;
-use std::process::ExitCode;
 
 /// Success, or a dripline warning (return codes 1–99).
 pub const SUCCESS: u8 = 0;
@@ -29,11 +44,13 @@ pub const CANNOT_CREATE: u8 = 73;
 pub const NO_PERMISSION: u8 = 77;
 /// A configuration file or setting is wrong (EX_CONFIG).
 pub const CONFIG: u8 = 78;
+/// Interrupted by a signal before the work was done (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
 /// An error that carries the exit status the program must end with.
 ///
 /// Attach it with `anyhow::Error::from(ExitFailure::new(..))` or `.context(..)` on top of it;
-/// [`run_main`] looks for it anywhere in the error chain.
+/// `start::Program::run` looks for it anywhere in the error chain.
 #[derive(Debug)]
 pub struct ExitFailure {
     /// The process exit status.
@@ -75,34 +92,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
-}
-
-/// Parse the command line; on a usage error print clap's message and exit with [`USAGE`]
-/// (`--help` and `--version` still exit 0).
-pub fn parse_args<T: clap::Parser>() -> T {
-    match T::try_parse() {
-        Ok(args) => args,
-        Err(error) => {
-            let status = if error.use_stderr() { USAGE } else { SUCCESS };
-            let _ = error.print();
-            std::process::exit(i32::from(status));
-        }
-    }
-}
-
-/// Run a program's body and turn its outcome into the process exit status.
-///
-/// `Ok(status)` exits with that status. An error prints one line, `<program>: <error: causes>`,
-/// on stderr and exits with [`status_of`] it; a closed stdout ends quietly with status 0.
-pub fn run_main(program: &str, body: impl FnOnce() -> anyhow::Result<u8>) -> ExitCode {
-    match body() {
-        Ok(status) => ExitCode::from(status),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{program}: {error:#}");
-            ExitCode::from(status_of(&error))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,37 +2,48 @@
 //!
 //! What every dripline-tools program shares at its edge, and nothing else:
 //!
-//! - [`BrokerArgs`]: the broker connection flags of every AMQP program.
-//! - [`DatabaseArgs`] (+ [`AuthFileArgs`]): the PostgreSQL connection flags of every database
-//!   program, turned into `dripline_store` connection options.
-//! - [`LogArgs`] and [`init_logging`]: `-v`/`-q`, `RUST_LOG`, `--log-format text|json`; logs go
-//!   to stderr through `tracing`, never to stdout (stdout is for data).
-//! - [`exit_status`]: the documented exit statuses, and [`run_main`], which turns a tool's
-//!   `anyhow::Error` into one clear line on stderr and the right status (never a panic trace).
-//! - [`jsonl`]: a JSON-lines reader whose errors name the line (`stdin line 17: …`).
+//! - [`Program`]: **the one start-up path** every program's `main` goes through: command line,
+//!   logging, panic hook, signals ([`OnSignal`], [`Shutdown`]), runtime, and the outcome turned
+//!   into one stderr line ([`report`]) and the documented exit status ([`exit_status`]).
+//! - [`LogArgs`]: `-v`/`-q`, `RUST_LOG`, `--log-format text|json`; logs go to stderr through
+//!   `tracing`, never to stdout (stdout is for data).
+//! - [`Input`]: work from the arguments or JSON lines on stdin; [`jsonl`]: the batched stdin
+//!   reader, whose refusals name the line (`stdin line 17: …`) and never end the input.
 //! - [`output`]: writing to stdout so that a closed pipe (`| head -1`) ends a tool quietly.
-//! - [`failures`]: broker and database errors as one line with the right exit status.
-//! - [`shutdown_signal`]: SIGINT/SIGTERM as a future, for programs that stop cleanly.
+//! - With the `broker` feature: [`BrokerArgs`], the broker flags of every AMQP program, and
+//!   [`failures::mesh_failure`]. With the `database` feature: [`DatabaseArgs`] and
+//!   [`AuthFileArgs`], the PostgreSQL flags, and [`failures::store_failure`]. A program enables
+//!   only the side it talks to, so `dl-get` never builds the PostgreSQL client, nor
+//!   `dl-export` the AMQP one.
 //! - [`parse_duration`]: humantime durations (`500ms`, `10s`) and bare seconds (`2.5`).
 //!
 //! It holds no business logic: flags are parsed here, their meaning lives in `protocol`,
 //! `mesh` and `store`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+#[cfg(feature = "broker")]
 mod broker_args;
+#[cfg(feature = "database")]
 mod database_args;
 pub mod exit_status;
+#[cfg(any(feature = "broker", feature = "database"))]
 pub mod failures;
+pub mod input;
 pub mod jsonl;
 mod logging;
 pub mod output;
-mod signals;
+pub mod report;
+mod start;
 
+#[cfg(feature = "broker")]
 pub use broker_args::BrokerArgs;
+#[cfg(feature = "database")]
 pub use database_args::{AuthFileArgs, DatabaseArgs};
-pub use exit_status::{parse_args, run_main, ExitFailure};
+pub use exit_status::ExitFailure;
+pub use input::Input;
 pub use logging::{init_logging, LogArgs, LogFormat};
-pub use signals::shutdown_signal;
+pub use start::{OnSignal, Program, ProgramArgs, Shutdown, Threads};
 
 /// Parse a duration given on the command line: a humantime string (`500ms`, `10s`, `1m 30s`)
 /// or a bare number of seconds (`2`, `0.5`), as dl-agent's `-t` takes seconds.

@@ -7,11 +7,12 @@
 //! for their confirms while the next ones go out. Input lines are
 //! `dripline_protocol::MessageRecord`s, so a `dl-listen` line can be published again.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod run;
 
 use clap::Parser;
-use dripline_cli::{BrokerArgs, LogArgs};
+use dripline_cli::{BrokerArgs, LogArgs, OnSignal, Program, ProgramArgs, Threads};
 
 const AFTER_HELP: &str = "\
 Input lines (one JSON object each, read with - or with no arguments when stdin is not a terminal):
@@ -79,8 +80,18 @@ fn positive_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Parse the command line, run, and exit with the documented status.
+impl ProgramArgs for Args {
+    fn log_args(&self) -> &LogArgs {
+        &self.log
+    }
+}
+
+/// The program: one thread; Ctrl-C stops publishing (status 130).
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::parse_args();
-    dripline_cli::run_main("dl-alert", || run::run(args))
+    let program = Program {
+        name: "dl-alert",
+        threads: Threads::One,
+        on_signal: OnSignal::Interrupt,
+    };
+    program.run(|args: Args, _| run::run(args))
 }

@@ -1,10 +1,9 @@
 //! Wiring: arguments or stdin lines → alerts → publisher, with confirms awaited in a window.
 
 use crate::Args;
-use dripline_cli::exit_status::{CONFIG, DATA_ERROR, SOFTWARE, SUCCESS, UNAVAILABLE, USAGE};
+use dripline_cli::exit_status::{DATA_ERROR, SUCCESS, UNAVAILABLE, USAGE};
 use dripline_cli::failures::mesh_failure;
-use dripline_cli::jsonl::{self, LineError};
-use dripline_cli::{init_logging, ExitFailure};
+use dripline_cli::{jsonl, report, ExitFailure, Input};
 use dripline_mesh::{BrokerSettings, Exchange, MeshConnection, MeshError, Publisher};
 use dripline_protocol::message::new_id;
 use dripline_protocol::timestamp::{format_timestamp, parse_timestamp};
@@ -13,7 +12,6 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use std::future::Future;
-use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
 /// Alerts published whose confirms are still awaited, at most: enough to keep the broker busy
@@ -24,61 +22,40 @@ pub const IN_FLIGHT: usize = 4096;
 /// Lines handed from the reader thread to the publisher at a time, at most.
 const BATCH: usize = 256;
 
-/// Batches read ahead of the publisher.
-const READ_AHEAD: usize = 32;
+/// One alert from the command line: routing key and payload.
+type SingleAlert = (String, Value);
 
-/// What to publish.
-enum Work {
-    /// One alert from the command line.
-    Single { routing_key: String, payload: Value },
-    /// JSON lines from stdin.
-    Lines,
+/// Publish what the arguments or stdin lines ask for; returns the exit status.
+pub async fn run(args: Args) -> anyhow::Result<u8> {
+    let input = choose_input(&args)?;
+    let settings = args.broker.one_shot_settings()?;
+    publish(&args, &settings, input).await
 }
 
-/// Run dl-alert with parsed arguments; returns the exit status.
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    init_logging(&args.log);
-    let work = choose_work(&args).map_err(|message| ExitFailure::new(USAGE, message))?;
-    let mut options = args.broker.to_options();
-    // A one-shot tool should fail fast when the broker is down, not retry for a minute.
-    options.max_connection_attempts = options.max_connection_attempts.or(Some(1));
-    let settings = BrokerSettings::resolve(&options)
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        tokio::select! {
-            status = publish(&args, &settings, work) => status,
-            _ = tokio::signal::ctrl_c() => Ok(130),
-        }
-    })
-}
-
-fn choose_work(args: &Args) -> Result<Work, String> {
-    match (args.routing_key.as_deref(), args.payload.as_deref()) {
-        (Some("-"), None) => Ok(Work::Lines),
-        (Some("-"), Some(_)) => Err("with '-' (alerts from stdin) give no PAYLOAD_JSON".into()),
-        (Some(routing_key), Some(payload)) => {
+fn choose_input(args: &Args) -> Result<Input<SingleAlert>, ExitFailure> {
+    if args.routing_key.as_deref() == Some("-") && args.payload.is_some() {
+        return Err(ExitFailure::new(
+            USAGE,
+            "with '-' (alerts from stdin) give no PAYLOAD_JSON",
+        ));
+    }
+    Input::choose(
+        args.routing_key.as_deref(),
+        "no ROUTING_KEY given (name one with a PAYLOAD_JSON)",
+        |routing_key| {
+            let payload = args
+                .payload
+                .as_deref()
+                .ok_or("no PAYLOAD_JSON given (e.g. '{\"value_raw\": 1.5}')")?;
             let payload = serde_json::from_str(payload).map_err(|e| {
                 format!(
                     "PAYLOAD_JSON '{payload}' is not JSON ({e}); quote a string: '\"{payload}\"'"
                 )
             })?;
             check_routing_key(routing_key)?;
-            Ok(Work::Single {
-                routing_key: routing_key.to_string(),
-                payload,
-            })
-        }
-        (Some(_), None) => Err("no PAYLOAD_JSON given (e.g. '{\"value_raw\": 1.5}')".into()),
-        (None, _) if !std::io::stdin().is_terminal() => Ok(Work::Lines),
-        (None, _) => Err(
-            "no ROUTING_KEY given (name one with a PAYLOAD_JSON, or '-' to read JSON lines from stdin)"
-                .into(),
-        ),
-    }
+            Ok((routing_key.to_string(), payload))
+        },
+    )
 }
 
 fn check_routing_key(routing_key: &str) -> Result<(), String> {
@@ -94,7 +71,11 @@ fn check_routing_key(routing_key: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn publish(args: &Args, settings: &BrokerSettings, work: Work) -> anyhow::Result<u8> {
+async fn publish(
+    args: &Args,
+    settings: &BrokerSettings,
+    input: Input<SingleAlert>,
+) -> anyhow::Result<u8> {
     let connection = MeshConnection::connect(settings, "unknown")
         .await
         .map_err(mesh_failure)?;
@@ -103,11 +84,8 @@ async fn publish(args: &Args, settings: &BrokerSettings, work: Work) -> anyhow::
         .map_err(mesh_failure)?
         .persistent(!args.transient);
     let sender = connection.sender_info().clone();
-    let status = match work {
-        Work::Single {
-            routing_key,
-            payload,
-        } => {
+    let status = match input {
+        Input::Arguments((routing_key, payload)) => {
             let message = Message::alert(
                 &routing_key,
                 payload,
@@ -120,7 +98,7 @@ async fn publish(args: &Args, settings: &BrokerSettings, work: Work) -> anyhow::
                 .map_err(|error| not_published(&routing_key, error))?;
             SUCCESS
         }
-        Work::Lines => publish_lines(args, &publisher, sender).await?,
+        Input::StdinLines => publish_lines(args, &publisher, sender).await?,
     };
     connection.close().await;
     Ok(status)
@@ -160,9 +138,12 @@ async fn publish_lines(
     sender: SenderInfo,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let (line_sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Line>>(READ_AHEAD);
     // Lines are read and parsed on their own thread, in parallel with publishing.
-    std::thread::spawn(move || read_lines(line_sender));
+    let mut batches = jsonl::read_batches(std::io::stdin(), "stdin", BATCH, |line| {
+        line.into_object("stdin")
+            .map_err(|error| error.to_string())
+            .and_then(alert_of)
+    });
 
     // One message, its fields replaced for each alert: the sender_info is never copied.
     let mut message = Message::alert("", Value::Null, sender, String::new());
@@ -175,7 +156,7 @@ async fn publish_lines(
             let alert = match line {
                 Ok(alert) => alert,
                 Err(problem) => {
-                    eprintln!("dl-alert: {problem}");
+                    report::error(problem);
                     tally.bad_lines += 1;
                     continue;
                 }
@@ -193,12 +174,12 @@ async fn publish_lines(
             let pending = match publisher.start_publish(Exchange::Alerts, &message, false) {
                 Ok(pending) => pending,
                 Err(error @ MeshError::NameTooLong(_)) => {
-                    eprintln!("dl-alert: stdin line {line_no}: {error}");
+                    report::error(format_args!("stdin line {line_no}: {error}"));
                     tally.bad_lines += 1;
                     continue;
                 }
                 Err(error) => {
-                    eprintln!("dl-alert: stdin line {line_no}: not published: {error}");
+                    report::error(format_args!("stdin line {line_no}: not published: {error}"));
                     tally.unconfirmed += 1;
                     lost = Some(error);
                     break 'reading;
@@ -262,54 +243,10 @@ impl Tally {
         match confirmed {
             Ok(_) => self.confirmed += 1,
             Err(error) => {
-                eprintln!("dl-alert: stdin line {line_no}: not confirmed: {error}");
+                report::error(format_args!("stdin line {line_no}: not confirmed: {error}"));
                 self.unconfirmed += 1;
             }
         }
-    }
-}
-
-/// Read stdin line by line into alerts (blocking; runs on its own thread). Lines go to the
-/// publisher in batches, so that a fast producer costs one thread wake-up per batch, not per
-/// line; a batch is sent as soon as stdin has nothing more buffered, so a slow producer's
-/// lines are not held back.
-fn read_lines(batches: tokio::sync::mpsc::Sender<Vec<Line>>) {
-    let mut stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut text = String::new();
-    let mut line_no = 0;
-    loop {
-        if !batch.is_empty() && (batch.len() >= BATCH || stdin.buffer().is_empty()) {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if batches.blocking_send(full).is_err() {
-                return;
-            }
-        }
-        text.clear();
-        match stdin.read_line(&mut text) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(source) => {
-                let error = LineError::Read {
-                    source_name: "stdin".into(),
-                    source,
-                };
-                batch.push(Err(error.to_string()));
-                break;
-            }
-        }
-        line_no += 1;
-        if text.trim().is_empty() {
-            continue;
-        }
-        batch.push(
-            jsonl::parse_object(&text, "stdin", line_no)
-                .map_err(|error| error.to_string())
-                .and_then(alert_of),
-        );
-    }
-    if !batch.is_empty() {
-        let _ = batches.blocking_send(batch);
     }
 }
 

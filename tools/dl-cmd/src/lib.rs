@@ -1,9 +1,10 @@
 //! `dl-cmd`: run a command (method) on a dripline endpoint, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::run::{run_tool, Work};
+use dripline_agent::request_tool;
 use dripline_agent::spec::ValueTyping;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP};
+use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
+use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
 
 const EXAMPLES: &str = "\
@@ -40,14 +41,23 @@ pub struct Args {
     pub common: RequestArgs,
 }
 
+impl ProgramArgs for Args {
+    fn log_args(&self) -> &LogArgs {
+        &self.common.log
+    }
+}
+
 /// Run `dl-cmd` with the process arguments.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::exit_status::parse_args();
-    let typing = ValueTyping::from_json_flag(args.json);
-    let (specifier, arguments) = (args.specifier.clone(), args.arguments.clone());
-    let work = Work::choose(args.target.as_deref(), Operation::Cmd, |target| {
-        let method = specifier.ok_or("no command given: use -s METHOD (e.g. -s ping)")?;
-        RequestSpec::cmd(target, &method, &arguments, typing)
-    });
-    run_tool("dl-cmd", args.common, work)
+    request_tool("dl-cmd").run(|args: Args, _| async move {
+        let typing = ValueTyping::from_json_flag(args.json);
+        let input = Input::choose(args.target.as_deref(), NO_TARGET, |target| {
+            let method = args
+                .specifier
+                .as_deref()
+                .ok_or("no command given: use -s METHOD (e.g. -s ping)")?;
+            RequestSpec::cmd(target, method, &args.arguments, typing)
+        })?;
+        dripline_agent::run::run(&args.common, Operation::Cmd, input).await
+    })
 }

@@ -9,8 +9,6 @@ use std::time::Duration;
 
 /// Exit status when no row matched and `--fail-if-empty` was given.
 pub const NO_ROWS: u8 = 2;
-/// Exit status when interrupted by a signal while writing `--output` (128 + SIGINT).
-pub const INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -1,14 +1,14 @@
 //! What `dl-export` does: resolve settings, connect, build the query, stream rows through a
 //! formatter into the output, then record the incremental state.
 
-use crate::args::{Args, Fill, INTERRUPTED, NO_ROWS};
+use crate::args::{Args, Fill, NO_ROWS};
 use crate::format::{Cell, RecordWriter};
 use crate::progress::Progress;
 use crate::sink::{FinishError, Sink};
 use crate::state::{self, Position, Tracker};
 use crate::timefmt::{TimeFormatter, TimeStyle};
 use crate::wide::Pivot;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use dripline_cli::exit_status::{CANNOT_CREATE, CONFIG, DATA_ERROR, SUCCESS, USAGE};
 use dripline_cli::ExitFailure;
 use dripline_store::copy::CopyRow;
@@ -19,24 +19,13 @@ use dripline_store::sql::quote_literal;
 use dripline_store::tokio_postgres::Client;
 use dripline_store::{ConnectionConfig, StoreError};
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
-/// How often (in rows) to update the progress line and look for signals.
+/// How often (in rows) to update the progress line.
 const CHECK_EVERY: u64 = 16 * 1024;
 
 /// Run one export; the exit status on success.
-pub fn run(args: &Args) -> Result<u8> {
-    // One thread: the connection task and the row loop take turns, and a blocking write to
-    // stdout simply holds back reading from the server.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the I/O runtime")?;
-    runtime.block_on(run_async(args))
-}
-
-async fn run_async(args: &Args) -> Result<u8> {
+pub async fn run(args: Args) -> Result<u8> {
+    let args = &args;
     let options = args
         .database
         .to_options(args.auth.auth_file.as_deref(), "dl-export");
@@ -85,13 +74,9 @@ async fn run_async(args: &Args) -> Result<u8> {
         return Ok(SUCCESS);
     }
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    if args.output.is_some() {
-        watch_signals(&interrupted)?;
-    }
     let mut sink = Sink::open(args.output.as_deref(), args.gzip)
         .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-    let outcome = stream_rows(&client, args, &query, &mut sink, &interrupted).await;
+    let outcome = stream_rows(&client, args, &query, &mut sink).await;
     let (rows, tracker) = match outcome {
         Ok(done) => done,
         Err(StreamError::Store(error)) => return Err(store_failure(error, &config)),
@@ -141,15 +126,8 @@ fn store_failure(error: StoreError, config: &ConnectionConfig) -> anyhow::Error 
 }
 
 /// A failure while writing rows: a closed stdout stays a broken-pipe error (quiet exit 0),
-/// an interruption and file errors get their statuses.
+/// file errors get their status.
 fn sink_failure(error: io::Error, args: &Args) -> anyhow::Error {
-    if error.kind() == io::ErrorKind::Interrupted {
-        let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
-        return failure(
-            INTERRUPTED,
-            format!("interrupted; {} left as it was", path.display()),
-        );
-    }
     match &args.output {
         Some(path) => failure(
             CANNOT_CREATE,
@@ -289,21 +267,6 @@ async fn build_query(
     })
 }
 
-fn watch_signals(flag: &Arc<AtomicBool>) -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    for signal in [SIGINT, SIGTERM, SIGHUP] {
-        // A second signal ends the program at once (the temporary file may then remain).
-        signal_hook::flag::register_conditional_shutdown(
-            signal,
-            i32::from(INTERRUPTED),
-            flag.clone(),
-        )
-        .context("installing signal handlers")?;
-        signal_hook::flag::register(signal, flag.clone()).context("installing signal handlers")?;
-    }
-    Ok(())
-}
-
 /// Stream the rows of `query` into `sink`; returns the number of records written and what the
 /// incremental state needs.
 async fn stream_rows(
@@ -311,7 +274,6 @@ async fn stream_rows(
     args: &Args,
     query: &ExportQuery,
     sink: &mut Sink,
-    interrupted: &AtomicBool,
 ) -> Result<(u64, Tracker), StreamError<io::Error>> {
     let columns = query.columns();
     let has_offset = columns.last().map(|c| c.kind) == Some(ColumnKind::UtcOffset);
@@ -384,9 +346,6 @@ async fn stream_rows(
         rows += 1;
         if rows.is_multiple_of(CHECK_EVERY) {
             progress.update(rows);
-            if interrupted.load(Ordering::Relaxed) {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
-            }
         }
         let sensor = row.text(0).unwrap_or_default();
         let timestamp = match columns[1].kind {

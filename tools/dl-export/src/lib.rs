@@ -24,9 +24,21 @@ mod wide;
 
 pub use args::Args;
 
-/// The whole program: parse flags, set up logging, run, map the outcome to an exit status.
+impl dripline_cli::ProgramArgs for Args {
+    fn log_args(&self) -> &dripline_cli::LogArgs {
+        &self.log
+    }
+}
+
+/// The program. One thread: the connection task and the row loop take turns, and a blocking
+/// write to stdout simply holds back reading from the server. A signal (SIGINT, SIGTERM,
+/// SIGHUP) drops the export: no state is saved, `--output`'s temporary file is removed and
+/// FILE is left as it was (status 130).
 pub fn main() -> std::process::ExitCode {
-    let args = dripline_cli::parse_args::<Args>();
-    dripline_cli::init_logging(&args.log);
-    dripline_cli::run_main("dl-export", || export::run(&args))
+    let program = dripline_cli::Program {
+        name: "dl-export",
+        threads: dripline_cli::Threads::One,
+        on_signal: dripline_cli::OnSignal::Interrupt,
+    };
+    program.run(|args, _| export::run(args))
 }

@@ -1,8 +1,9 @@
 //! `dl-get`: get a value from a dripline endpoint, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::run::{run_tool, Work};
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP};
+use dripline_agent::request_tool;
+use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
+use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
 
 const EXAMPLES: &str = "\
@@ -30,12 +31,19 @@ pub struct Args {
     pub common: RequestArgs,
 }
 
+impl ProgramArgs for Args {
+    fn log_args(&self) -> &LogArgs {
+        &self.common.log
+    }
+}
+
 /// Run `dl-get` with the process arguments.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::exit_status::parse_args();
-    let specifier = args.specifier.clone();
-    let work = Work::choose(args.target.as_deref(), Operation::Get, |target| {
-        Ok(RequestSpec::get(target, specifier.as_deref()))
-    });
-    run_tool("dl-get", args.common, work)
+    request_tool("dl-get").run(|args: Args, _| async move {
+        let specifier = args.specifier.as_deref();
+        let input = Input::choose(args.target.as_deref(), NO_TARGET, |target| {
+            Ok(RequestSpec::get(target, specifier))
+        })?;
+        dripline_agent::run::run(&args.common, Operation::Get, input).await
+    })
 }

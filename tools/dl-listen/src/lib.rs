@@ -5,12 +5,13 @@
 //! line format is `dripline_protocol::MessageRecord`. This crate holds the command line
 //! ([`Args`]), the stop conditions and the output formats ([`format`]).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod format;
 mod run;
 
 use clap::Parser;
-use dripline_cli::{BrokerArgs, LogArgs};
+use dripline_cli::{BrokerArgs, LogArgs, OnSignal, Program, ProgramArgs, Threads};
 use std::time::Duration;
 
 const AFTER_HELP: &str = "\
@@ -86,8 +87,20 @@ pub struct Args {
     pub log: LogArgs,
 }
 
-/// Parse the command line, run, and exit with the documented status.
+impl ProgramArgs for Args {
+    fn log_args(&self) -> &LogArgs {
+        &self.log
+    }
+}
+
+/// The program. One thread is plenty: lapin reads the socket on its own thread, and every
+/// hand-over between runtime threads would cost a wake-up per message. A signal is its normal
+/// end: it prints and acknowledges what it holds, then exits 0.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::parse_args();
-    dripline_cli::run_main("dl-listen", || run::run(args))
+    let program = Program {
+        name: "dl-listen",
+        threads: Threads::One,
+        on_signal: OnSignal::Stop,
+    };
+    program.run(run::run)
 }

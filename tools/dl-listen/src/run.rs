@@ -3,12 +3,10 @@
 use crate::format::{write_record, Format};
 use crate::Args;
 use anyhow::Context;
-use dripline_cli::exit_status::{CONFIG, SOFTWARE, SUCCESS};
+use dripline_cli::exit_status::SUCCESS;
 use dripline_cli::failures::mesh_failure;
-use dripline_cli::{init_logging, shutdown_signal, ExitFailure};
-use dripline_mesh::{
-    Binding, BrokerSettings, Exchange, Incoming, ListenQueue, Listener, ListenerEvent,
-};
+use dripline_cli::Shutdown;
+use dripline_mesh::{Binding, Exchange, Incoming, ListenQueue, Listener, ListenerEvent};
 use dripline_protocol::MessageRecord;
 use futures_util::FutureExt;
 use lapin::options::BasicAckOptions;
@@ -21,23 +19,9 @@ use tokio::time::Instant;
 /// more than the chunks of any message a dripline sender writes (10 MB at 10 kB chunks).
 const DURABLE_PREFETCH: u16 = 2000;
 
-/// Run dl-listen with parsed arguments; returns the exit status.
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    init_logging(&args.log);
-    let settings = BrokerSettings::resolve(&args.broker.to_options())
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
-    // One thread is plenty: lapin reads the socket on its own thread, and every hand-over
-    // between runtime threads would cost a wake-up per message.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(listen(args, settings))
-}
-
-async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
-    let shutdown = shutdown_signal()?;
-    tokio::pin!(shutdown);
+/// Listen until a stop condition or `shutdown`; returns the exit status.
+pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
+    let settings = args.broker.settings_with(|_| {})?;
     let exchange = if args.requests {
         Exchange::Requests
     } else {
@@ -62,7 +46,7 @@ async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
         None => ListenQueue::Temporary,
     };
     let mut listener = tokio::select! {
-        _ = &mut shutdown => return Ok(SUCCESS),
+        _ = shutdown.requested() => return Ok(SUCCESS),
         listener = Listener::open(&settings, "unknown", bindings, queue) => {
             listener.map_err(mesh_failure)?
         }
@@ -93,7 +77,7 @@ async fn listen(args: Args, settings: BrokerSettings) -> anyhow::Result<u8> {
     loop {
         let event = tokio::select! {
             biased;
-            _ = &mut shutdown => break,
+            _ = shutdown.requested() => break,
             _ = &mut timer, if stop_at.is_some() || args.idle_timeout.is_some() => {
                 let now = Instant::now();
                 let idle_over = args

@@ -7,6 +7,8 @@
 //! - [`broker`]: the durable queue, the dead-letter queue, acknowledgement after commit.
 //! - [`stdin`]: the same from JSON lines on stdin.
 //! - [`metrics`] and [`http`]: Prometheus metrics, `/healthz` and `/readyz`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod alert;
 mod args;
@@ -20,10 +22,22 @@ pub mod stdin;
 
 pub use args::{Args, QueueType};
 
-/// Parse the command line, run, and exit with the documented status.
+impl dripline_cli::ProgramArgs for Args {
+    fn log_args(&self) -> &dripline_cli::LogArgs {
+        &self.log
+    }
+}
+
+/// The program. Two worker threads: decoding and the database writer run beside the
+/// consumer. A signal stops consuming; the batch in hand is committed (or left unacknowledged)
+/// before it exits.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::parse_args();
-    dripline_cli::run_main("dl-log-to-pg", || run::run(args))
+    let program = dripline_cli::Program {
+        name: "dl-log-to-pg",
+        threads: dripline_cli::Threads::Workers(2),
+        on_signal: dripline_cli::OnSignal::Stop,
+    };
+    program.run(run::run)
 }
 
 #[cfg(test)]

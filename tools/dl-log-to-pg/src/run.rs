@@ -9,35 +9,21 @@ use crate::metrics::Metrics;
 use crate::stdin;
 use dripline_cli::exit_status::{CONFIG, DATA_ERROR, SUCCESS, UNAVAILABLE};
 use dripline_cli::failures::{mesh_failure, store_failure};
-use dripline_cli::{init_logging, shutdown_signal, ExitFailure};
+use dripline_cli::{ExitFailure, Shutdown};
 use dripline_mesh::{Backoff, BrokerSettings, MeshError};
 use dripline_store::{ConnectionConfig, SensorTables};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Run dl-log-to-pg with parsed arguments; returns the exit status.
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    init_logging(&args.log);
+/// Run dl-log-to-pg with parsed arguments until the input ends or `shutdown`; returns the
+/// exit status.
+pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
     let options = args
         .database
         .to_options(args.broker.auth_file.as_deref(), "dl-log-to-pg");
     let config = ConnectionConfig::resolve(&options)
         .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| ExitFailure::new(UNAVAILABLE, format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(run_async(args, config))
-}
-
-async fn run_async(args: Args, config: ConnectionConfig) -> anyhow::Result<u8> {
-    let (stopper, stop) = watch::channel(false);
-    let signal = shutdown_signal()?;
-    tokio::spawn(async move {
-        signal.await;
-        let _ = stopper.send(true);
-    });
+    let stop = shutdown.receiver();
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = args.metrics_addr {
         let rule = ReadinessRule {
@@ -130,10 +116,10 @@ async fn open_database(
 
 /// Broker settings; the logger reconnects for ever unless told otherwise.
 fn broker_settings(args: &Args) -> anyhow::Result<BrokerSettings> {
-    let mut options = args.broker.to_options();
-    options.max_connection_attempts = options.max_connection_attempts.or(Some(0));
-    BrokerSettings::resolve(&options)
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()).into())
+    let settings = args.broker.settings_with(|options| {
+        options.max_connection_attempts = options.max_connection_attempts.or(Some(0));
+    })?;
+    Ok(settings)
 }
 
 /// A queue declared before with other arguments is a settings problem (78), with a hint.

@@ -13,6 +13,7 @@
 //!   evaluator behind them; [`python`]: how Python prints values.
 //! - [`run`]: the wiring, signals (SIGINT/SIGTERM → exit 0) and exit statuses.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod args;
 pub mod calibration;
@@ -22,7 +23,20 @@ pub mod pyexpr;
 pub mod python;
 pub mod run;
 
-/// The program: parse the command line, run, exit with the documented status.
+/// The program. One thread: a service handles one request at a time, in order, as
+/// dripline-python's does. SIGINT/SIGTERM is its normal end: it stops consuming, finishes the
+/// request in hand and exits 0.
 pub fn main() -> std::process::ExitCode {
-    dripline_cli::run_main("dl-serve", || run::run(dripline_cli::parse_args()))
+    let program = dripline_cli::Program {
+        name: "dl-serve",
+        threads: dripline_cli::Threads::One,
+        on_signal: dripline_cli::OnSignal::Stop,
+    };
+    program.run(run::run)
+}
+
+impl dripline_cli::ProgramArgs for args::Args {
+    fn log_args(&self) -> &dripline_cli::LogArgs {
+        &self.log
+    }
 }

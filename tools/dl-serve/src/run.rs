@@ -3,9 +3,9 @@
 use crate::args::Args;
 use crate::config::{self, ServiceConfig};
 use crate::key_value_store::KeyValueStore;
-use dripline_cli::exit_status::{CONFIG, SOFTWARE, SUCCESS};
+use dripline_cli::exit_status::{CONFIG, SUCCESS};
 use dripline_cli::failures::mesh_failure;
-use dripline_cli::{init_logging, shutdown_signal, ExitFailure};
+use dripline_cli::{ExitFailure, Shutdown};
 use dripline_mesh::service::{Dispatcher, Endpoint, Service, ServiceEndpoint, ServiceOptions};
 use dripline_mesh::{BrokerSettings, MeshConnection};
 use serde_json::json;
@@ -14,24 +14,22 @@ use std::time::Duration;
 /// The heartbeat period when neither the flag nor the config sets one.
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
 
-/// Run dl-serve with parsed arguments; returns the exit status.
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    init_logging(&args.log);
+/// Run dl-serve with parsed arguments until `shutdown`; returns the exit status.
+pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
     let config = config::load(&args.config, &|name| std::env::var(name).ok())
         .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let mut options = args.broker.to_options();
-    options.config_mesh = config.mesh.clone();
-    if let Some(key) = &args.heartbeat_routing_key {
-        options.config_mesh.heartbeat_routing_key = Some(key.clone());
-    }
-    if options.auth_file.is_none() {
-        options.auth_file = config.auth_file.clone();
-    }
-    let settings = BrokerSettings::resolve(&options)
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
+    let settings = args.broker.settings_with(|options| {
+        options.config_mesh = config.mesh.clone();
+        if let Some(key) = &args.heartbeat_routing_key {
+            options.config_mesh.heartbeat_routing_key = Some(key.clone());
+        }
+        if options.auth_file.is_none() {
+            options.auth_file = config.auth_file.clone();
+        }
+    })?;
     let heartbeat = args
         .heartbeat_interval_s
         .map(Duration::from_secs_f64)
@@ -53,11 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         heartbeat_interval: heartbeat,
         ..ServiceOptions::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ExitFailure::new(SOFTWARE, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(config, settings, dispatcher, service_options))
+    serve(config, settings, dispatcher, service_options, shutdown).await
 }
 
 /// The service endpoint and one KeyValueStore per configured endpoint.
@@ -85,16 +79,15 @@ async fn serve(
     settings: BrokerSettings,
     dispatcher: Dispatcher,
     options: ServiceOptions,
+    mut shutdown: Shutdown,
 ) -> anyhow::Result<u8> {
-    let shutdown = shutdown_signal()?;
-    tokio::pin!(shutdown);
     let connection = tokio::select! {
-        _ = &mut shutdown => return Ok(SUCCESS),
+        _ = shutdown.requested() => return Ok(SUCCESS),
         connection = MeshConnection::connect(&settings, &config.name) => connection.map_err(mesh_failure)?,
     };
     let mut service = Service::new(dispatcher, options);
     service
-        .run(connection, shutdown)
+        .run(connection, async move { shutdown.requested().await })
         .await
         .map_err(mesh_failure)?;
     Ok(SUCCESS)

@@ -1,9 +1,10 @@
 //! `dl-set`: set a dripline endpoint to a value, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::run::{run_tool, Work};
+use dripline_agent::request_tool;
 use dripline_agent::spec::ValueTyping;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP};
+use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
+use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
 
 const EXAMPLES: &str = "\
@@ -35,18 +36,27 @@ pub struct Args {
     pub common: RequestArgs,
 }
 
+impl ProgramArgs for Args {
+    fn log_args(&self) -> &LogArgs {
+        &self.common.log
+    }
+}
+
 /// Run `dl-set` with the process arguments.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dripline_cli::exit_status::parse_args();
-    let typing = ValueTyping::from_json_flag(args.json);
-    let (value, specifier) = (args.value.clone(), args.specifier.clone());
-    let work = Work::choose(args.target.as_deref(), Operation::Set, |target| {
-        let value = value.ok_or("no VALUE given (dl-set TARGET VALUE)")?;
-        Ok(RequestSpec::set(
-            target,
-            specifier.as_deref(),
-            typing.value(&value)?,
-        ))
-    });
-    run_tool("dl-set", args.common, work)
+    request_tool("dl-set").run(|args: Args, _| async move {
+        let typing = ValueTyping::from_json_flag(args.json);
+        let input = Input::choose(args.target.as_deref(), NO_TARGET, |target| {
+            let value = args
+                .value
+                .as_deref()
+                .ok_or("no VALUE given (dl-set TARGET VALUE)")?;
+            Ok(RequestSpec::set(
+                target,
+                args.specifier.as_deref(),
+                typing.value(value)?,
+            ))
+        })?;
+        dripline_agent::run::run(&args.common, Operation::Set, input).await
+    })
 }
