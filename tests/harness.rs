@@ -78,8 +78,15 @@ impl ChildGuard {
 
     /// Send SIGTERM and wait up to `limit` for the exit status.
     pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.signal("TERM", limit)
+    }
+
+    /// Send the signal `name` (`INT`, `TERM`, …) and wait up to `limit` for the exit status.
+    pub fn signal(&mut self, name: &str, limit: Duration) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args([format!("-{name}").as_str(), &pid])
+            .status();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {

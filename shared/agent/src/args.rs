@@ -15,7 +15,9 @@ Exit status (the dripline return code / 100, like dl-agent):
   9   unhandled exception in the service (999)
   10+ application-defined codes (>= 1000)
   64  usage error (bad flag or argument)
-  130 interrupted (Ctrl-C)
+  70  internal error (a bug; please report it)
+  78  bad settings: an auth file, password file or mesh file that cannot be read
+  130 interrupted (Ctrl-C, SIGTERM): replies already printed stay printed
 In batch mode (-), the highest status among the requests that failed.";
 
 /// The usage error of a request tool given no target on a terminal.

@@ -35,9 +35,10 @@ Exit status:
   65  some input lines were bad (each reported as stdin line N: ...); the others were
       published (EX_DATAERR)
   69  broker unreachable or lost, or some alerts were not confirmed (EX_UNAVAILABLE)
+  70  internal error: a bug (EX_SOFTWARE)
   77  the broker refused the user name or password (EX_NOPERM)
   78  bad broker settings, e.g. an unreadable auth file (EX_CONFIG)
-  130 interrupted (Ctrl-C)";
+  130 interrupted (Ctrl-C, SIGTERM): alerts not yet confirmed are in doubt";
 
 /// Publish dripline alerts to the alerts exchange with publisher confirms: one from the
 /// command line, or one per JSON line on stdin.

@@ -66,10 +66,11 @@ Exit status:
        or belongs to another table or --every
    66  the table or the database does not exist
    69  the database cannot be reached
+   70  internal error: a bug
    73  --output or --state cannot be written
    77  the database refused the user or password, or denied access to the table
    78  bad connection settings: auth file, password file, --pg-url, --pg-sslmode require
-  130  interrupted while writing --output (FILE left as it was)
+  130  interrupted by SIGINT, SIGTERM or SIGHUP: no state saved, --output FILE left as it was
 
 Environment:
   DATABASE_URL, PGHOST, PGPORT, PGDATABASE (as the flags), POSTGRES_USER, POSTGRES_PASSWORD.";

@@ -36,9 +36,10 @@ Exit status:
   64  bad command line (EX_USAGE)
   69  broker unreachable at start, or the queue could not be declared or bound
       (EX_UNAVAILABLE)
-  70  internal error (EX_SOFTWARE)
+  70  internal error: a bug (EX_SOFTWARE)
   77  the broker refused the user name or password (EX_NOPERM)
-  78  bad broker settings, e.g. an unreadable auth file or a key over 255 bytes (EX_CONFIG)";
+  78  bad broker settings, e.g. an unreadable auth file or a key over 255 bytes (EX_CONFIG)
+  130 a second signal while stopping: stopped at once";
 
 /// Print dripline alerts (or, with --requests, requests and replies) as they pass, one JSON
 /// line each. Reconnects by itself when the broker goes away, saying so on stderr.

@@ -24,8 +24,10 @@ Exit status:
   65  (--stdin) some lines were not stored; each is named on stderr
   66  the table does not exist (try --init-schema)
   69  the database (--stdin, at start) or the metrics address is unavailable
+  70  internal error: a bug
   77  the broker or the database refused the login or a privilege
-  78  bad settings, or the queue exists with other arguments";
+  78  bad settings, or the queue exists with other arguments
+  130 a second signal while stopping: stopped at once";
 
 const HOW_IT_WORKS: &str = "\
 How it works:

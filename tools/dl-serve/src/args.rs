@@ -32,7 +32,8 @@ Exit status:
       or another service with the same name holds the queue (EX_UNAVAILABLE)
   77  the broker refused the user name or password (EX_NOPERM)
   78  bad config file: the message names the file and the key (EX_CONFIG)
-  70  internal error (EX_SOFTWARE)";
+  70  internal error: a bug (EX_SOFTWARE)
+  130 a second signal while stopping: stopped at once";
 
 /// Run a dripline service from a YAML config: key-value-store endpoints with calibration,
 /// periodic value logging, lockout and heartbeats. Stops cleanly on SIGINT/SIGTERM.
