@@ -641,3 +641,41 @@ fn every_locked_dependency_builds_with_the_dockerfiles_toolchain() {
         too_new.join(", ")
     );
 }
+
+/// The normal (non-dev) dependencies `cargo tree` resolves for one package on its own.
+fn dependency_names(package: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = run_command(
+        Command::new(&cargo)
+            .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+            .args(["--format", "{p}", "-p", package])
+            .current_dir(repo()),
+        None,
+    );
+    assert!(output.status.success(), "cargo tree: {}", text(&output.stderr));
+    text(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn each_program_builds_only_the_clients_it_uses() {
+    // shared/cli's broker and database sides are features: a broker program must not build
+    // the PostgreSQL client, nor a database-only program the AMQP one.
+    for program in programs() {
+        let names = dependency_names(&program);
+        let postgres = names.contains("tokio-postgres");
+        let amqp = names.contains("lapin");
+        let (wants_postgres, wants_amqp) = match program.as_str() {
+            "dl-export" => (true, false),
+            "dl-log-to-pg" => (true, true),
+            _ => (false, true),
+        };
+        assert_eq!(
+            (postgres, amqp),
+            (wants_postgres, wants_amqp),
+            "{program} builds tokio-postgres: {postgres}, lapin: {amqp}"
+        );
+    }
+}

@@ -17,6 +17,7 @@
 //!
 //! It knows nothing of PostgreSQL or of command-line flags.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod backoff;
 pub mod client;

@@ -18,6 +18,7 @@
 //! - [`record`]: a received message as a JSON line ([`MessageRecord`]), the format `dl-listen`
 //!   prints and `dl-alert` / `dl-log-to-pg --stdin` read.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod auth_file;
 pub mod codes;

@@ -1,4 +1,6 @@
 //! `dl-get`: get a value from a dripline endpoint, or many from JSON lines on stdin.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 use dripline_agent::request_tool;
