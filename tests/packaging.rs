@@ -652,7 +652,11 @@ fn dependency_names(package: &str) -> BTreeSet<String> {
             .current_dir(repo()),
         None,
     );
-    assert!(output.status.success(), "cargo tree: {}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo tree: {}",
+        text(&output.stderr)
+    );
     text(&output.stdout)
         .lines()
         .filter_map(|line| line.split_whitespace().next().map(str::to_owned))

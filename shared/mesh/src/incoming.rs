@@ -2,12 +2,13 @@
 
 use crate::fields::from_amqp_properties;
 use crate::MeshError;
+use dripline_protocol::wire::ChunkId;
 use dripline_protocol::wire::DEFAULT_CHUNK_WAIT;
-use dripline_protocol::{ChunkAssembler, DecodeError, Message, WireChunk};
+use dripline_protocol::{AssemblyLimits, ChunkAssembler, DecodeError, Message, WireChunk};
 use futures_util::StreamExt;
 use lapin::Acker;
 use lapin::Consumer;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 /// One received dripline message (all its chunks).
@@ -44,7 +45,6 @@ struct PendingChunkInfo {
     exchange: String,
     redelivered: bool,
     acker: Acker,
-    id_base: String,
     raw: Option<RawDelivery>,
 }
 
@@ -52,11 +52,16 @@ struct PendingChunkInfo {
 pub struct MessageStream {
     consumer: Consumer,
     assembler: ChunkAssembler,
-    pending: Vec<PendingChunkInfo>,
+    /// The deliveries of each incomplete message, by message id base.
+    pending: HashMap<String, Vec<PendingChunkInfo>>,
     ready: VecDeque<Incoming>,
     keep_ackers: bool,
     keep_raw: bool,
+    last_refusal_report: Option<Instant>,
 }
+
+/// How often a flood of refused chunks is reported, at most.
+const REFUSAL_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl MessageStream {
     /// Read `consumer`; `keep_ackers` is false for auto-ack (no_ack) consumers.
@@ -64,11 +69,23 @@ impl MessageStream {
         MessageStream {
             consumer,
             assembler: ChunkAssembler::new(DEFAULT_CHUNK_WAIT),
-            pending: Vec::new(),
+            pending: HashMap::new(),
             ready: VecDeque::new(),
             keep_ackers,
             keep_raw: false,
+            last_refusal_report: None,
         }
+    }
+
+    /// Hold incomplete messages within `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: AssemblyLimits) -> Self {
+        self.assembler = ChunkAssembler::with_limits(DEFAULT_CHUNK_WAIT, limits);
+        self
+    }
+
+    /// How many messages were given up or refused for the assembly limits so far.
+    pub fn refused_total(&self) -> u64 {
+        self.assembler.refused_total()
     }
 
     /// Also keep each message's deliveries as they arrived ([`Incoming::raw`]), at the cost of
@@ -112,9 +129,9 @@ impl MessageStream {
             let id_base = properties
                 .message_id
                 .as_deref()
-                .and_then(|id| id.split('/').next())
-                .unwrap_or_default()
-                .to_string();
+                .and_then(ChunkId::parse)
+                .map(|id| id.base)
+                .unwrap_or_default();
             let exchange = delivery.exchange.as_str().to_string();
             let routing_key = delivery.routing_key.as_str().to_string();
             let raw = self.keep_raw.then(|| RawDelivery {
@@ -128,35 +145,69 @@ impl MessageStream {
                 properties,
                 body: delivery.data,
             };
-            self.pending.push(PendingChunkInfo {
-                exchange,
-                redelivered: delivery.redelivered,
-                acker: delivery.acker,
-                id_base: id_base.clone(),
-                raw,
-            });
+            self.pending
+                .entry(id_base.clone())
+                .or_default()
+                .push(PendingChunkInfo {
+                    exchange,
+                    redelivered: delivery.redelivered,
+                    acker: delivery.acker,
+                    raw,
+                });
             if let Some(result) = self.assembler.offer(chunk, Instant::now()) {
                 self.complete(&id_base, result);
+            }
+            let given_up = self.assembler.take_given_up();
+            if !given_up.is_empty() {
+                self.report_given_up(given_up.len());
+                for (base, result) in given_up {
+                    self.complete(&base, result);
+                }
             }
         }
     }
 
     fn expire(&mut self) {
+        let mut unnamed = false;
         for result in self.assembler.expire(Instant::now()) {
             let id_base = match &result {
                 Ok(message) => message.message_id.clone(),
                 Err(DecodeError::Body { message, .. }) => message.message_id.clone(),
-                Err(_) => String::new(),
+                Err(_) => {
+                    unnamed = true;
+                    String::new()
+                }
             };
             self.complete(&id_base, result);
+        }
+        if unnamed {
+            // An expired message whose headers were bad names no id: let go of the
+            // deliveries of every message the assembler no longer holds.
+            let assembler = &self.assembler;
+            self.pending.retain(|base, _| assembler.is_pending(base));
+        }
+    }
+
+    /// A warning at most every ten seconds while a flood of incomplete messages is refused.
+    fn report_given_up(&mut self, count: usize) {
+        let now = Instant::now();
+        let due = self
+            .last_refusal_report
+            .is_none_or(|last| now.duration_since(last) >= REFUSAL_REPORT_EVERY);
+        if due {
+            self.last_refusal_report = Some(now);
+            tracing::warn!(
+                given_up = count,
+                total = self.assembler.refused_total(),
+                pending_bytes = self.assembler.pending_bytes(),
+                "incomplete multi-chunk messages given up for the assembly limits (a flood of \
+                 chunks that never complete?)"
+            );
         }
     }
 
     fn complete(&mut self, id_base: &str, message: Result<Message, DecodeError>) {
-        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|info| info.id_base == id_base);
-        self.pending = others;
+        let mine = self.pending.remove(id_base).unwrap_or_default();
         let exchange = mine
             .last()
             .map(|info| info.exchange.clone())

@@ -40,6 +40,6 @@ pub use message::{Message, MessageKind, Operation};
 pub use record::{MessageRecord, RecordType};
 pub use sender::{PackageVersion, SenderInfo};
 pub use wire::{
-    decode_chunk, encode, ChunkAssembler, DecodeError, WireChunk, WireProperties,
+    decode_chunk, encode, AssemblyLimits, ChunkAssembler, DecodeError, WireChunk, WireProperties,
     CONTENT_ENCODING_JSON, DEFAULT_MAX_PAYLOAD_SIZE,
 };

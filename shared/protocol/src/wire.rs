@@ -406,10 +406,24 @@ fn decode_envelope(
     })
 }
 
+/// How much of an undecodable body is quoted back in a 302 reply's `invalid`, at most: whole
+/// for the bodies of a few chunks (as dripline does), the start only for a huge one.
+pub const MAX_QUOTED_BODY: usize = 64 * 1024;
+
 fn body_error(message: Message, body: &[u8], reason: impl Into<String>) -> DecodeError {
+    // Quote the start only of a huge body: echoing 16 MB back to its sender helps nobody.
+    let invalid = if body.len() > MAX_QUOTED_BODY {
+        format!(
+            "{}… ({} bytes)",
+            String::from_utf8_lossy(&body[..MAX_QUOTED_BODY]),
+            body.len()
+        )
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
     DecodeError::Body {
         message: Box::new(message),
-        invalid: String::from_utf8_lossy(body).into_owned(),
+        invalid,
         reason: reason.into(),
     }
 }
@@ -443,11 +457,47 @@ pub fn decode_chunk(chunk: WireChunk) -> Result<Message, DecodeError> {
 /// missing chunk becomes a single `#`.
 const MAX_FILL_BYTES: usize = 16 * 1024 * 1024;
 
+/// How much incomplete messages may hold while their chunks arrive: what a flood of chunks that
+/// never complete (a "chunk bomb") can cost. Past a bound the oldest incomplete message is given
+/// up first, as if its wait had run out (its sender gets a 302).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AssemblyLimits {
+    /// Bytes of one message, all its chunks together; a message growing past it is refused.
+    pub max_message_bytes: usize,
+    /// Incomplete messages held at once.
+    pub max_pending_messages: usize,
+    /// Bytes held by all incomplete messages together.
+    pub max_pending_bytes: usize,
+}
+
+/// The default largest message: 16 MiB, room for the 10 MB messages dripline senders may chunk.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+impl Default for AssemblyLimits {
+    /// 16 MiB a message, 1024 incomplete messages, 64 MiB in all: a legitimate sender has a
+    /// few messages in flight at once; a flood of incomplete ones costs at most this.
+    fn default() -> Self {
+        AssemblyLimits {
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_pending_messages: 1024,
+            max_pending_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Ids of messages refused for their size remembered, so their later chunks are dropped
+/// without another reply.
+const REMEMBERED_REFUSALS: usize = 1024;
+
 /// Chunks received so far of one message.
 #[derive(Debug)]
 struct Pending {
     /// When the first chunk arrived.
     first_seen: Instant,
+    /// Arrival order, to find the oldest without a scan of the times.
+    sequence: u64,
+    /// Body bytes held.
+    bytes: usize,
     /// The announced chunk count.
     count: usize,
     /// The first chunk received, minus its body: its headers describe the message.
@@ -479,11 +529,21 @@ impl Pending {
     }
 }
 
-/// Reassembles multi-chunk messages by id, joining bytes before decoding.
+/// Reassembles multi-chunk messages by id, joining bytes before decoding, within
+/// [`AssemblyLimits`].
 #[derive(Debug)]
 pub struct ChunkAssembler {
     wait: Duration,
+    limits: AssemblyLimits,
     pending: BTreeMap<String, Pending>,
+    /// Pending ids by arrival: (sequence → id), oldest first.
+    arrival: BTreeMap<u64, String>,
+    next_sequence: u64,
+    pending_bytes: usize,
+    /// Messages given up to make room or refused for their size, not yet taken.
+    given_up: Vec<(String, Result<Message, DecodeError>)>,
+    refused_ids: std::collections::VecDeque<String>,
+    refused_total: u64,
 }
 
 impl Default for ChunkAssembler {
@@ -494,11 +554,84 @@ impl Default for ChunkAssembler {
 }
 
 impl ChunkAssembler {
-    /// An assembler that waits `wait` for missing chunks.
+    /// An assembler that waits `wait` for missing chunks, within the default limits.
     pub fn new(wait: Duration) -> Self {
+        ChunkAssembler::with_limits(wait, AssemblyLimits::default())
+    }
+
+    /// An assembler that waits `wait` for missing chunks and holds at most `limits`.
+    pub fn with_limits(wait: Duration, limits: AssemblyLimits) -> Self {
         ChunkAssembler {
             wait,
+            limits,
             pending: BTreeMap::new(),
+            arrival: BTreeMap::new(),
+            next_sequence: 0,
+            pending_bytes: 0,
+            given_up: Vec::new(),
+            refused_ids: std::collections::VecDeque::new(),
+            refused_total: 0,
+        }
+    }
+
+    /// Messages given up since the last call, to make room for newer ones or because they grew
+    /// past `max_message_bytes`, with their id base: each a `DecodeError::Body` (or another
+    /// decode error when its headers were bad), so a service can reply 302. Call after every
+    /// [`offer`](Self::offer).
+    pub fn take_given_up(&mut self) -> Vec<(String, Result<Message, DecodeError>)> {
+        std::mem::take(&mut self.given_up)
+    }
+
+    /// True while chunks of the message `base` are held.
+    pub fn is_pending(&self, base: &str) -> bool {
+        self.pending.contains_key(base)
+    }
+
+    /// How many messages were given up or refused for the limits so far.
+    pub fn refused_total(&self) -> u64 {
+        self.refused_total
+    }
+
+    /// Bytes held by incomplete messages.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    fn remove_pending(&mut self, base: &str) -> Option<Pending> {
+        let pending = self.pending.remove(base)?;
+        self.arrival.remove(&pending.sequence);
+        self.pending_bytes -= pending.bytes;
+        Some(pending)
+    }
+
+    /// Give up the message `base` for `reason`, queueing its 302.
+    fn give_up(&mut self, base: &str, reason: String) {
+        let Some(pending) = self.remove_pending(base) else {
+            return;
+        };
+        self.refused_total += 1;
+        let (body, _) = pending.joined();
+        let result = decode_envelope(&pending.routing_key, &pending.properties, base)
+            .and_then(|message| Err(body_error(message, &body, reason)));
+        self.given_up.push((base.to_string(), result));
+    }
+
+    /// Give up the oldest incomplete messages (but `keep`) until the limits hold again.
+    fn make_room(&mut self, keep: &str) {
+        while self.pending.len() > self.limits.max_pending_messages
+            || self.pending_bytes > self.limits.max_pending_bytes
+        {
+            let oldest = self
+                .arrival
+                .values()
+                .find(|base| base.as_str() != keep)
+                .cloned();
+            let Some(oldest) = oldest else { break };
+            let reason = format!(
+                "given up to make room: more than {} incomplete messages or {} bytes waiting                  for chunks",
+                self.limits.max_pending_messages, self.limits.max_pending_bytes
+            );
+            self.give_up(&oldest, reason);
         }
     }
 
@@ -523,32 +656,58 @@ impl ChunkAssembler {
                     .and_then(|message| decode_body(message, &chunk.body)),
             );
         }
+        if self.refused_ids.contains(&id.base) {
+            return None; // a later chunk of a message already refused for its size
+        }
         let WireChunk {
             routing_key,
             properties,
             body,
         } = chunk;
-        let pending = self
-            .pending
-            .entry(id.base.clone())
-            .or_insert_with(|| Pending {
-                first_seen: now,
-                count: id.count,
-                routing_key,
-                properties: properties.clone(),
-                pieces: BTreeMap::new(),
-            });
+        if !self.pending.contains_key(&id.base) {
+            let sequence = self.next_sequence;
+            self.next_sequence += 1;
+            self.arrival.insert(sequence, id.base.clone());
+            self.pending.insert(
+                id.base.clone(),
+                Pending {
+                    first_seen: now,
+                    sequence,
+                    bytes: 0,
+                    count: id.count,
+                    routing_key,
+                    properties: properties.clone(),
+                    pieces: BTreeMap::new(),
+                },
+            );
+        }
+        let pending = self.pending.get_mut(&id.base)?;
         if pending.count != id.count {
             return Some(Err(DecodeError::MessageId(properties.message_id)));
         }
         if pending.pieces.contains_key(&id.index) {
             return None; // duplicate
         }
-        pending.pieces.insert(id.index, body);
-        if pending.pieces.len() < pending.count {
+        if pending.bytes + body.len() > self.limits.max_message_bytes {
+            let reason = format!(
+                "the message is larger than {} bytes; refused",
+                self.limits.max_message_bytes
+            );
+            self.give_up(&id.base, reason);
+            if self.refused_ids.len() >= REMEMBERED_REFUSALS {
+                self.refused_ids.pop_front();
+            }
+            self.refused_ids.push_back(id.base);
             return None;
         }
-        let pending = self.pending.remove(&id.base)?;
+        pending.bytes += body.len();
+        self.pending_bytes += body.len();
+        pending.pieces.insert(id.index, body);
+        if pending.pieces.len() < pending.count {
+            self.make_room(&id.base);
+            return None;
+        }
+        let pending = self.remove_pending(&id.base)?;
         let (body, _) = pending.joined();
         Some(
             decode_envelope(&pending.routing_key, &pending.properties, &id.base)
@@ -560,15 +719,20 @@ impl ChunkAssembler {
     /// `DecodeError::Body` (missing pieces filled with `#`), so a service can reply 302.
     pub fn expire(&mut self, now: Instant) -> Vec<Result<Message, DecodeError>> {
         let wait = self.wait;
+        // Arrival order is first-seen order, so the expired ones are a prefix.
         let expired: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, pending)| now.saturating_duration_since(pending.first_seen) >= wait)
-            .map(|(base, _)| base.clone())
+            .arrival
+            .values()
+            .take_while(|base| {
+                self.pending.get(*base).is_some_and(|pending| {
+                    now.saturating_duration_since(pending.first_seen) >= wait
+                })
+            })
+            .cloned()
             .collect();
         expired
             .into_iter()
-            .filter_map(|base| self.pending.remove(&base).map(|pending| (base, pending)))
+            .filter_map(|base| self.remove_pending(&base).map(|pending| (base, pending)))
             .map(|(base, pending)| {
                 let (body, missing) = pending.joined();
                 let message = decode_envelope(&pending.routing_key, &pending.properties, &base)?;
@@ -587,11 +751,9 @@ impl ChunkAssembler {
 
     /// When the oldest incomplete message times out, if any is waiting.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending
-            .values()
-            .map(|pending| pending.first_seen)
-            .min()
-            .map(|first| first.checked_add(self.wait).unwrap_or(first))
+        let oldest = self.arrival.values().next()?;
+        let first = self.pending.get(oldest)?.first_seen;
+        Some(first.checked_add(self.wait).unwrap_or(first))
     }
 
     /// How many incomplete messages are waiting for chunks.
@@ -1277,7 +1439,94 @@ mod tests {
         let now = Instant::now();
         assert!(assembler.offer(chunk, now).is_none());
         let (_, invalid) = body_error_parts(assembler.expire(now).pop().unwrap());
-        assert_eq!(invalid.len(), 65535 + 1000);
-        assert!(invalid.ends_with('a'));
+        // The 302's quote of the body is capped, with the whole length said.
+        assert!(invalid.starts_with(&"#".repeat(65535)), "{invalid}");
+        assert!(invalid.ends_with("… (66535 bytes)"), "{invalid}");
+    }
+
+    /// Chunk `index` of `count` of a message `base` with a body of `len` bytes.
+    fn piece(base: &str, index: usize, count: usize, len: usize) -> WireChunk {
+        let mut chunk = one(&request());
+        chunk.properties.message_id = Some(format!("{base}/{index}/{count}"));
+        chunk.body = vec![b'7'; len];
+        chunk
+    }
+
+    fn limits(messages: usize, message_bytes: usize, pending_bytes: usize) -> AssemblyLimits {
+        AssemblyLimits {
+            max_message_bytes: message_bytes,
+            max_pending_messages: messages,
+            max_pending_bytes: pending_bytes,
+        }
+    }
+
+    #[test]
+    fn a_flood_of_incomplete_messages_gives_up_the_oldest_first() {
+        let mut assembler =
+            ChunkAssembler::with_limits(Duration::from_secs(60), limits(3, 1000, 10_000));
+        let now = Instant::now();
+        for n in 0..10 {
+            assert!(assembler
+                .offer(piece(&format!("m{n}"), 0, 2, 10), now)
+                .is_none());
+            assert!(assembler.pending_count() <= 3);
+        }
+        let given_up = assembler.take_given_up();
+        let bases: Vec<&str> = given_up.iter().map(|(base, _)| base.as_str()).collect();
+        assert_eq!(bases, ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
+        let (message, _) = body_error_parts(given_up.into_iter().next().unwrap().1);
+        assert_eq!(message.message_id, "m0");
+        assert_eq!(assembler.refused_total(), 7);
+        assert!(assembler.take_given_up().is_empty());
+        // The newest still complete.
+        let done = assembler
+            .offer(piece("m9", 1, 2, 10), now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.message_id, "m9");
+        assert_eq!(done.payload, json!(77777777777777777777.0));
+        assert_eq!(assembler.pending_count(), 2);
+        assert_eq!(assembler.pending_bytes(), 20);
+    }
+
+    #[test]
+    fn bytes_held_stay_within_the_total() {
+        let mut assembler =
+            ChunkAssembler::with_limits(Duration::from_secs(60), limits(100, 1000, 250));
+        let now = Instant::now();
+        for n in 0..20 {
+            assembler.offer(piece(&format!("b{n}"), 0, 3, 100), now);
+            assert!(
+                assembler.pending_bytes() <= 250,
+                "{}",
+                assembler.pending_bytes()
+            );
+        }
+        assert_eq!(assembler.pending_count(), 2);
+        assert_eq!(assembler.take_given_up().len(), 18);
+    }
+
+    #[test]
+    fn a_message_past_its_size_is_refused_once_and_its_later_chunks_dropped() {
+        let mut assembler =
+            ChunkAssembler::with_limits(Duration::from_secs(60), limits(100, 250, 10_000));
+        let now = Instant::now();
+        assert!(assembler.offer(piece("big", 0, 5, 100), now).is_none());
+        assert!(assembler.offer(piece("big", 1, 5, 100), now).is_none());
+        assert!(assembler.offer(piece("big", 2, 5, 100), now).is_none());
+        let given_up = assembler.take_given_up();
+        assert_eq!(given_up.len(), 1);
+        match &given_up[0].1 {
+            Err(DecodeError::Body { reason, .. }) => {
+                assert!(reason.contains("larger than 250 bytes"), "{reason}")
+            }
+            other => panic!("expected a body error, got {other:?}"),
+        }
+        for index in 3..5 {
+            assert!(assembler.offer(piece("big", index, 5, 100), now).is_none());
+        }
+        assert!(assembler.take_given_up().is_empty());
+        assert_eq!(assembler.pending_count(), 0);
+        assert_eq!(assembler.pending_bytes(), 0);
     }
 }
