@@ -360,10 +360,18 @@ fn stdin_lines_are_stored_once_and_bad_lines_named() {
         1,
         "without a timestamp, dl-listen's receive time is used"
     );
-    // The same input again adds nothing that has a message id.
+    // The same input again adds nothing: lines without a message id get one derived from
+    // their routing key, timestamp and payload.
     let again = run_stdin(&db, &input);
     assert_eq!(again.status.code(), Some(65));
-    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a' AND message_id IS NOT NULL"), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"),
+        2
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"),
+        1
+    );
 }
 
 #[test]

@@ -15,6 +15,10 @@ use dripline_store::{ConnectionConfig, SensorTables};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// `--stdin` stopped by a signal before the end of its input (128 + SIGINT, as shells report
+/// an interrupted command).
+const INTERRUPTED: u8 = 130;
+
 /// Run dl-log-to-pg with parsed arguments; returns the exit status.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     init_logging(&args.log);
@@ -67,11 +71,7 @@ async fn run_async(args: Args, config: ConnectionConfig) -> anyhow::Result<u8> {
     if args.stdin {
         let outcome = stdin::run(database, batch_size, args.batch_time, &metrics, stop).await;
         summarize(&metrics);
-        return Ok(if outcome.refused > 0 {
-            DATA_ERROR
-        } else {
-            SUCCESS
-        });
+        return Ok(stdin_status(&outcome));
     }
     let settings = broker_settings(&args)?;
     let plan = QueuePlan {
@@ -149,6 +149,17 @@ fn queue_failure(error: MeshError) -> anyhow::Error {
         .into();
     }
     mesh_failure(error)
+}
+
+/// The exit status of `--stdin`: interrupted (130) before some lines refused (65).
+fn stdin_status(outcome: &stdin::StdinOutcome) -> u8 {
+    if outcome.stopped_at.is_some() {
+        INTERRUPTED
+    } else if outcome.refused > 0 {
+        DATA_ERROR
+    } else {
+        SUCCESS
+    }
 }
 
 fn summarize(metrics: &Metrics) {
