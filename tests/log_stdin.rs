@@ -53,10 +53,13 @@ fn stderr_of(output: &Output) -> String {
 fn a_line_that_is_not_utf8_is_named_and_the_rest_stored() {
     let mut db = TestDb::new();
     // The issue's command: line 2 is the bytes \xff\xfe.
-    let mut input = b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
+    let mut input =
+        b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
     input.extend_from_slice(b"\xff\xfe\n");
-    input.extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":2}}\n");
-    input.extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
+    input
+        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":2}}\n");
+    input
+        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
     let output = load(&db, &input);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(65), "{stderr}");
@@ -74,12 +77,14 @@ fn a_line_that_is_not_utf8_is_named_and_the_rest_stored() {
 #[test]
 fn an_overlong_line_is_named_and_skipped_and_the_rest_stored() {
     let mut db = TestDb::new();
-    let mut input = b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
+    let mut input =
+        b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
     // 17 MiB without a newline inside: over the 16 MiB line limit.
     input.extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":\"");
     input.resize(input.len() + 17 * 1024 * 1024, b'x');
     input.extend_from_slice(b"\"}}\n");
-    input.extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
+    input
+        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
     let output = load(&db, &input);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(65), "{stderr}");
@@ -107,7 +112,12 @@ fn a_file_without_message_ids_loaded_twice_is_stored_once() {
 ";
     for run in 1..=2 {
         let output = load(&db, input.as_bytes());
-        assert_eq!(output.status.code(), Some(0), "run {run}: {}", stderr_of(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "run {run}: {}",
+            stderr_of(&output)
+        );
         assert_eq!(
             count(&mut db, "SELECT count(*) FROM {schema}.numeric_data"),
             4,
@@ -199,7 +209,11 @@ fn ctrl_c_commits_the_batch_in_hand_says_where_it_stopped_and_exits_130() {
     eprintln!("SIGINT after {stored} of {LINES} lines stored; stopped at line {stopped_at}");
     assert_eq!(refused, 0, "{stderr}");
     assert_eq!(count(&mut db, rows), stored, "{stderr}");
-    assert_eq!(stored, stopped_at as i64 - 1, "every line before it: {stderr}");
+    assert_eq!(
+        stored,
+        stopped_at as i64 - 1,
+        "every line before it: {stderr}"
+    );
     // The rest of the file, from that line on, completes it.
     let rest: String = input
         .lines()

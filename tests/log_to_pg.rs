@@ -266,6 +266,37 @@ fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
     assert!(stderr.contains(&format!("{prefix}.empty")), "{stderr}");
 }
 
+/// Publish a well-formed dripline alert whose message id is `<base>/0/1` (dl-alert makes UUIDs;
+/// other senders may use any text, `/` included), persistent, with its chunks as encoded.
+fn publish_alert_with_id(routing_key: &str, base: &str, payload: serde_json::Value) {
+    let mut message = dripline_protocol::Message::alert(
+        routing_key,
+        payload,
+        dripline_mesh::our_sender_info("log-test"),
+        "2026-01-02T00:00:00Z".into(),
+    );
+    message.message_id = base.to_string();
+    let chunks = dripline_protocol::encode(&message, 0);
+    on_broker_channel(BROKER_PORT, async |channel| {
+        for chunk in &chunks {
+            let properties = dripline_mesh::fields::to_amqp_properties(&chunk.properties)
+                .with_delivery_mode(2);
+            channel
+                .basic_publish(
+                    "alerts".into(),
+                    chunk.routing_key.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &chunk.body,
+                    properties,
+                )
+                .await?
+                .await?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
 #[test]
 fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     let mut db = TestDb::new();
@@ -279,15 +310,22 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     ));
     lines.push_str(&numeric_alerts(&prefix, 20, 20));
     publish(BROKER_PORT, &lines);
+    // A refused row whose message id's base contains '/' keeps it whole in the dead letter.
+    publish_alert_with_id(
+        &format!("{prefix}.slash"),
+        "host/42",
+        serde_json::json!({"value_raw": -2}),
+    );
     assert!(
         wait_until(PATIENCE, || logger.metric("dead_lettered_total")
-            == Some(1.0)),
+            == Some(2.0)),
         "{}",
         logger.stderr()
     );
     assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data"), 40);
-    let dead = drain_dead_letters(&format!("{queue}.dead"));
-    assert_eq!(dead.len(), 1, "{dead:?}");
+    let mut dead = drain_dead_letters(&format!("{queue}.dead"));
+    dead.sort();
+    assert_eq!(dead.len(), 2, "{dead:?}");
     let (key, reason, message_id, body) = &dead[0];
     assert_eq!(key, &format!("{prefix}.minus"));
     assert!(
@@ -296,6 +334,11 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     );
     assert!(message_id.ends_with("/0/1"), "{message_id}");
     assert!(body.contains("\"value_raw\":-1"), "{body}");
+    let (key, reason, message_id, body) = &dead[1];
+    assert_eq!(key, &format!("{prefix}.slash"));
+    assert!(reason.contains("no_negative"), "{reason}");
+    assert_eq!(message_id, "host/42/0/1");
+    assert!(body.contains("\"value_raw\":-2"), "{body}");
 }
 
 fn run_stdin(db: &TestDb, input: &str) -> std::process::Output {
@@ -365,11 +408,17 @@ fn stdin_lines_are_stored_once_and_bad_lines_named() {
     let again = run_stdin(&db, &input);
     assert_eq!(again.status.code(), Some(65));
     assert_eq!(
-        count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"),
+        count(
+            &db,
+            "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"
+        ),
         2
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"),
+        count(
+            &db,
+            "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"
+        ),
         1
     );
 }
