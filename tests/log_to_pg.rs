@@ -279,8 +279,8 @@ fn publish_alert_with_id(routing_key: &str, base: &str, payload: serde_json::Val
     let chunks = dripline_protocol::encode(&message, 0);
     on_broker_channel(BROKER_PORT, async |channel| {
         for chunk in &chunks {
-            let properties = dripline_mesh::fields::to_amqp_properties(&chunk.properties)
-                .with_delivery_mode(2);
+            let properties =
+                dripline_mesh::fields::to_amqp_properties(&chunk.properties).with_delivery_mode(2);
             channel
                 .basic_publish(
                     "alerts".into(),
