@@ -298,6 +298,40 @@ fn publish_alert_with_id(routing_key: &str, base: &str, payload: serde_json::Val
 }
 
 #[test]
+fn an_alert_over_the_size_limit_is_dead_lettered_and_the_batch_goes_on() {
+    let db = TestDb::new();
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
+    let prefix = unique_name("log_value");
+    let logger = start_logger(&db, &queue, &prefix, &["--max-message-size", "20000"]);
+    let mut lines = numeric_alerts(&prefix, 0, 10);
+    // 30 016 bytes: four 10 kB chunks, over the limit; then more alerts in the same batch.
+    lines.push_str(&format!(
+        "{{\"routing_key\":\"{prefix}.huge\",\"payload\":{{\"value_raw\":\"{}\"}}}}\n",
+        "x".repeat(30_000)
+    ));
+    lines.push_str(&numeric_alerts(&prefix, 10, 10));
+    publish(BROKER_PORT, &lines);
+    assert!(
+        wait_until(PATIENCE, || logger.metric("dead_lettered_total")
+            == Some(1.0)
+            && count(&db, "SELECT count(*) FROM {schema}.numeric_data") == 20),
+        "{}",
+        logger.stderr()
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.json_data"), 0);
+    let dead = drain_dead_letters(&format!("{queue}.dead"));
+    assert_eq!(dead.len(), 4, "every chunk of it");
+    for (key, reason, message_id, _) in &dead {
+        assert_eq!(key, &format!("{prefix}.huge"));
+        assert!(
+            reason.contains("over the --max-message-size limit of 20000"),
+            "{reason}"
+        );
+        assert!(message_id.ends_with("/4"), "{message_id}");
+    }
+}
+
+#[test]
 fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     let mut db = TestDb::new();
     db.exec("ALTER TABLE {table} ADD CONSTRAINT no_negative CHECK (value_raw >= 0)");

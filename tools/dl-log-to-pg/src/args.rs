@@ -39,9 +39,10 @@ How it works:
   rows     sensor_value.<name> -> sensor_name <name>; \"timestamp\" from the alert's timestamp
            header; value_raw/value_cal from the payload. Non-numeric values go to the JSON
            table. With our schema (--init-schema) a redelivered alert is stored once.
-  poison   alerts that cannot be stored (no value_raw, bad timestamp, undecodable) go to the
-           dead-letter exchange <queue>.dead (fanout, durable) and its queue <queue>.dead,
-           with the reason in the x-dl-log-to-pg-reason header. Both stay when the logger's
+  poison   alerts that cannot be stored (no value_raw, bad timestamp, undecodable, over
+           --max-message-size) go to the dead-letter exchange <queue>.dead (fanout,
+           durable) and its queue <queue>.dead, with the reason in the
+           x-dl-log-to-pg-reason header; the batch goes on. Both stay when the logger's
            queue is deleted; remove all three with
              rabbitmqctl delete_queue <queue>; rabbitmqctl delete_queue <queue>.dead
              rabbitmqadmin delete exchange name=<queue>.dead
@@ -90,6 +91,10 @@ pub struct Args {
     /// next batch fills while one is committed without holding two batches in memory].
     #[arg(long = "prefetch", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub prefetch: Option<u16>,
+    /// Largest alert stored, in bytes of its body (all chunks); a larger one is dead-lettered
+    /// with the reason.
+    #[arg(long = "max-message-size", value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_size: u32,
     /// The numeric table (schema.table allowed).
     #[arg(long = "table", value_name = "TABLE", default_value = "numeric_data")]
     pub table: TableName,

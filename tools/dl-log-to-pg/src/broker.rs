@@ -39,6 +39,8 @@ pub struct QueuePlan {
     pub batch_size: usize,
     /// Longest wait of a batch's first alert.
     pub batch_time: Duration,
+    /// Largest alert stored (bytes of body, all chunks); larger ones are dead-lettered.
+    pub max_message_size: usize,
 }
 
 impl QueuePlan {
@@ -156,7 +158,12 @@ async fn consume(
         };
         match event {
             ListenerEvent::Message(incoming) => {
-                add(&mut current, incoming, listener.has_incomplete_messages());
+                add(
+                    &mut current,
+                    incoming,
+                    listener.has_incomplete_messages(),
+                    plan.max_message_size,
+                );
                 metrics.received(1);
             }
             ListenerEvent::Lost(error) => {
@@ -186,12 +193,16 @@ async fn dead_letter_channel(listener: &Listener, exchange: &str) -> Option<Dead
         .ok()
 }
 
-fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
+fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool, max_size: usize) {
     let mut origin = Origin {
         deliveries: incoming.raw,
         dropped_properties: None,
     };
+    let size: usize = origin.deliveries.iter().map(|d| d.body.len()).sum();
     let row = match incoming.message {
+        _ if size > max_size => Err(format!(
+            "the alert is {size} bytes, over the --max-message-size limit of {max_size}"
+        )),
         Ok(message) => {
             let row = classify(AlertParts {
                 routing_key: &message.routing_key,

@@ -81,6 +81,7 @@ async fn run_async(args: Args, config: ConnectionConfig) -> anyhow::Result<u8> {
         prefetch: args.prefetch(),
         batch_size,
         batch_time: args.batch_time,
+        max_message_size: args.max_message_size as usize,
     };
     broker::run(&settings, plan, database, metrics.clone(), stop)
         .await
