@@ -49,17 +49,17 @@ fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The line `{"routing_key":"sensor_value.t","payload":{"value_raw":<value>}}`.
+fn t_line(value: u32) -> Vec<u8> {
+    format!("{{\"routing_key\":\"sensor_value.t\",\"payload\":{{\"value_raw\":{value}}}}}\n")
+        .into_bytes()
+}
+
 #[test]
 fn a_line_that_is_not_utf8_is_named_and_the_rest_stored() {
     let mut db = TestDb::new();
     // The issue's command: line 2 is the bytes \xff\xfe.
-    let mut input =
-        b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
-    input.extend_from_slice(b"\xff\xfe\n");
-    input
-        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":2}}\n");
-    input
-        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
+    let input = [t_line(1), b"\xff\xfe\n".to_vec(), t_line(2), t_line(3)].concat();
     let output = load(&db, &input);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(65), "{stderr}");
@@ -77,14 +77,12 @@ fn a_line_that_is_not_utf8_is_named_and_the_rest_stored() {
 #[test]
 fn an_overlong_line_is_named_and_skipped_and_the_rest_stored() {
     let mut db = TestDb::new();
-    let mut input =
-        b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n".to_vec();
+    let mut input = t_line(1);
     // 17 MiB without a newline inside: over the 16 MiB line limit.
     input.extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":\"");
     input.resize(input.len() + 17 * 1024 * 1024, b'x');
     input.extend_from_slice(b"\"}}\n");
-    input
-        .extend_from_slice(b"{\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":3}}\n");
+    input.extend_from_slice(&t_line(3));
     let output = load(&db, &input);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(65), "{stderr}");

@@ -418,20 +418,19 @@ fn stdin_lines_are_stored_once_and_bad_lines_named() {
     );
     assert_eq!(stderr.lines().count(), 3, "{stderr}");
     // Lines 1 and 4 are the same alert; line 2 is another alert at the same time.
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"
-        ),
-        2
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"
-        ),
-        1
-    );
+    let a_and_b = || {
+        (
+            count(
+                &db,
+                "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'",
+            ),
+            count(
+                &db,
+                "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'",
+            ),
+        )
+    };
+    assert_eq!(a_and_b(), (2, 1));
     assert_eq!(
         count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'd' AND \"timestamp\" = '2026-01-01T00:00:04Z'"),
         1,
@@ -441,20 +440,7 @@ fn stdin_lines_are_stored_once_and_bad_lines_named() {
     // their routing key, timestamp and payload.
     let again = run_stdin(&db, &input);
     assert_eq!(again.status.code(), Some(65));
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"
-        ),
-        2
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"
-        ),
-        1
-    );
+    assert_eq!(a_and_b(), (2, 1));
 }
 
 #[test]
