@@ -266,9 +266,16 @@ fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
     assert!(stderr.contains(&format!("{prefix}.empty")), "{stderr}");
 }
 
-/// Publish a well-formed dripline alert whose message id is `<base>/0/1` (dl-alert makes UUIDs;
-/// other senders may use any text, `/` included), persistent, with its chunks as encoded.
-fn publish_alert_with_id(routing_key: &str, base: &str, payload: serde_json::Value) {
+/// Publish a well-formed dripline alert whose message id's base is `base` (dl-alert makes
+/// UUIDs; other senders may use any text, `/` included), persistent, in chunks of
+/// `chunk_size` bytes (0: one), of which only the first `sent` are published.
+fn publish_alert_with_id(
+    routing_key: &str,
+    base: &str,
+    payload: serde_json::Value,
+    chunk_size: usize,
+    sent: usize,
+) {
     let mut message = dripline_protocol::Message::alert(
         routing_key,
         payload,
@@ -276,9 +283,9 @@ fn publish_alert_with_id(routing_key: &str, base: &str, payload: serde_json::Val
         "2026-01-02T00:00:00Z".into(),
     );
     message.message_id = base.to_string();
-    let chunks = dripline_protocol::encode(&message, 0);
+    let chunks = dripline_protocol::encode(&message, chunk_size);
     on_broker_channel(BROKER_PORT, async |channel| {
-        for chunk in &chunks {
+        for chunk in chunks.iter().take(sent) {
             let properties =
                 dripline_mesh::fields::to_amqp_properties(&chunk.properties).with_delivery_mode(2);
             channel
@@ -332,6 +339,37 @@ fn an_alert_over_the_size_limit_is_dead_lettered_and_the_batch_goes_on() {
 }
 
 #[test]
+fn an_incomplete_alert_whose_id_contains_a_slash_is_dead_lettered_when_it_expires() {
+    let db = TestDb::new();
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
+    let prefix = unique_name("log_value");
+    let logger = start_logger(&db, &queue, &prefix, &[]);
+    // Chunk 0 of 3 of "host/7" (34 bytes in chunks of 16); the others never come.
+    publish_alert_with_id(
+        &format!("{prefix}.half"),
+        "host/7",
+        serde_json::json!({"value_raw": "a long enough text"}),
+        16,
+        1,
+    );
+    publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 10));
+    assert!(
+        wait_until(PATIENCE, || logger.metric("dead_lettered_total")
+            == Some(1.0)
+            && count(&db, "SELECT count(*) FROM {schema}.numeric_data") == 10),
+        "{}",
+        logger.stderr()
+    );
+    let dead = drain_dead_letters(&format!("{queue}.dead"));
+    assert_eq!(dead.len(), 1, "the chunk that came: {dead:?}");
+    assert_eq!(dead[0].2, "host/7/0/3");
+    assert!(
+        dead[0].1.contains("not a usable dripline message"),
+        "{dead:?}"
+    );
+}
+
+#[test]
 fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     let mut db = TestDb::new();
     db.exec("ALTER TABLE {table} ADD CONSTRAINT no_negative CHECK (value_raw >= 0)");
@@ -349,6 +387,8 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
         &format!("{prefix}.slash"),
         "host/42",
         serde_json::json!({"value_raw": -2}),
+        0,
+        1,
     );
     assert!(
         wait_until(PATIENCE, || logger.metric("dead_lettered_total")
