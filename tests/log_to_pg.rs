@@ -266,6 +266,109 @@ fn non_numeric_values_go_to_json_and_poison_to_the_dead_letter_queue() {
     assert!(stderr.contains(&format!("{prefix}.empty")), "{stderr}");
 }
 
+/// Publish a well-formed dripline alert whose message id's base is `base` (dl-alert makes
+/// UUIDs; other senders may use any text, `/` included), persistent, in chunks of
+/// `chunk_size` bytes (0: one), of which only the first `sent` are published.
+fn publish_alert_with_id(
+    routing_key: &str,
+    base: &str,
+    payload: serde_json::Value,
+    chunk_size: usize,
+    sent: usize,
+) {
+    let mut message = dripline_protocol::Message::alert(
+        routing_key,
+        payload,
+        dripline_mesh::our_sender_info("log-test"),
+        "2026-01-02T00:00:00Z".into(),
+    );
+    message.message_id = base.to_string();
+    let chunks = dripline_protocol::encode(&message, chunk_size);
+    on_broker_channel(BROKER_PORT, async |channel| {
+        for chunk in chunks.iter().take(sent) {
+            let properties =
+                dripline_mesh::fields::to_amqp_properties(&chunk.properties).with_delivery_mode(2);
+            channel
+                .basic_publish(
+                    "alerts".into(),
+                    chunk.routing_key.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &chunk.body,
+                    properties,
+                )
+                .await?
+                .await?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_alert_over_the_size_limit_is_dead_lettered_and_the_batch_goes_on() {
+    let db = TestDb::new();
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
+    let prefix = unique_name("log_value");
+    let logger = start_logger(&db, &queue, &prefix, &["--max-message-size", "20000"]);
+    let mut lines = numeric_alerts(&prefix, 0, 10);
+    // 30 016 bytes: four 10 kB chunks, over the limit; then more alerts in the same batch.
+    lines.push_str(&format!(
+        "{{\"routing_key\":\"{prefix}.huge\",\"payload\":{{\"value_raw\":\"{}\"}}}}\n",
+        "x".repeat(30_000)
+    ));
+    lines.push_str(&numeric_alerts(&prefix, 10, 10));
+    publish(BROKER_PORT, &lines);
+    assert!(
+        wait_until(PATIENCE, || logger.metric("dead_lettered_total")
+            == Some(1.0)
+            && count(&db, "SELECT count(*) FROM {schema}.numeric_data") == 20),
+        "{}",
+        logger.stderr()
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.json_data"), 0);
+    let dead = drain_dead_letters(&format!("{queue}.dead"));
+    assert_eq!(dead.len(), 4, "every chunk of it");
+    for (key, reason, message_id, _) in &dead {
+        assert_eq!(key, &format!("{prefix}.huge"));
+        assert!(
+            reason.contains("over the --max-message-size limit of 20000"),
+            "{reason}"
+        );
+        assert!(message_id.ends_with("/4"), "{message_id}");
+    }
+}
+
+#[test]
+fn an_incomplete_alert_whose_id_contains_a_slash_is_dead_lettered_when_it_expires() {
+    let db = TestDb::new();
+    let queue = TestQueue::new("log_queue", BROKER_PORT);
+    let prefix = unique_name("log_value");
+    let logger = start_logger(&db, &queue, &prefix, &[]);
+    // Chunk 0 of 3 of "host/7" (34 bytes in chunks of 16); the others never come.
+    publish_alert_with_id(
+        &format!("{prefix}.half"),
+        "host/7",
+        serde_json::json!({"value_raw": "a long enough text"}),
+        16,
+        1,
+    );
+    publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 10));
+    assert!(
+        wait_until(PATIENCE, || logger.metric("dead_lettered_total")
+            == Some(1.0)
+            && count(&db, "SELECT count(*) FROM {schema}.numeric_data") == 10),
+        "{}",
+        logger.stderr()
+    );
+    let dead = drain_dead_letters(&format!("{queue}.dead"));
+    assert_eq!(dead.len(), 1, "the chunk that came: {dead:?}");
+    assert_eq!(dead[0].2, "host/7/0/3");
+    assert!(
+        dead[0].1.contains("not a usable dripline message"),
+        "{dead:?}"
+    );
+}
+
 #[test]
 fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     let mut db = TestDb::new();
@@ -279,15 +382,24 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     ));
     lines.push_str(&numeric_alerts(&prefix, 20, 20));
     publish(BROKER_PORT, &lines);
+    // A refused row whose message id's base contains '/' keeps it whole in the dead letter.
+    publish_alert_with_id(
+        &format!("{prefix}.slash"),
+        "host/42",
+        serde_json::json!({"value_raw": -2}),
+        0,
+        1,
+    );
     assert!(
         wait_until(PATIENCE, || logger.metric("dead_lettered_total")
-            == Some(1.0)),
+            == Some(2.0)),
         "{}",
         logger.stderr()
     );
     assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data"), 40);
-    let dead = drain_dead_letters(&format!("{queue}.dead"));
-    assert_eq!(dead.len(), 1, "{dead:?}");
+    let mut dead = drain_dead_letters(&format!("{queue}.dead"));
+    dead.sort();
+    assert_eq!(dead.len(), 2, "{dead:?}");
     let (key, reason, message_id, body) = &dead[0];
     assert_eq!(key, &format!("{prefix}.minus"));
     assert!(
@@ -296,6 +408,11 @@ fn a_row_the_database_refuses_is_dead_lettered_and_the_rest_stored() {
     );
     assert!(message_id.ends_with("/0/1"), "{message_id}");
     assert!(body.contains("\"value_raw\":-1"), "{body}");
+    let (key, reason, message_id, body) = &dead[1];
+    assert_eq!(key, &format!("{prefix}.slash"));
+    assert!(reason.contains("no_negative"), "{reason}");
+    assert_eq!(message_id, "host/42/0/1");
+    assert!(body.contains("\"value_raw\":-2"), "{body}");
 }
 
 fn run_stdin(db: &TestDb, input: &str) -> std::process::Output {
@@ -341,29 +458,29 @@ fn stdin_lines_are_stored_once_and_bad_lines_named() {
     );
     assert_eq!(stderr.lines().count(), 3, "{stderr}");
     // Lines 1 and 4 are the same alert; line 2 is another alert at the same time.
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'"
-        ),
-        2
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'"
-        ),
-        1
-    );
+    let a_and_b = || {
+        (
+            count(
+                &db,
+                "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a'",
+            ),
+            count(
+                &db,
+                "SELECT count(*) FROM {schema}.json_data WHERE sensor_name = 'b'",
+            ),
+        )
+    };
+    assert_eq!(a_and_b(), (2, 1));
     assert_eq!(
         count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'd' AND \"timestamp\" = '2026-01-01T00:00:04Z'"),
         1,
         "without a timestamp, dl-listen's receive time is used"
     );
-    // The same input again adds nothing that has a message id.
+    // The same input again adds nothing: lines without a message id get one derived from
+    // their routing key, timestamp and payload.
     let again = run_stdin(&db, &input);
     assert_eq!(again.status.code(), Some(65));
-    assert_eq!(count(&db, "SELECT count(*) FROM {schema}.numeric_data WHERE sensor_name = 'a' AND message_id IS NOT NULL"), 1);
+    assert_eq!(a_and_b(), (2, 1));
 }
 
 #[test]

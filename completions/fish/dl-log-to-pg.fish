@@ -5,6 +5,7 @@ quorum\t'A replicated quorum queue'"
 complete -c dl-log-to-pg -l batch-size -d 'Largest batch: rows committed in one transaction' -r
 complete -c dl-log-to-pg -l batch-time -d 'Longest time the first alert of a batch waits before the batch is committed' -r
 complete -c dl-log-to-pg -l prefetch -d 'Unacknowledged alerts the broker may send ahead [default: 1.2 × batch size, so the next batch fills while one is committed without holding two batches in memory]' -r
+complete -c dl-log-to-pg -l max-message-size -d 'Largest alert stored, in bytes of its body (all chunks); a larger one is dead-lettered with the reason' -r
 complete -c dl-log-to-pg -l table -d 'The numeric table (schema.table allowed)' -r
 complete -c dl-log-to-pg -l json-table -d 'The table for non-numeric values [default: json_data beside --table]' -r
 complete -c dl-log-to-pg -l metrics-addr -d 'Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address (e.g. 0.0.0.0:9102)' -r

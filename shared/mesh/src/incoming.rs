@@ -2,8 +2,7 @@
 
 use crate::fields::from_amqp_properties;
 use crate::MeshError;
-use dripline_protocol::wire::ChunkId;
-use dripline_protocol::wire::DEFAULT_CHUNK_WAIT;
+use dripline_protocol::wire::{ChunkId, DEFAULT_CHUNK_WAIT};
 use dripline_protocol::{AssemblyLimits, ChunkAssembler, DecodeError, Message, WireChunk};
 use futures_util::StreamExt;
 use lapin::Acker;
@@ -39,6 +38,16 @@ pub struct RawDelivery {
     pub properties: lapin::BasicProperties,
     /// Its body bytes.
     pub body: Vec<u8>,
+}
+
+impl RawDelivery {
+    /// Drop the AMQP properties (the sender's headers are most of what a kept delivery holds
+    /// besides its body), for a delivery kept only in case it must be passed on after all:
+    /// [`DeadLetter::stripped`](crate::DeadLetter) then writes again what a dripline reader
+    /// needs.
+    pub fn strip_properties(&mut self) {
+        self.properties = lapin::BasicProperties::default();
+    }
 }
 
 struct PendingChunkInfo {
@@ -126,11 +135,11 @@ impl MessageStream {
                 Err(error) => return Some(Err(MeshError::amqp("receiving", error))),
             };
             let properties = from_amqp_properties(&delivery.properties);
+            // The assembler's key: the whole base, which may itself contain '/'.
             let id_base = properties
                 .message_id
                 .as_deref()
-                .and_then(ChunkId::parse)
-                .map(|id| id.base)
+                .map(|id| ChunkId::parse(id).map_or_else(|| id.to_string(), |chunk| chunk.base))
                 .unwrap_or_default();
             let exchange = delivery.exchange.as_str().to_string();
             let routing_key = delivery.routing_key.as_str().to_string();

@@ -12,6 +12,8 @@
 //! - [`MessageStream`]: messages received from a queue, chunks reassembled.
 //! - [`Listener`]: a queue bound to keys on the alerts or requests exchange, read message by
 //!   message, re-opened whenever the connection is lost (what dl-listen runs on).
+//! - [`settle`]: acknowledging what a durable queue delivered, and passing messages that
+//!   cannot be used on to a dead-letter exchange (dl-log-to-pg's poison alerts).
 //! - [`service`]: the runtime of a dripline service (queue, bindings, dispatch, lockout,
 //!   heartbeat).
 //!
@@ -29,6 +31,7 @@ pub mod listener;
 pub mod publisher;
 pub mod service;
 pub mod settings;
+pub mod settle;
 
 pub use backoff::Backoff;
 pub use client::{RequestClient, RequestOutcome};
@@ -38,6 +41,7 @@ pub use incoming::{Incoming, MessageStream, RawDelivery};
 pub use listener::{Binding, ListenQueue, Listener, ListenerEvent};
 pub use publisher::{Exchange, PendingPublish, Published, Publisher};
 pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
+pub use settle::{Acknowledgements, DeadLetter, DeadLetterChannel};
 
 /// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.
 pub fn short(name: &str) -> Result<lapin::types::ShortString, MeshError> {

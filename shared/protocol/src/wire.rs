@@ -104,7 +104,14 @@ pub fn encode(message: &Message, max_payload_size: usize) -> Vec<WireChunk> {
                 content_encoding: Some(CONTENT_ENCODING_JSON.to_string()),
                 correlation_id: Some(message.correlation_id.clone()),
                 reply_to: Some(reply_to.clone()),
-                message_id: Some(format!("{}/{index}/{count}", message.message_id)),
+                message_id: Some(
+                    ChunkId {
+                        base: message.message_id.clone(),
+                        index,
+                        count,
+                    }
+                    .to_string(),
+                ),
                 headers: headers.clone(),
             },
             body: piece.to_vec(),
@@ -201,7 +208,8 @@ pub fn encode_sender_info(info: &SenderInfo) -> FieldValue {
     FieldValue::Table(table)
 }
 
-/// A parsed `message_id` property: `<base>/<index>/<count>`.
+/// A chunk's `message_id` property, `<base>/<index>/<count>`: parsed with [`ChunkId::parse`]
+/// (or `str::parse`), written with `Display` (`to_string()`), which [`encode`] uses too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkId {
     /// The id shared by all chunks of one message.
@@ -227,6 +235,21 @@ impl ChunkId {
             index,
             count,
         })
+    }
+}
+
+impl std::fmt::Display for ChunkId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.base, self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for ChunkId {
+    type Err = DecodeError;
+
+    /// [`ChunkId::parse`], with the [`DecodeError::MessageId`] a receiver reports.
+    fn from_str(message_id: &str) -> Result<Self, DecodeError> {
+        ChunkId::parse(message_id).ok_or_else(|| DecodeError::MessageId(Some(message_id.into())))
     }
 }
 
@@ -1063,6 +1086,37 @@ mod tests {
                 index: 2,
                 count: 65536
             })
+        );
+    }
+
+    #[test]
+    fn chunk_ids_write_what_they_parse_bases_with_slashes_included() {
+        for text in [
+            "b/2/65536",
+            "host/42/0/1",
+            "a/b/c/3/4",
+            "71a5cb0e-dd45-4dd1-a1da-8adf04427e09/0/1",
+        ] {
+            let id: ChunkId = text.parse().unwrap();
+            assert_eq!(id.to_string(), text);
+        }
+        let id: ChunkId = "host/42/1/2".parse().unwrap();
+        assert_eq!((id.base.as_str(), id.index, id.count), ("host/42", 1, 2));
+        assert!(matches!(
+            "host/42".parse::<ChunkId>(),
+            Err(DecodeError::MessageId(Some(text))) if text == "host/42"
+        ));
+        // The encoder writes the same form, whole base included.
+        let mut message = request();
+        message.message_id = "host/42".into();
+        message.payload = serde_json::json!("x".repeat(30));
+        let ids: Vec<_> = encode(&message, 10)
+            .into_iter()
+            .map(|chunk| chunk.properties.message_id.unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["host/42/0/4", "host/42/1/4", "host/42/2/4", "host/42/3/4"]
         );
     }
 

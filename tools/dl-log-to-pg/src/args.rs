@@ -19,15 +19,19 @@ Examples:
 
 const EXIT_STATUS: &str = "\
 Exit status:
-  0   stopped by SIGINT or SIGTERM, or (--stdin) every line read was stored
+  0   stopped by SIGINT or SIGTERM (from the broker), or (--stdin) every line was stored
   64  bad flag
-  65  (--stdin) some lines were not stored; each is named on stderr
+  65  (--stdin) some lines were not stored (not JSON, not UTF-8, over 16 MiB, not an
+      alert, refused by the database); each is named on stderr, the others were stored
   66  the table does not exist (try --init-schema)
   69  the database (--stdin, at start) or the metrics address is unavailable
   70  internal error: a bug
   77  the broker or the database refused the login or a privilege
   78  bad settings, or the queue exists with other arguments
-  130 a second signal while stopping: stopped at once";
+  130 (--stdin) stopped by SIGINT or SIGTERM before the end of the input: the batch in hand
+      was committed (or, the database being down, not), and stderr says how many lines were
+      stored and the line to resume from (tail -n +LINE FILE | dl-log-to-pg --stdin)
+      (a second signal stops any mode at once)";
 
 const HOW_IT_WORKS: &str = "\
 How it works:
@@ -37,8 +41,16 @@ How it works:
   rows     sensor_value.<name> -> sensor_name <name>; \"timestamp\" from the alert's timestamp
            header; value_raw/value_cal from the payload. Non-numeric values go to the JSON
            table. With our schema (--init-schema) a redelivered alert is stored once.
-  poison   alerts that cannot be stored (no value_raw, bad timestamp, undecodable) go to the
-           dead-letter queue <queue>.dead with the reason in the x-dl-log-to-pg-reason header.
+  poison   alerts that cannot be stored (no value_raw, bad timestamp, undecodable, over
+           --max-message-size) go to the dead-letter exchange <queue>.dead (fanout,
+           durable) and its queue <queue>.dead, with the reason in the
+           x-dl-log-to-pg-reason header; the batch goes on. Both stay when the logger's
+           queue is deleted; remove all three with
+             rabbitmqctl delete_queue <queue>; rabbitmqctl delete_queue <queue>.dead
+             rabbitmqadmin delete exchange name=<queue>.dead
+  stdin    one JSON object per line; a line without message_id gets a UUID v5 of its
+           routing key, timestamp and payload, so loading the same file again (or an
+           overlapping one) stores nothing twice; identical lines are one alert.
   retries  database or broker down: retried for ever with jittered back-off, consuming
            stops meanwhile (readyz turns unhealthy).";
 
@@ -81,6 +93,10 @@ pub struct Args {
     /// next batch fills while one is committed without holding two batches in memory].
     #[arg(long = "prefetch", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub prefetch: Option<u16>,
+    /// Largest alert stored, in bytes of its body (all chunks); a larger one is dead-lettered
+    /// with the reason.
+    #[arg(long = "max-message-size", value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_size: u32,
     /// The numeric table (schema.table allowed).
     #[arg(long = "table", value_name = "TABLE", default_value = "numeric_data")]
     pub table: TableName,

@@ -13,11 +13,11 @@ use crate::batch::{sleep_until_deadline, Batch};
 use crate::database::{Database, Stopping};
 use crate::metrics::{Link, Metrics};
 use dripline_mesh::listener::{Binding, ListenQueue, Listener, ListenerEvent};
-use dripline_mesh::{BrokerSettings, Exchange, Incoming, MeshError, RawDelivery};
+use dripline_mesh::{
+    Acknowledgements, BrokerSettings, DeadLetter, DeadLetterChannel, Exchange, Incoming, MeshError,
+    RawDelivery,
+};
 use dripline_protocol::DecodeError;
-use lapin::options::{BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{Acker, BasicProperties, Channel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -39,6 +39,8 @@ pub struct QueuePlan {
     pub batch_size: usize,
     /// Longest wait of a batch's first alert.
     pub batch_time: Duration,
+    /// Largest alert stored (bytes of body, all chunks); larger ones are dead-lettered.
+    pub max_message_size: usize,
 }
 
 impl QueuePlan {
@@ -61,13 +63,12 @@ struct Origin {
 /// A batch with what settles it.
 struct Handover {
     batch: Batch<Origin>,
-    ackers: Vec<Acker>,
+    acknowledgements: Acknowledgements,
     /// True when every earlier delivery on the channel is settled or in this batch, so one
     /// "everything up to the last" ack settles it.
     cumulative: bool,
     /// The confirm-mode channel for dead letters, on the connection the batch came from.
-    dead_letters: Option<Channel>,
-    dead_letter_exchange: String,
+    dead_letters: Option<DeadLetterChannel>,
 }
 
 /// Consume until `stop` turns true; what was handed over is committed and acknowledged before
@@ -127,14 +128,13 @@ async fn consume(
     mut stop: watch::Receiver<bool>,
 ) -> Listener {
     let dead_letter_exchange = plan.dead_letter_name();
-    let mut dead_letters = dead_letter_channel(&listener).await;
+    let mut dead_letters = dead_letter_channel(&listener, &dead_letter_exchange).await;
     metrics.link(Link::Broker, true);
-    let new_handover = |dead_letters: &Option<Channel>| Handover {
+    let new_handover = |dead_letters: &Option<DeadLetterChannel>| Handover {
         batch: Batch::default(),
-        ackers: Vec::new(),
+        acknowledgements: Acknowledgements::default(),
         cumulative: true,
         dead_letters: dead_letters.clone(),
-        dead_letter_exchange: dead_letter_exchange.clone(),
     };
     let mut current = new_handover(&dead_letters);
     loop {
@@ -158,7 +158,12 @@ async fn consume(
         };
         match event {
             ListenerEvent::Message(incoming) => {
-                add(&mut current, incoming, listener.has_incomplete_messages());
+                add(
+                    &mut current,
+                    incoming,
+                    listener.has_incomplete_messages(),
+                    plan.max_message_size,
+                );
                 metrics.received(1);
             }
             ListenerEvent::Lost(error) => {
@@ -171,7 +176,7 @@ async fn consume(
                 );
             }
             ListenerEvent::Reconnected => {
-                dead_letters = dead_letter_channel(&listener).await;
+                dead_letters = dead_letter_channel(&listener, &dead_letter_exchange).await;
                 current = new_handover(&dead_letters);
                 metrics.link(Link::Broker, true);
                 tracing::warn!(queue = %plan.queue, "connected to the broker again; consuming");
@@ -180,23 +185,24 @@ async fn consume(
     }
 }
 
-/// A channel in confirm mode for dead letters, on the listener's connection; `None` if the
-/// connection is gone again (the listener reports it next).
-async fn dead_letter_channel(listener: &Listener) -> Option<Channel> {
-    let channel = listener.open_channel().await?.ok()?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .ok()?;
-    Some(channel)
+/// The dead-letter channel on the listener's connection; `None` if the connection is gone
+/// again (the listener reports it next).
+async fn dead_letter_channel(listener: &Listener, exchange: &str) -> Option<DeadLetterChannel> {
+    DeadLetterChannel::open(listener, exchange, REASON_HEADER)
+        .await?
+        .ok()
 }
 
-fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
+fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool, max_size: usize) {
     let mut origin = Origin {
         deliveries: incoming.raw,
         dropped_properties: None,
     };
+    let size: usize = origin.deliveries.iter().map(|d| d.body.len()).sum();
     let row = match incoming.message {
+        _ if size > max_size => Err(format!(
+            "the alert is {size} bytes, over the --max-message-size limit of {max_size}"
+        )),
         Ok(message) => {
             let row = classify(AlertParts {
                 routing_key: &message.routing_key,
@@ -206,7 +212,7 @@ fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
             });
             if row.is_ok() {
                 for delivery in &mut origin.deliveries {
-                    delivery.properties = BasicProperties::default();
+                    delivery.strip_properties();
                 }
                 origin.dropped_properties = Some((message.message_id, message.timestamp));
             }
@@ -215,7 +221,7 @@ fn add(current: &mut Handover, incoming: Incoming, incomplete_waiting: bool) {
         Err(error) => Err(undecodable(&error)),
     };
     current.batch.push(row, origin);
-    current.ackers.extend(incoming.ackers);
+    current.acknowledgements.add(incoming.ackers);
     if incomplete_waiting {
         current.cumulative = false;
     }
@@ -259,12 +265,16 @@ async fn write_batches(
             continue;
         }
         metrics.dead_lettered(batch.poison.len() as u64);
-        acknowledge(&handover).await;
+        if let Err(error) = handover.acknowledgements.ack(handover.cumulative).await {
+            // The connection is gone; the broker redelivers, and the unique message id keeps
+            // the rows single.
+            tracing::debug!(%error, "acknowledging a committed batch failed");
+        }
         metrics.settled(alerts);
     }
 }
 
-/// Publish each poison alert's deliveries, unchanged but for the reason header, to the
+/// Pass each poison alert's deliveries, unchanged but for the reason header, to the
 /// dead-letter exchange, and wait for the broker's confirms.
 async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
     if handover.batch.poison.is_empty() {
@@ -276,102 +286,26 @@ async fn dead_letter(handover: &Handover) -> Result<(), MeshError> {
             reason: "no channel to the broker".into(),
         });
     };
-    let mut confirms = Vec::new();
-    for (origin, reason) in &handover.batch.poison {
-        let routing_key = origin
-            .deliveries
-            .first()
-            .map(|d| d.routing_key.as_str())
-            .unwrap_or("");
-        tracing::warn!(routing_key, "dead-lettered: {reason}");
-        let chunks = origin.deliveries.len();
-        for (chunk, delivery) in origin.deliveries.iter().enumerate() {
-            let properties = match &origin.dropped_properties {
-                None => delivery.properties.clone(),
-                Some((message_id, timestamp)) => {
-                    restored_properties(message_id, timestamp, chunk, chunks)
-                }
-            };
-            let mut headers = properties.headers().clone().unwrap_or_default();
-            headers.insert(
-                REASON_HEADER.into(),
-                AMQPValue::LongString(LongString::from(reason.as_str())),
-            );
-            headers.insert(
-                "x-original-exchange".into(),
-                AMQPValue::LongString(delivery.exchange.as_str().into()),
-            );
-            let properties = properties.with_headers(headers);
-            let confirm = channel
-                .basic_publish(
-                    dripline_mesh::short(&handover.dead_letter_exchange)?,
-                    dripline_mesh::short(&delivery.routing_key)?,
-                    BasicPublishOptions::default(),
-                    &delivery.body,
-                    properties,
-                )
-                .await
-                .map_err(|e| MeshError::amqp("dead-lettering", e))?;
-            confirms.push(confirm);
-        }
-    }
-    for confirm in confirms {
-        let confirmation = confirm
-            .await
-            .map_err(|e| MeshError::amqp("waiting for the dead-letter confirm", e))?;
-        if confirmation.is_nack() {
-            return Err(MeshError::Amqp {
-                action: "dead-lettering".into(),
-                reason: "the broker refused the message (nack)".into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The properties a dripline reader needs, for chunk `chunk` of `chunks` of an alert whose own
-/// were dropped.
-fn restored_properties(
-    message_id: &str,
-    timestamp: &str,
-    chunk: usize,
-    chunks: usize,
-) -> BasicProperties {
-    let base = message_id.split('/').next().unwrap_or(message_id);
-    let mut headers = FieldTable::default();
-    headers.insert(
-        "timestamp".into(),
-        AMQPValue::LongString(LongString::from(timestamp)),
-    );
-    BasicProperties::default()
-        .with_content_encoding("application/json".into())
-        .with_message_id(format!("{base}/{chunk}/{chunks}").into())
-        .with_headers(headers)
-}
-
-/// Acknowledge a committed batch: once for everything up to its last delivery when that is
-/// safe, else delivery by delivery. A failure means the connection is gone; the broker then
-/// redelivers, and the unique message id keeps the rows single.
-async fn acknowledge(handover: &Handover) {
-    let result = if handover.cumulative {
-        match handover.ackers.last() {
-            Some(last) => last
-                .ack(BasicAckOptions { multiple: true })
-                .await
-                .map(|_| ()),
-            None => Ok(()),
-        }
-    } else {
-        let mut result = Ok(());
-        for acker in &handover.ackers {
-            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
-                result = Err(error);
-                break;
+    let letters: Vec<DeadLetter<'_>> = handover
+        .batch
+        .poison
+        .iter()
+        .map(|(origin, reason)| {
+            let routing_key = origin
+                .deliveries
+                .first()
+                .map(|d| d.routing_key.as_str())
+                .unwrap_or("");
+            tracing::warn!(routing_key, "dead-lettered: {reason}");
+            DeadLetter {
+                deliveries: &origin.deliveries,
+                reason,
+                stripped: origin
+                    .dropped_properties
+                    .as_ref()
+                    .map(|(message_id, timestamp)| (message_id.as_str(), timestamp.as_str())),
             }
-        }
-        result
-    };
-    if let Err(error) = result {
-        tracing::debug!(%error, "acknowledging a committed batch failed");
-    }
+        })
+        .collect();
+    channel.publish(&letters).await
 }

@@ -7,7 +7,7 @@ use crate::database::Database;
 use crate::http::{self, ReadinessRule};
 use crate::metrics::Metrics;
 use crate::stdin;
-use dripline_cli::exit_status::{CONFIG, DATA_ERROR, SUCCESS, UNAVAILABLE};
+use dripline_cli::exit_status::{self, CONFIG, DATA_ERROR, SUCCESS, UNAVAILABLE};
 use dripline_cli::failures::{mesh_failure, store_failure};
 use dripline_cli::{ExitFailure, Shutdown};
 use dripline_mesh::{Backoff, BrokerSettings, MeshError};
@@ -53,11 +53,7 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
     if args.stdin {
         let outcome = stdin::run(database, batch_size, args.batch_time, &metrics, stop).await;
         summarize(&metrics);
-        return Ok(if outcome.refused > 0 {
-            DATA_ERROR
-        } else {
-            SUCCESS
-        });
+        return Ok(stdin_status(&outcome));
     }
     let settings = broker_settings(&args)?;
     let plan = QueuePlan {
@@ -67,6 +63,7 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
         prefetch: args.prefetch(),
         batch_size,
         batch_time: args.batch_time,
+        max_message_size: args.max_message_size as usize,
     };
     broker::run(&settings, plan, database, metrics.clone(), stop)
         .await
@@ -135,6 +132,17 @@ fn queue_failure(error: MeshError) -> anyhow::Error {
         .into();
     }
     mesh_failure(error)
+}
+
+/// The exit status of `--stdin`: interrupted (130) before some lines refused (65).
+fn stdin_status(outcome: &stdin::StdinOutcome) -> u8 {
+    if outcome.stopped_at.is_some() {
+        exit_status::INTERRUPTED
+    } else if outcome.refused > 0 {
+        DATA_ERROR
+    } else {
+        SUCCESS
+    }
 }
 
 fn summarize(metrics: &Metrics) {
