@@ -26,7 +26,9 @@
 //! Every error names the file and the key (`endpoints[1] (chips).calibration`).
 
 use crate::calibration::Calibration;
-use crate::key_value_store::{parse_interval, KeyValueStoreConfig, LOG_ON_SET_NEEDS_GET_ON_SET};
+use crate::key_value_store::{
+    parse_interval, storable, KeyValueStoreConfig, LOG_ON_SET_NEEDS_GET_ON_SET,
+};
 use crate::python::yaml11_bool;
 use dripline_mesh::MeshDefaults;
 use serde_json::{Map, Number, Value};
@@ -506,6 +508,9 @@ fn endpoint(
                 ))
             }
         }
+    }
+    if let Err(refused) = storable(&config.initial_value, config.calibration.as_ref()) {
+        return Err(reader.fail(&key("initial_value"), refused.message));
     }
     if config.log_on_set && !config.get_on_set {
         return Err(reader.fail(

@@ -3,8 +3,9 @@
 //!
 //! Replies match dripline-python 5.1 (PROTOCOL.md §A2.6, §A5, §A6.2 and the wire samples):
 //! - get → `{"value_raw": v, "value_cal": c}` (`value_cal` only when a calibration gives a
-//!   value; raw `null` → payload `null`; a list raw value → its first element).
-//! - set → stores `values[0]`; reply `null`, or with `get_on_set` the new get; with
+//!   value; raw `null` → payload `null`).
+//! - set → stores `values[0]` (a list, or a value the calibration refuses, is refused with
+//!   304 and nothing is stored: see [`storable`]); reply `null`, or with `get_on_set` the new get; with
 //!   `log_on_set` that get is also sent as a `sensor_value.<name>` alert before the reply.
 //! - get/set with a specifier → the attributes listed in [`ATTRIBUTES`].
 //! - cmd → `on_get`, `on_set(v)`, `start_logging`, `stop_logging`, `log_a_value(v)`,
@@ -131,13 +132,7 @@ impl KeyValueStore {
 
     /// The `@calibrate`d `on_get`.
     fn get(&self) -> Result<Value, ReplyError> {
-        let raw = match &self.value {
-            Value::Array(items) => match items.first() {
-                Some(first) => first.clone(),
-                None => return Err(ReplyError::unhandled("list index out of range")),
-            },
-            other => other.clone(),
-        };
+        let raw = self.value.clone();
         if raw.is_null() {
             return Ok(Value::Null);
         }
@@ -151,9 +146,9 @@ impl KeyValueStore {
         Ok(Value::Object(payload))
     }
 
-    /// The decorated `on_set`: store, then maybe get, then maybe log.
+    /// The decorated `on_set`: check, store, then maybe get, then maybe log.
     fn set(&mut self, value: Value, ctx: &mut Context<'_>) -> Result<Value, ReplyError> {
-        self.value = value.clone();
+        self.store(value.clone())?;
         if !self.config.get_on_set {
             return Ok(Value::Null);
         }
@@ -167,6 +162,14 @@ impl KeyValueStore {
             self.log_a_value(logged, ctx);
         }
         Ok(result)
+    }
+
+    /// Store `value` if it can be stored (see [`storable`]); a refused value leaves the
+    /// stored one as it was.
+    fn store(&mut self, value: Value) -> Result<(), ReplyError> {
+        storable(&value, self.config.calibration.as_ref())?;
+        self.value = value;
+        Ok(())
     }
 
     fn log_routing_key(&self) -> String {
@@ -226,6 +229,24 @@ impl KeyValueStore {
         self.logging = true;
         Ok(Value::Null)
     }
+}
+
+/// Whether a KeyValueStore may hold `value`, for a set, a set of `_value` and
+/// `initial_value`: not a list (dripline-python's `@calibrate` reads back only a list's first
+/// item, so storing `[7,8]` would answer 7: we refuse rather than truncate), and nothing its
+/// calibration refuses to evaluate (too long, nested too deeply). Refusals are 304.
+pub fn storable(value: &Value, calibration: Option<&Calibration>) -> Result<(), ReplyError> {
+    if let Value::Array(items) = value {
+        return Err(ReplyError::invalid_value(format!(
+            "a KeyValueStore holds one value, not a list ({} items): dripline-python would answer \
+             only the first item to a get; set a number, string, boolean, null or JSON object",
+            items.len()
+        )));
+    }
+    if let Some(calibration) = calibration {
+        calibration.admit(value)?;
+    }
+    Ok(())
 }
 
 /// Python's TypeError text for a method called with the wrong arguments, as dripline-python
@@ -397,10 +418,7 @@ impl Endpoint for KeyValueStore {
                 "attribute name of endpoint {} is read-only",
                 config.name
             ))),
-            "_value" => {
-                self.value = value;
-                Ok(())
-            }
+            "_value" => return Some(self.store(value)),
             "calibration" => match value {
                 Value::Null => {
                     config.calibration = None;
@@ -817,17 +835,29 @@ mod tests {
     }
 
     #[test]
-    fn null_and_list_values() {
-        let mut kvs = store("x", "2*{}", Value::Null);
+    fn null_values_and_refused_lists_and_hostile_values() {
+        let mut kvs = store("x", "2*{}", json!(5));
         let mut ctx = Context::scheduled();
+        for (refused, why) in [
+            (json!([7, 8]), "not a list (2 items)"),
+            (json!([]), "not a list (0 items)"),
+            (json!("(".repeat(50_000)), "value refused by calibration '2*{}'"),
+        ] {
+            let error = kvs.on_set(refused.clone(), &mut ctx).unwrap_err();
+            assert_eq!(error.code.0, 304);
+            assert!(error.message.contains(why), "{}", error.message);
+            let error = kvs.set_attribute("_value", refused).unwrap().unwrap_err();
+            assert!(error.message.contains(why), "{}", error.message);
+            // Nothing was stored: the old value answers.
+            assert_eq!(
+                kvs.on_get(&mut ctx).unwrap(),
+                json!({"value_raw": 5, "value_cal": 10})
+            );
+        }
+        kvs.on_set(Value::Null, &mut ctx).unwrap();
         assert_eq!(kvs.on_get(&mut ctx).unwrap(), Value::Null);
-        kvs.value = json!([3, 4]);
-        assert_eq!(
-            kvs.on_get(&mut ctx).unwrap(),
-            json!({"value_raw": 3, "value_cal": 6})
-        );
-        kvs.value = json!([]);
-        assert_eq!(kvs.on_get(&mut ctx).unwrap_err().code.0, 999);
+        kvs.on_set(json!({"a": [1, 2]}), &mut ctx).unwrap();
+        assert_eq!(kvs.on_get(&mut ctx).unwrap()["value_raw"], json!({"a": [1, 2]}));
     }
 
     #[test]

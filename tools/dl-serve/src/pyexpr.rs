@@ -12,8 +12,23 @@
 //! arithmetic is 0/1. Errors carry Python's exception text (`NameError: name 'times3' is not
 //! defined`, `ZeroDivisionError: division by zero`, …); like asteval, callers treat an error
 //! as "no result".
+//!
+//! Limits: calibration strings come from a config file, but the raw value pasted into them
+//! comes from any request on the mesh, so evaluation is bounded. A source longer than
+//! [`MAX_SOURCE_CHARS`] or nested deeper than [`MAX_DEPTH`] (parentheses, unary signs, `**`
+//! chains, calls) is refused with [`EvalError::Limit`] before any deep recursion; the work is
+//! linear in the source length (one pass over the tokens, `pow(a, b, m)` capped at 100 000
+//! steps). dripline-python's asteval would overflow its stack on 50 000 `(`; we refuse.
 
 use std::fmt;
+
+/// The longest expression evaluated, in characters: room for a calibration string with its
+/// placeholders filled by the longest raw value a calibration admits (1 Mi characters each).
+pub const MAX_SOURCE_CHARS: usize = 8 << 20;
+
+/// The deepest nesting evaluated: parentheses, call arguments, unary `+`/`-` and `**`
+/// exponents each count one level. Python's own parser stops at 200 parentheses.
+pub const MAX_DEPTH: usize = 100;
 
 /// A Python value produced by an expression.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,20 +43,29 @@ pub enum PyValue {
     None,
 }
 
-/// Why an expression has no value: Python's exception name and message.
+/// Why an expression has no value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EvalError(pub String);
+pub enum EvalError {
+    /// A Python exception, name and message: `NameError: name 'x' is not defined`. Like
+    /// asteval, callers treat it as "no result".
+    Python(String),
+    /// The expression is beyond the evaluator's limits ([`MAX_SOURCE_CHARS`],
+    /// [`MAX_DEPTH`]); callers refuse the value that made it so.
+    Limit(String),
+}
 
 impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            EvalError::Python(text) | EvalError::Limit(text) => f.write_str(text),
+        }
     }
 }
 
 impl std::error::Error for EvalError {}
 
 fn error(kind: &str, message: impl fmt::Display) -> EvalError {
-    EvalError(format!("{kind}: {message}"))
+    EvalError::Python(format!("{kind}: {message}"))
 }
 
 fn syntax() -> EvalError {
@@ -50,8 +74,18 @@ fn syntax() -> EvalError {
 
 /// Evaluate `source`.
 pub fn evaluate(source: &str) -> Result<PyValue, EvalError> {
+    let length = source.chars().count();
+    if length > MAX_SOURCE_CHARS {
+        return Err(EvalError::Limit(format!(
+            "the expression is {length} characters long (at most {MAX_SOURCE_CHARS})"
+        )));
+    }
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     if parser.tokens.is_empty() {
         return Ok(PyValue::None);
     }
@@ -168,6 +202,8 @@ fn tokenize(source: &str) -> Result<Vec<Token>, EvalError> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// How many `factor`s are open: every recursive path of the grammar passes through one.
+    depth: usize,
 }
 
 impl Parser {
@@ -219,8 +255,21 @@ impl Parser {
         }
     }
 
-    /// factor: ('+' | '-') factor | power
+    /// factor: ('+' | '-') factor | power — and the depth guard, since every recursion of
+    /// the grammar (parentheses, arguments, signs, exponents) comes through here.
     fn factor(&mut self) -> Result<PyValue, EvalError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(EvalError::Limit(format!(
+                "the expression is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let value = self.signed();
+        self.depth -= 1;
+        value
+    }
+
+    fn signed(&mut self) -> Result<PyValue, EvalError> {
         if self.eat("-") {
             return neg(self.factor()?);
         }
@@ -744,7 +793,36 @@ mod tests {
     }
 
     fn fails(source: &str) -> String {
-        evaluate(source).unwrap_err().0
+        match evaluate(source).unwrap_err() {
+            EvalError::Python(text) => text,
+            EvalError::Limit(text) => panic!("{source}: limit, not a Python error: {text}"),
+        }
+    }
+
+    fn limit(source: &str) -> String {
+        match evaluate(source) {
+            Err(EvalError::Limit(text)) => text,
+            other => panic!("{}…: not refused: {other:?}", &source[..20.min(source.len())]),
+        }
+    }
+
+    #[test]
+    fn deep_nesting_and_long_sources_are_refused_not_a_stack_overflow() {
+        // The hostile set of issue 10: 50 000 '(' pasted into '2*{}'.
+        let hostile = format!("2*{}", "(".repeat(50_000));
+        assert!(limit(&hostile).contains("nested more than 100"));
+        assert!(limit(&"1".repeat(MAX_SOURCE_CHARS + 1)).contains("characters long"));
+        for (open, close) in [("(", ")"), ("-", ""), ("+", ""), ("abs(", ")")] {
+            let deep = format!("{}1{}", open.repeat(1_000), close.repeat(1_000));
+            assert!(limit(&deep).contains("nested more than 100"), "{open}");
+        }
+        let towers = format!("2{}", "**2".repeat(1_000));
+        assert!(limit(&towers).contains("nested"));
+        // Just inside the limits still works: 99 levels of parentheses around a factor.
+        let fine = format!("{}1{}", "(".repeat(98), ")".repeat(98));
+        assert_eq!(eval(&fine), Int(1));
+        assert!(evaluate(&"1+".repeat(4_000).to_string()).is_err());
+        assert_eq!(eval(&format!("0{}", "+1".repeat(4_000))), Int(4_000));
     }
 
     #[test]
