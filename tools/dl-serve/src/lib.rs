@@ -15,12 +15,14 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod attributes;
 pub mod calibration;
 pub mod config;
 pub mod key_value_store;
 pub mod pyexpr;
 pub mod python;
 pub mod run;
+pub mod yaml;
 
 /// The program: parse the command line, run, exit with the documented status.
 pub fn main() -> std::process::ExitCode {

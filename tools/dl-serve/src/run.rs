@@ -18,7 +18,7 @@ const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
 pub fn run(args: Args) -> anyhow::Result<u8> {
     init_logging(&args.log);
     let config = config::load(&args.config, &|name| std::env::var(name).ok())
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
+        .map_err(|error| ExitFailure::new(CONFIG, error.lines().join("\ndl-serve: ")))?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
