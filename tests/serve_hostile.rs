@@ -58,7 +58,10 @@ async fn deeply_nested_calibration_value_gets_304_and_the_service_keeps_answerin
         let out = run("dl-set", &[&store.peaches, &hostile], None);
         let stderr = stderr_of(&out);
         assert_eq!(out.status.code(), Some(3), "{stderr}");
-        assert!(stderr.contains("304") && stderr.contains("deep"), "{stderr}");
+        assert!(
+            stderr.contains("304") && stderr.contains("deep"),
+            "{stderr}"
+        );
         answers_ping(&store.service);
     }
     // Within the limits the value is still calibrated as dripline-python would.
@@ -84,11 +87,18 @@ async fn a_list_is_refused_with_304_never_truncated() {
         answers_ping(&store.service);
     }
     let out = run("dl-get", &[&store.peaches], None);
-    assert_eq!(json_line(&out), json!({"value_raw": 0.75, "value_cal": 1.5}));
+    assert_eq!(
+        json_line(&out),
+        json!({"value_raw": 0.75, "value_cal": 1.5})
+    );
     let out = run("dl-get", &[&store.waffles, "--field", "value_raw"], None);
     assert_eq!(stdout_of(&out).trim(), "4.0");
     // An object is one value: stored and answered whole.
-    let out = run("dl-set", &[&store.waffles, r#"{"a":[7,8]}"#, "--json"], None);
+    let out = run(
+        "dl-set",
+        &[&store.waffles, r#"{"a":[7,8]}"#, "--json"],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr_of(&out));
     let out = run("dl-get", &[&store.waffles, "--field", "value_raw"], None);
     assert_eq!(

@@ -355,7 +355,11 @@ async fn a_set_of_an_attribute_is_checked_like_the_config_key() {
         &[&store.peaches, "-s", "log_routing_key_prefix"],
         None,
     );
-    assert!(stdout_of(&out).contains("sensor_value"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("sensor_value"),
+        "{}",
+        stdout_of(&out)
+    );
     let out = run(
         "dl-set",
         &[&store.peaches, "temps", "-s", "log_routing_key_prefix"],

@@ -70,79 +70,22 @@ impl Calibration {
     /// number in place of `{}` (a Python error such as an unknown name is fine: it only
     /// leaves `value_cal` out, as in dripline-python).
     pub fn expression(source: &str) -> Result<Self, TemplateError> {
-        let fail = |reason: &str| TemplateError {
+        let fail = |reason: String| TemplateError {
             calibration: source.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
         let length = source.chars().count();
         if length > MAX_TEMPLATE_CHARS {
-            return Err(fail(&format!(
+            return Err(fail(format!(
                 "is {length} characters long (at most {MAX_TEMPLATE_CHARS})"
             )));
         }
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let (mut automatic, mut manual) = (0, 0);
-        let mut chars = source.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let mut field = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(c) => field.push(c),
-                            None => return Err(fail("a '{' is not closed (use '{{' for a brace)")),
-                        }
-                    }
-                    match field.as_str() {
-                        "" => automatic += 1,
-                        "0" => manual += 1,
-                        _ => {
-                            return Err(fail(&format!(
-                                "only {{}} (the raw value) may be used, not {{{field}}}"
-                            )))
-                        }
-                    }
-                    if !text.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut text)));
-                    }
-                    pieces.push(Piece::Raw);
-                }
-                '}' => return Err(fail("a single '}' (use '}}' for a brace)")),
-                c => text.push(c),
-            }
-        }
-        if automatic > 1 {
-            return Err(fail(
-                "{} may appear only once (there is one raw value); use {0} to repeat it",
-            ));
-        }
-        if automatic > 0 && manual > 0 {
-            return Err(fail("cannot mix {} and {0}"));
-        }
-        if automatic + manual > MAX_PLACEHOLDERS {
-            return Err(fail(&format!(
-                "has {} placeholders (at most {MAX_PLACEHOLDERS})",
-                automatic + manual
-            )));
-        }
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
-        }
+        let pieces = split_template(source).map_err(fail)?;
         let probe = format_with(&pieces, "1");
         match evaluate(&probe) {
-            Err(EvalError::Limit(why)) => return Err(fail(&why)),
+            Err(EvalError::Limit(why)) => return Err(fail(why)),
             Err(EvalError::Python(why)) if why.starts_with("SyntaxError") => {
-                return Err(fail(&format!(
+                return Err(fail(format!(
                     "is not a Python expression even with a number for {{}} ({probe}: {why})"
                 )))
             }
@@ -203,6 +146,70 @@ impl Calibration {
     }
 }
 
+/// Split a calibration string at its placeholders, as Python's `str.format` reads it with one
+/// positional argument.
+fn split_template(source: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let (mut automatic, mut manual) = (0, 0);
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '}' if chars.peek() == Some(&c) => {
+                chars.next();
+                text.push(c);
+            }
+            '{' => {
+                let mut field = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    closed = c == '}';
+                    if closed {
+                        break;
+                    }
+                    field.push(c);
+                }
+                if !closed {
+                    return Err("a '{' is not closed (use '{{' for a brace)".into());
+                }
+                match field.as_str() {
+                    "" => automatic += 1,
+                    "0" => manual += 1,
+                    _ => {
+                        return Err(format!(
+                            "only {{}} (the raw value) may be used, not {{{field}}}"
+                        ))
+                    }
+                }
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(Piece::Raw);
+            }
+            '}' => return Err("a single '}' (use '}}' for a brace)".into()),
+            c => text.push(c),
+        }
+    }
+    if automatic > 1 {
+        return Err(
+            "{} may appear only once (there is one raw value); use {0} to repeat it".into(),
+        );
+    }
+    if automatic > 0 && manual > 0 {
+        return Err("cannot mix {} and {0}".into());
+    }
+    if automatic + manual > MAX_PLACEHOLDERS {
+        return Err(format!(
+            "has {} placeholders (at most {MAX_PLACEHOLDERS})",
+            automatic + manual
+        ));
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
+}
+
 /// The template with `raw` in every placeholder (Python's `str.format`).
 fn format_with(pieces: &[Piece], raw: &str) -> String {
     pieces
@@ -224,9 +231,7 @@ fn evaluate_raw(
     raw: &Value,
 ) -> Result<Result<PyValue, (String, EvalError)>, ReplyError> {
     let refuse = |why: String| {
-        ReplyError::invalid_value(format!(
-            "value refused by calibration '{source}': {why}"
-        ))
+        ReplyError::invalid_value(format!("value refused by calibration '{source}': {why}"))
     };
     let raw_text = match raw {
         Value::String(text) => text.trim().to_string(),
@@ -334,6 +339,10 @@ mod tests {
         assert!(Calibration::expression("{} + {}").is_err());
         assert!(Calibration::expression("{} + {0}").is_err());
         assert!(Calibration::expression("2*{").is_err());
+        assert!(Calibration::expression("{} + {")
+            .unwrap_err()
+            .reason
+            .contains("not closed"));
         assert!(Calibration::expression("2}").is_err());
         assert!(Calibration::expression("{:.2f}").is_err());
         assert!(Calibration::expression("{{}}").is_err());
@@ -351,7 +360,9 @@ mod tests {
             let error = calibration.apply(&raw).unwrap_err();
             assert_eq!(error.code.0, 304, "{}", error.message);
             assert!(
-                error.message.starts_with("value refused by calibration '2*{}': "),
+                error
+                    .message
+                    .starts_with("value refused by calibration '2*{}': "),
                 "{}",
                 error.message
             );
@@ -362,19 +373,27 @@ mod tests {
         assert_eq!(calibration.apply(&json!(nested)).unwrap(), Some(json!(6)));
         assert!(calibration.admit(&json!("1".repeat(MAX_RAW_CHARS))).is_ok());
         // A table calibration takes any value (a miss is the get's 304, as in dripline-python).
-        assert!(Calibration::Table(Map::new()).admit(&json!("(".repeat(50_000))).is_ok());
+        assert!(Calibration::Table(Map::new())
+            .admit(&json!("(".repeat(50_000)))
+            .is_ok());
     }
 
     #[test]
     fn templates_are_checked_once_at_configuration() {
         let long = format!("{}+{{}}", "1+".repeat(MAX_TEMPLATE_CHARS));
-        assert!(Calibration::expression(&long).unwrap_err().reason.contains("characters long"));
+        assert!(Calibration::expression(&long)
+            .unwrap_err()
+            .reason
+            .contains("characters long"));
         assert!(Calibration::expression("{0}+{0}+{0}+{0}+{0}")
             .unwrap_err()
             .reason
             .contains("placeholders"));
         let deep = format!("{}{{}}{}", "(".repeat(150), ")".repeat(150));
-        assert!(Calibration::expression(&deep).unwrap_err().reason.contains("nested"));
+        assert!(Calibration::expression(&deep)
+            .unwrap_err()
+            .reason
+            .contains("nested"));
         assert!(Calibration::expression("2*{} +")
             .unwrap_err()
             .reason

@@ -204,7 +204,9 @@ pub fn parse(
         problems: Vec::new(),
         warnings: Vec::new(),
     };
-    let config = reader.top_level(text).map(|entries| reader.service(entries));
+    let config = reader
+        .top_level(text)
+        .map(|entries| reader.service(entries));
     reader.finish(config)
 }
 
@@ -389,9 +391,7 @@ impl Reader<'_> {
                 }
                 "dripline_mesh" => config.mesh = self.mesh(&node),
                 "auth_file" => {
-                    config.auth_file = self
-                        .typed(name, &node, "a path")
-                        .unwrap_or_default()
+                    config.auth_file = self.typed(name, &node, "a path").unwrap_or_default()
                 }
                 _ => endpoints = Some(node),
             }
@@ -542,10 +542,14 @@ impl Reader<'_> {
             match key.text.as_str() {
                 "name" => {}
                 "module" => self.module(&path, &value, ENDPOINT_MODULES),
-                "initial_value" => initial_value = self.json(&path, &value).map(|v| (v, value.line)),
-                "module_path" => {
-                    self.problem(key.line, &path, "dl-serve cannot load Python extension code")
+                "initial_value" => {
+                    initial_value = self.json(&path, &value).map(|v| (v, value.line))
                 }
+                "module_path" => self.problem(
+                    key.line,
+                    &path,
+                    "dl-serve cannot load Python extension code",
+                ),
                 other => {
                     if other == "log_on_set" {
                         log_on_set_line = key.line;
@@ -769,16 +773,28 @@ endpoints:
             "test.yaml:4: endpoints[0] (peaches).module: 'Sensor' is not supported by dl-serve (supported: KeyValueStore, dripline.implementations.KeyValueStore, dripline.implementations.key_value_store.KeyValueStore)"
         );
         assert_eq!(key_of("module: AlertConsumer\n"), "module");
-        assert_eq!(key_of("endpoints:\n  - module: KeyValueStore\n"), "endpoints[0].name");
+        assert_eq!(
+            key_of("endpoints:\n  - module: KeyValueStore\n"),
+            "endpoints[0].name"
+        );
         let kvs = "endpoints:\n  - name: a\n    module: KeyValueStore\n";
         for (extra, key) in [
             ("    colour: red\n", "endpoints[0] (a).colour"),
             ("    log_on_set: true\n", "endpoints[0] (a).log_on_set"),
             ("    calibration: '{x}'\n", "endpoints[0] (a).calibration"),
             ("    log_interval: soon\n", "endpoints[0] (a).log_interval"),
-            ("    log_routing_key_prefix: a.#\n", "endpoints[0] (a).log_routing_key_prefix"),
-            ("    initial_value: [7, 8]\n", "endpoints[0] (a).initial_value"),
-            ("  - name: a\n    module: KeyValueStore\n", "endpoints[1] (a).name"),
+            (
+                "    log_routing_key_prefix: a.#\n",
+                "endpoints[0] (a).log_routing_key_prefix",
+            ),
+            (
+                "    initial_value: [7, 8]\n",
+                "endpoints[0] (a).initial_value",
+            ),
+            (
+                "  - name: a\n    module: KeyValueStore\n",
+                "endpoints[1] (a).name",
+            ),
         ] {
             assert_eq!(key_of(&format!("{kvs}{extra}")), key, "{extra}");
         }
@@ -854,8 +870,13 @@ endpoints:
         assert_eq!(config.endpoints[1].initial_value, json!("off"));
         assert!(config.endpoints[1].get_on_set);
         // A quoted word where a flag belongs is refused, not judged by Python truthiness.
-        let e = error_of("endpoints:\n  - name: a\n    module: KeyValueStore\n    get_on_set: 'no'\n");
-        assert!(e.to_string().contains("must be true or false, not the string 'no'"), "{e}");
+        let e =
+            error_of("endpoints:\n  - name: a\n    module: KeyValueStore\n    get_on_set: 'no'\n");
+        assert!(
+            e.to_string()
+                .contains("must be true or false, not the string 'no'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -866,7 +887,9 @@ endpoints:
             "endpoints:\n  - name: a\n    module: KeyValueStore\n    calibration: '2*{{}}'\n    initial_value: '{}'\n",
             "(".repeat(50_000)
         );
-        assert!(error_of(&hostile).to_string().contains("initial_value: value refused"));
+        assert!(error_of(&hostile)
+            .to_string()
+            .contains("initial_value: value refused"));
         let dir = std::env::temp_dir().join(format!("dl-serve-config-test-{}", std::process::id()));
         std::fs::write(&dir, "#".repeat(MAX_CONFIG_BYTES as usize + 1)).unwrap();
         let e = load(&dir, &no_env).unwrap_err();
@@ -878,6 +901,9 @@ endpoints:
     fn ignored_keys_are_warned_about() {
         let config = parse_text("name: s\nloop_timeout_ms: 500\ncolour: red\n").unwrap();
         assert_eq!(config.warnings.len(), 2);
-        assert!(config.warnings.iter().any(|w| w.contains("test.yaml:3: colour")));
+        assert!(config
+            .warnings
+            .iter()
+            .any(|w| w.contains("test.yaml:3: colour")));
     }
 }

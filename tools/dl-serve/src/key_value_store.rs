@@ -694,7 +694,10 @@ mod tests {
         for (refused, why) in [
             (json!([7, 8]), "not a list (2 items)"),
             (json!([]), "not a list (0 items)"),
-            (json!("(".repeat(50_000)), "value refused by calibration '2*{}'"),
+            (
+                json!("(".repeat(50_000)),
+                "value refused by calibration '2*{}'",
+            ),
         ] {
             let error = kvs.on_set(refused.clone(), &mut ctx).unwrap_err();
             assert_eq!(error.code.0, 304);
@@ -710,12 +713,18 @@ mod tests {
         kvs.on_set(Value::Null, &mut ctx).unwrap();
         assert_eq!(kvs.on_get(&mut ctx).unwrap(), Value::Null);
         kvs.on_set(json!({"a": [1, 2]}), &mut ctx).unwrap();
-        assert_eq!(kvs.on_get(&mut ctx).unwrap()["value_raw"], json!({"a": [1, 2]}));
+        assert_eq!(
+            kvs.on_get(&mut ctx).unwrap()["value_raw"],
+            json!({"a": [1, 2]})
+        );
     }
 
     #[test]
     fn intervals() {
-        assert_eq!(attributes::interval(&json!(10)).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            attributes::interval(&json!(10)).unwrap(),
+            Duration::from_secs(10)
+        );
         assert_eq!(
             attributes::interval(&json!(0.5)).unwrap(),
             Duration::from_millis(500)

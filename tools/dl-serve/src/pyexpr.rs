@@ -115,52 +115,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, EvalError> {
             continue;
         }
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            let mut is_float = false;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < chars.len() && chars[i] == '.' {
-                is_float = true;
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    is_float = true;
-                    i = j;
-                    while i < chars.len() && chars[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                } else {
-                    return Err(syntax());
-                }
-            }
-            if i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                return Err(syntax());
-            }
-            let text: String = chars[start..i].iter().collect();
-            if is_float {
-                let value: f64 = text.parse().map_err(|_| syntax())?;
-                tokens.push(Token::Float(value));
-            } else {
-                if text.len() > 1 && text.starts_with('0') && text.chars().any(|d| d != '0') {
-                    return Err(error(
-                        "SyntaxError",
-                        "leading zeros in decimal integer literals are not permitted",
-                    ));
-                }
-                let value: i128 = text
-                    .parse()
-                    .map_err(|_| error("OverflowError", "integer too large"))?;
-                tokens.push(Token::Int(value));
-            }
+            let (token, end) = number(&chars, i)?;
+            tokens.push(token);
+            i = end;
             continue;
         }
         if c.is_alphabetic() || c == '_' {
@@ -197,6 +154,54 @@ fn tokenize(source: &str) -> Result<Vec<Token>, EvalError> {
         i += 1;
     }
     Ok(tokens)
+}
+
+/// The number literal starting at `chars[start]`, and where it ends.
+fn number(chars: &[char], start: usize) -> Result<(Token, usize), EvalError> {
+    let digits_from = |mut i: usize| {
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits_from(start);
+    let mut is_float = false;
+    if chars.get(i) == Some(&'.') {
+        is_float = true;
+        i = digits_from(i + 1);
+    }
+    if matches!(chars.get(i), Some('e' | 'E')) {
+        let mut j = i + 1;
+        if matches!(chars.get(j), Some('+' | '-')) {
+            j += 1;
+        }
+        if !chars.get(j).is_some_and(char::is_ascii_digit) {
+            return Err(syntax());
+        }
+        is_float = true;
+        i = digits_from(j);
+    }
+    if chars
+        .get(i)
+        .is_some_and(|&c| c.is_alphanumeric() || c == '_')
+    {
+        return Err(syntax());
+    }
+    let text: String = chars[start..i].iter().collect();
+    if is_float {
+        let value: f64 = text.parse().map_err(|_| syntax())?;
+        return Ok((Token::Float(value), i));
+    }
+    if text.len() > 1 && text.starts_with('0') && text.chars().any(|d| d != '0') {
+        return Err(error(
+            "SyntaxError",
+            "leading zeros in decimal integer literals are not permitted",
+        ));
+    }
+    let value: i128 = text
+        .parse()
+        .map_err(|_| error("OverflowError", "integer too large"))?;
+    Ok((Token::Int(value), i))
 }
 
 struct Parser {
@@ -620,118 +625,14 @@ fn float_to_int(x: f64) -> Result<i128, EvalError> {
     Ok(x as i128)
 }
 
+/// A call of one of the supported functions (the module doc lists them).
 fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
     match name {
-        "abs" => {
-            arity(name, args, 1, 1)?;
-            match num(args[0], "abs()", args[0])? {
-                Num::Int(x) => x.checked_abs().map(PyValue::Int).ok_or_else(overflow),
-                Num::Float(x) => float_result(x.abs()),
-            }
-        }
-        "min" | "max" => {
-            if args.is_empty() {
-                return Err(error(
-                    "TypeError",
-                    format!("{name} expected at least 1 argument, got 0"),
-                ));
-            }
-            if args.len() == 1 {
-                return Err(error(
-                    "TypeError",
-                    format!("'{}' object is not iterable", type_name(args[0])),
-                ));
-            }
-            let mut best = args[0];
-            for &candidate in &args[1..] {
-                let ordering = compare(candidate, best, name)?;
-                let better = if name == "min" {
-                    ordering.is_lt()
-                } else {
-                    ordering.is_gt()
-                };
-                if better {
-                    best = candidate;
-                }
-            }
-            Ok(best)
-        }
-        "round" => {
-            arity(name, args, 1, 2)?;
-            let digits = match args.get(1) {
-                None | Some(PyValue::None) => None,
-                Some(PyValue::Int(n)) => Some(*n),
-                Some(PyValue::Bool(b)) => Some(i128::from(*b)),
-                Some(other) => {
-                    return Err(error(
-                        "TypeError",
-                        format!(
-                            "'{}' object cannot be interpreted as an integer",
-                            type_name(*other)
-                        ),
-                    ))
-                }
-            };
-            match (num(args[0], "round()", args[0])?, digits) {
-                (Num::Int(x), _) => Ok(PyValue::Int(x)),
-                (Num::Float(x), None) => Ok(PyValue::Int(float_to_int(round_half_even(x))?)),
-                (Num::Float(x), Some(n)) => {
-                    let n = i32::try_from(n.clamp(-400, 400)).unwrap_or(0);
-                    let scale = 10f64.powi(n);
-                    let scaled = x * scale;
-                    if !scaled.is_finite() {
-                        return float_result(x);
-                    }
-                    float_result(round_half_even(scaled) / scale)
-                }
-            }
-        }
-        "pow" => {
-            arity(name, args, 2, 3)?;
-            if let Some(&modulus) = args.get(2) {
-                match pair(args[0], args[1], "pow()")? {
-                    (Num::Int(base), Num::Int(exponent)) if exponent >= 0 => {
-                        let m = match num(modulus, "pow()", modulus)? {
-                            Num::Int(0) => {
-                                return Err(error("ValueError", "pow() 3rd argument cannot be 0"))
-                            }
-                            Num::Int(m) => m,
-                            Num::Float(_) => return Err(error(
-                                "TypeError",
-                                "pow() 3rd argument not allowed unless all arguments are integers",
-                            )),
-                        };
-                        let mut result: i128 = 1;
-                        for _ in 0..exponent.min(100_000) {
-                            result =
-                                int_divmod(result.checked_mul(base).ok_or_else(overflow)?, m)?.1;
-                        }
-                        Ok(PyValue::Int(int_divmod(result, m)?.1))
-                    }
-                    _ => Err(error(
-                        "TypeError",
-                        "pow() 3rd argument not allowed unless all arguments are integers",
-                    )),
-                }
-            } else {
-                power(args[0], args[1])
-            }
-        }
-        "int" => {
-            arity(name, args, 0, 1)?;
-            match args.first() {
-                None => Ok(PyValue::Int(0)),
-                Some(&value) => match num(value, "int()", value).map_err(|_| {
-                    error(
-                        "TypeError",
-                        "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'",
-                    )
-                })? {
-                    Num::Int(x) => Ok(PyValue::Int(x)),
-                    Num::Float(x) => Ok(PyValue::Int(float_to_int(x.trunc())?)),
-                },
-            }
-        }
+        "abs" => abs(args),
+        "min" | "max" => min_max(name, args),
+        "round" => round(args),
+        "pow" => pow(args),
+        "int" => int(args),
         "float" => {
             arity(name, args, 0, 1)?;
             match args.first() {
@@ -741,32 +642,10 @@ fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
         }
         "sqrt" => unary_math(name, args, f64::sqrt),
         "exp" => unary_math(name, args, f64::exp),
-        "log" => {
-            arity(name, args, 1, 2)?;
-            let x = float_arg(name, args[0])?;
-            if x <= 0.0 {
-                return Err(math_domain());
-            }
-            match args.get(1) {
-                None => float_result(x.ln()),
-                Some(&base) => {
-                    let base = float_arg(name, base)?;
-                    if base <= 0.0 {
-                        return Err(math_domain());
-                    }
-                    if base == 1.0 {
-                        return Err(zero_division("float division by zero"));
-                    }
-                    float_result(x.ln() / base.ln())
-                }
-            }
-        }
+        "log" => log(args),
         "log10" | "log2" => {
             arity(name, args, 1, 1)?;
-            let x = float_arg(name, args[0])?;
-            if x <= 0.0 {
-                return Err(math_domain());
-            }
+            let x = positive(name, args[0])?;
             float_result(if name == "log10" { x.log10() } else { x.log2() })
         }
         "sin" => unary_math(name, args, f64::sin),
@@ -781,6 +660,150 @@ fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
         )),
         _ => Err(error("NameError", format!("name '{name}' is not defined"))),
     }
+}
+
+fn abs(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("abs", args, 1, 1)?;
+    match num(args[0], "abs()", args[0])? {
+        Num::Int(x) => x.checked_abs().map(PyValue::Int).ok_or_else(overflow),
+        Num::Float(x) => float_result(x.abs()),
+    }
+}
+
+/// `min`/`max` of two or more numbers (the first of equals wins, as in Python).
+fn min_max(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
+    match args {
+        [] => {
+            return Err(error(
+                "TypeError",
+                format!("{name} expected at least 1 argument, got 0"),
+            ))
+        }
+        [only] => {
+            return Err(error(
+                "TypeError",
+                format!("'{}' object is not iterable", type_name(*only)),
+            ))
+        }
+        _ => {}
+    }
+    let mut best = args[0];
+    for &candidate in &args[1..] {
+        let ordering = compare(candidate, best, name)?;
+        let better = if name == "min" {
+            ordering.is_lt()
+        } else {
+            ordering.is_gt()
+        };
+        if better {
+            best = candidate;
+        }
+    }
+    Ok(best)
+}
+
+/// `round(x)` → int, half to even; `round(x, n)` → float for a float `x`.
+fn round(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("round", args, 1, 2)?;
+    let digits = match args.get(1) {
+        None | Some(PyValue::None) => None,
+        Some(PyValue::Int(n)) => Some(*n),
+        Some(PyValue::Bool(b)) => Some(i128::from(*b)),
+        Some(other) => {
+            return Err(error(
+                "TypeError",
+                format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    type_name(*other)
+                ),
+            ))
+        }
+    };
+    match (num(args[0], "round()", args[0])?, digits) {
+        (Num::Int(x), _) => Ok(PyValue::Int(x)),
+        (Num::Float(x), None) => Ok(PyValue::Int(float_to_int(round_half_even(x))?)),
+        (Num::Float(x), Some(n)) => {
+            let n = i32::try_from(n.clamp(-400, 400)).unwrap_or(0);
+            let scale = 10f64.powi(n);
+            let scaled = x * scale;
+            if !scaled.is_finite() {
+                return float_result(x);
+            }
+            float_result(round_half_even(scaled) / scale)
+        }
+    }
+}
+
+/// `pow(x, y)` is `x ** y`; `pow(x, y, m)` is modular, for ints only.
+fn pow(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("pow", args, 2, 3)?;
+    let Some(&modulus) = args.get(2) else {
+        return power(args[0], args[1]);
+    };
+    let ints_only = || {
+        error(
+            "TypeError",
+            "pow() 3rd argument not allowed unless all arguments are integers",
+        )
+    };
+    let (Num::Int(base), Num::Int(exponent)) = pair(args[0], args[1], "pow()")? else {
+        return Err(ints_only());
+    };
+    if exponent < 0 {
+        return Err(ints_only());
+    }
+    let m = match num(modulus, "pow()", modulus)? {
+        Num::Int(0) => return Err(error("ValueError", "pow() 3rd argument cannot be 0")),
+        Num::Int(m) => m,
+        Num::Float(_) => return Err(ints_only()),
+    };
+    // Bounded work: at most 100 000 multiplications, whatever the exponent.
+    let mut result: i128 = 1;
+    for _ in 0..exponent.min(100_000) {
+        result = int_divmod(result.checked_mul(base).ok_or_else(overflow)?, m)?.1;
+    }
+    Ok(PyValue::Int(int_divmod(result, m)?.1))
+}
+
+/// `int()`, `int(x)`: truncates a float towards zero.
+fn int(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("int", args, 0, 1)?;
+    let Some(&value) = args.first() else {
+        return Ok(PyValue::Int(0));
+    };
+    let number = num(value, "int()", value).map_err(|_| {
+        error(
+            "TypeError",
+            "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'",
+        )
+    })?;
+    match number {
+        Num::Int(x) => Ok(PyValue::Int(x)),
+        Num::Float(x) => Ok(PyValue::Int(float_to_int(x.trunc())?)),
+    }
+}
+
+/// `log(x)`, `log(x, base)`.
+fn log(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("log", args, 1, 2)?;
+    let x = positive("log", args[0])?;
+    let Some(&base) = args.get(1) else {
+        return float_result(x.ln());
+    };
+    let base = positive("log", base)?;
+    if base == 1.0 {
+        return Err(zero_division("float division by zero"));
+    }
+    float_result(x.ln() / base.ln())
+}
+
+/// A float argument > 0 (a logarithm's), else Python's "math domain error".
+fn positive(name: &str, value: PyValue) -> Result<f64, EvalError> {
+    let x = float_arg(name, value)?;
+    if x <= 0.0 {
+        return Err(math_domain());
+    }
+    Ok(x)
 }
 
 #[cfg(test)]
@@ -802,7 +825,10 @@ mod tests {
     fn limit(source: &str) -> String {
         match evaluate(source) {
             Err(EvalError::Limit(text)) => text,
-            other => panic!("{}…: not refused: {other:?}", &source[..20.min(source.len())]),
+            other => panic!(
+                "{}…: not refused: {other:?}",
+                &source[..20.min(source.len())]
+            ),
         }
     }
 

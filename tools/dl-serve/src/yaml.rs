@@ -98,12 +98,9 @@ impl Node {
                 .map(Value::Number)
                 .ok_or_else(|| fail(format!("{float} cannot be used (only finite numbers)")))?,
             Yaml::Str(text) => Value::String(text.clone()),
-            Yaml::Seq(items) => Value::Array(
-                items
-                    .iter()
-                    .map(Node::to_json)
-                    .collect::<Result<_, _>>()?,
-            ),
+            Yaml::Seq(items) => {
+                Value::Array(items.iter().map(Node::to_json).collect::<Result<_, _>>()?)
+            }
             Yaml::Map(entries) => Value::Object(
                 entries
                     .iter()
@@ -237,7 +234,8 @@ impl<'a> Builder<'a> {
                 (Event::MappingEnd, _) => break,
                 other => other,
             };
-            let merge = matches!(&event, Event::Scalar(text, ScalarStyle::Plain, _, _) if text == "<<");
+            let merge =
+                matches!(&event, Event::Scalar(text, ScalarStyle::Plain, _, _) if text == "<<");
             let key = self.node(event, span, depth + 1)?;
             let (event, span) = self.next()?;
             let value = self.node(event, span, depth + 1)?;
@@ -252,10 +250,19 @@ impl<'a> Builder<'a> {
             if let Some((first, _)) = entries.iter().find(|(k, _)| k.text == text) {
                 return Err(YamlError {
                     line: key.line,
-                    reason: format!("key '{text}' appears twice (lines {} and {})", first.line, key.line),
+                    reason: format!(
+                        "key '{text}' appears twice (lines {} and {})",
+                        first.line, key.line
+                    ),
                 });
             }
-            entries.push((Key { text, line: key.line }, value));
+            entries.push((
+                Key {
+                    text,
+                    line: key.line,
+                },
+                value,
+            ));
         }
         // PyYAML: keys of the mapping itself win over merged ones.
         for (key, value) in merged {
@@ -383,7 +390,9 @@ fn sexagesimal_int(body: &str) -> Option<i128> {
     }
     let mut value: i128 = first.replace('_', "").parse().ok()?;
     for part in parts {
-        value = value.checked_mul(60)?.checked_add(base60_digit(part)? as i128)?;
+        value = value
+            .checked_mul(60)?
+            .checked_add(base60_digit(part)? as i128)?;
     }
     Some(value)
 }
@@ -424,7 +433,11 @@ fn yaml11_float(text: &str) -> Option<f64> {
                 return None;
             }
             let fraction = fraction.replace('_', "");
-            let fraction = if fraction.is_empty() { "0".into() } else { fraction };
+            let fraction = if fraction.is_empty() {
+                "0".into()
+            } else {
+                fraction
+            };
             let whole = if whole.is_empty() {
                 // '\.[0-9][0-9_]*': no sign, a digit right after the dot.
                 if signed || !fraction_starts_with_digit(mantissa) {
@@ -442,7 +455,9 @@ fn yaml11_float(text: &str) -> Option<f64> {
                 return None;
             };
             let exponent = exponent.map(|e| format!("e{e}")).unwrap_or_default();
-            format!("{whole}.{fraction}{exponent}").parse::<f64>().ok()?
+            format!("{whole}.{fraction}{exponent}")
+                .parse::<f64>()
+                .ok()?
         }
     };
     Some(if text.starts_with('-') {
@@ -472,7 +487,10 @@ mod tests {
 
     fn map(text: &str) -> Vec<(String, Yaml)> {
         match value(text) {
-            Yaml::Map(entries) => entries.into_iter().map(|(k, v)| (k.text, v.value)).collect(),
+            Yaml::Map(entries) => entries
+                .into_iter()
+                .map(|(k, v)| (k.text, v.value))
+                .collect(),
             other => panic!("not a mapping: {other:?}"),
         }
     }
@@ -548,8 +566,13 @@ mod tests {
     fn anchors_aliases_and_merge_keys() {
         let text = "base: &b {get_on_set: true, log_interval: 5}\nep:\n  <<: *b\n  log_interval: 10\nlist: [*b, *b]\n";
         let entries = map(text);
-        let Yaml::Map(ep) = &entries[1].1 else { panic!() };
-        let ep: Vec<(&str, &Yaml)> = ep.iter().map(|(k, v)| (k.text.as_str(), &v.value)).collect();
+        let Yaml::Map(ep) = &entries[1].1 else {
+            panic!()
+        };
+        let ep: Vec<(&str, &Yaml)> = ep
+            .iter()
+            .map(|(k, v)| (k.text.as_str(), &v.value))
+            .collect();
         assert_eq!(
             ep,
             [
@@ -564,16 +587,25 @@ mod tests {
         let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
         assert!(parse(laughs).unwrap_err().reason.contains("nodes"));
         let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
-        assert!(parse(&deep).unwrap_err().reason.contains("nested more than 64"));
+        assert!(parse(&deep)
+            .unwrap_err()
+            .reason
+            .contains("nested more than 64"));
         // saphyr-parser has a recursion limit of its own, deeper than ours.
         let deeper = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse(&deeper).unwrap_err().reason.contains("recursion limit"));
+        assert!(parse(&deeper)
+            .unwrap_err()
+            .reason
+            .contains("recursion limit"));
         let error = parse("a: 1\nb: [unclosed\n").unwrap_err();
         assert!(error.reason.starts_with("not valid YAML"), "{error}");
         let error = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(error.line, 3);
         assert!(error.reason.contains("appears twice (lines 1 and 3)"));
-        assert!(parse("a: 1\n---\nb: 2\n").unwrap_err().reason.contains("one YAML document"));
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .reason
+            .contains("one YAML document"));
         assert_eq!(parse("").unwrap(), None);
         assert_eq!(parse("# only a comment\n").unwrap(), None);
     }
