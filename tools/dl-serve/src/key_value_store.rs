@@ -86,6 +86,40 @@ pub struct KeyValueStore {
     value: Value,
     logging: bool,
     last_log: Option<(Instant, Value)>,
+    refusals: Refusals,
+}
+
+/// The values a store refused, counted, with a warning at most every
+/// [`Refusals::WARN_EVERY`], so a flood of hostile sets cannot flood the log.
+#[derive(Default)]
+struct Refusals {
+    total: u64,
+    last_warning: Option<Instant>,
+    since_warning: u64,
+}
+
+impl Refusals {
+    const WARN_EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&mut self, endpoint: &str, reason: &str) {
+        self.total += 1;
+        self.since_warning += 1;
+        let now = Instant::now();
+        if self
+            .last_warning
+            .is_some_and(|at| now.duration_since(at) < Self::WARN_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            endpoint,
+            refused = self.since_warning,
+            refused_in_all = self.total,
+            "refused a value: {reason}"
+        );
+        self.last_warning = Some(now);
+        self.since_warning = 0;
+    }
 }
 
 impl KeyValueStore {
@@ -98,6 +132,7 @@ impl KeyValueStore {
             config,
             logging,
             last_log: None,
+            refusals: Refusals::default(),
         }
     }
 
@@ -138,7 +173,10 @@ impl KeyValueStore {
     /// Store `value` if it can be stored (see [`storable`]); a refused value leaves the
     /// stored one as it was.
     fn store(&mut self, value: Value) -> Result<(), ReplyError> {
-        storable(&value, self.config.calibration.as_ref())?;
+        if let Err(refused) = storable(&value, self.config.calibration.as_ref()) {
+            self.refusals.note(&self.config.name, &refused.message);
+            return Err(refused);
+        }
         self.value = value;
         Ok(())
     }
@@ -710,6 +748,9 @@ mod tests {
                 json!({"value_raw": 5, "value_cal": 10})
             );
         }
+        // Counted; the warning is rate-limited (one so far, 5 refusals since).
+        assert_eq!(kvs.refusals.total, 6);
+        assert_eq!(kvs.refusals.since_warning, 5);
         kvs.on_set(Value::Null, &mut ctx).unwrap();
         assert_eq!(kvs.on_get(&mut ctx).unwrap(), Value::Null);
         kvs.on_set(json!({"a": [1, 2]}), &mut ctx).unwrap();
