@@ -374,6 +374,11 @@ impl Reader<'_> {
                 self.ignored(&key);
                 continue;
             }
+            if name == "endpoints" {
+                // Substituted endpoint by endpoint, so each problem names its endpoint.
+                endpoints = Some(node);
+                continue;
+            }
             let Some(node) = self.environment(name, node) else {
                 continue;
             };
@@ -393,7 +398,7 @@ impl Reader<'_> {
                 "auth_file" => {
                     config.auth_file = self.typed(name, &node, "a path").unwrap_or_default()
                 }
-                _ => endpoints = Some(node),
+                _ => self.ignored(&key),
             }
         }
         if let Some(node) = endpoints {
@@ -746,6 +751,11 @@ endpoints:
         );
         let error = parse("name: ENV{NOPE}\n", Path::new("x.yaml"), &env).unwrap_err();
         assert_eq!(error.problems[0].key, "name");
+        let text = "endpoints:\n  - name: a\n    module: KeyValueStore\n    calibration: 'ENV{NOPE}*{}'\n  - name: ENV{STORE}\n    module: KeyValueStore\n";
+        let error = parse(text, Path::new("x.yaml"), &env).unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(error.problems[0].key, "endpoints[0] (a).calibration");
+        assert_eq!(error.problems[0].line, Some(4));
         assert!(
             error
                 .to_string()
