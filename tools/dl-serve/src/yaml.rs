@@ -4,7 +4,7 @@
 //! the meaning of a scalar is resolved here, by PyYAML's rules, because no maintained Rust
 //! YAML crate keeps YAML 1.1's: a **plain** (unquoted) scalar is a boolean when it is
 //! `yes`/`no`/`on`/`off`/`true`/`false` (lower, Capitalised or UPPER case), null for `~`,
-//! `null` or nothing, an int for `12`, `0x1f`, `0o17`-style `017`, `0b101`, `1_000` or
+//! `null` or nothing, an int for `12`, `0x1f`, `017` (octal), `0b101`, `1_000` or
 //! `1:30` (sexagesimal), a float for `1.5`, `1.`, `.5`, `1.0e+3`, `.inf`, `.nan`; anything
 //! else, and every quoted or block scalar, is a string (`"on"` stays the text `on`). As in
 //! PyYAML, `1e3` (no dot) is a string, and so are `y` and `n`.
