@@ -857,6 +857,21 @@ endpoints:
     }
 
     #[test]
+    fn a_calibration_string_is_taken_as_given_like_a_set_of_the_attribute() {
+        // The config trimmed calibration strings and a set did not; both keep them now.
+        let config = parse_text(
+            "endpoints:\n  - name: a\n    module: KeyValueStore\n    calibration: ' 2*{} '\n",
+        )
+        .unwrap();
+        let from_file = config.endpoints[0].calibration.clone().unwrap();
+        let mut set = KeyValueStoreConfig::new("a");
+        (attributes::find("calibration").unwrap().set)(&mut set, json!(" 2*{} ")).unwrap();
+        assert_eq!(Some(from_file.clone()), set.calibration);
+        assert_eq!(from_file.to_value(), json!(" 2*{} "));
+        assert_eq!(from_file.apply(&json!(2)).unwrap(), Some(json!(4)));
+    }
+
+    #[test]
     fn dotted_module_names_of_dripline_python() {
         let config = parse_text(
             "name: s\nmodule: dripline.core.Service\nendpoints:\n  - name: a\n    module: dripline.implementations.KeyValueStore\n  - name: b\n    module: dripline.implementations.key_value_store.KeyValueStore\n",
