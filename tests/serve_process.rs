@@ -257,3 +257,113 @@ async fn a_lost_connection_is_reopened_keeping_values_and_locks() {
         "dl-serve exited"
     );
 }
+
+#[test]
+fn a_bad_config_reports_every_problem_in_file_order() {
+    // Issue 16 item 14: one run names every problem, each with file, line and key
+    // (`broker_port: "5999"` was blamed on `dripline_mesh`, and only the first was shown).
+    let config = "\
+name: my.store
+dripline_mesh:
+  broker_port: \"5999\"
+heartbeat_interval_s: soon
+endpoints:
+  - name: peaches
+    module: dripline.implementations.KeyValueStore
+    log_routing_key_prefix: a.#
+    colour: red
+  - name: chips
+    module: Sensor
+";
+    let (dir, path) = write_config(config);
+    let (status, stdout, stderr) = output_of(&mut serve_command(&path, &[]));
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(status, 78, "{stderr}");
+    assert!(stdout.is_empty());
+    let file = path.display().to_string();
+    let expected = [
+        format!("{file}:1: name: 'my.store' contains '.'"),
+        format!("{file}:3: dripline_mesh.broker_port: invalid type: string \"5999\""),
+        format!("{file}:4: heartbeat_interval_s: must be a number of seconds"),
+        format!("{file}:8: endpoints[0] (peaches).log_routing_key_prefix: 'a.#' contains '.'"),
+        format!("{file}:9: endpoints[0] (peaches).colour: is not a KeyValueStore setting"),
+        format!("{file}:11: endpoints[1] (chips).module: 'Sensor' is not supported"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(&format!("dl-serve: {expected}")),
+            "{line}\n  expected: {expected}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dotted_module_names_and_yaml_1_1_booleans_serve_like_dripline_python() {
+    use dripline_e2e::{run, stderr_of, stdout_of};
+    let store = Store::new();
+    let valve = dripline_e2e::unique_name("valve");
+    // dripline-python's dotted class names, and PyYAML's booleans: unquoted `on` is true,
+    // a quoted "on" stays the string.
+    let config = format!(
+        "name: {service}\n\
+         module: dripline.core.Service\n\
+         heartbeat_interval_s: 0\n\
+         endpoints:\n\
+         \x20 - name: {valve}\n\
+         \x20   module: dripline.implementations.KeyValueStore\n\
+         \x20   initial_value: OPEN\n\
+         \x20   get_on_set: yes\n\
+         \x20   calibration: {{OPEN: on, CLOSE: \"on\", HALF: 'off', SHUT: off}}\n",
+        service = store.service,
+    );
+    let _served = start(&store.service, &config, &["-q"]).await;
+    for (raw, cal) in [
+        ("OPEN", "true"),
+        ("CLOSE", "on"),
+        ("HALF", "off"),
+        ("SHUT", "false"),
+    ] {
+        let out = run("dl-set", &[&valve, raw], None);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let out = run("dl-get", &[&valve, "--field", "value_cal"], None);
+        assert_eq!(stdout_of(&out).trim(), cal, "{raw}");
+    }
+}
+
+#[tokio::test]
+async fn a_set_of_an_attribute_is_checked_like_the_config_key() {
+    use dripline_e2e::{run, stderr_of, stdout_of};
+    // `log_routing_key_prefix: a.#` is refused in a config; a set with that specifier was
+    // accepted. Both go through one attribute table now.
+    let store = Store::new();
+    let _served = start(&store.service, &store.config(0.0), &["-q"]).await;
+    let out = run(
+        "dl-set",
+        &[&store.peaches, "a.#", "-s", "log_routing_key_prefix"],
+        None,
+    );
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("304") && stderr.contains("'a.#' contains '.'"),
+        "{stderr}"
+    );
+    let out = run(
+        "dl-get",
+        &[&store.peaches, "-s", "log_routing_key_prefix"],
+        None,
+    );
+    assert!(
+        stdout_of(&out).contains("sensor_value"),
+        "{}",
+        stdout_of(&out)
+    );
+    let out = run(
+        "dl-set",
+        &[&store.peaches, "temps", "-s", "log_routing_key_prefix"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

@@ -28,24 +28,29 @@ pub fn warning(message: impl Display) {
     line("WARN", &message.to_string());
 }
 
+/// A message of several lines (e.g. every problem of a config file) becomes several lines,
+/// each with the program's name (or each its own JSON object).
 fn line(level: &str, message: &str) {
     let (program, format) = PROGRAM
         .get()
         .copied()
         .unwrap_or(("dripline-tools", LogFormat::Text));
-    let text = match format {
-        LogFormat::Text => format!("{program}: {message}\n"),
-        LogFormat::Json => {
-            let object = serde_json::json!({
-                "timestamp": humantime::format_rfc3339_micros(std::time::SystemTime::now())
-                    .to_string(),
-                "level": level,
-                "message": message,
-                "program": program,
-            });
-            format!("{object}\n")
+    let mut text = String::new();
+    for part in message.lines() {
+        match format {
+            LogFormat::Text => text.push_str(&format!("{program}: {part}\n")),
+            LogFormat::Json => {
+                let object = serde_json::json!({
+                    "timestamp": humantime::format_rfc3339_micros(std::time::SystemTime::now())
+                        .to_string(),
+                    "level": level,
+                    "message": part,
+                    "program": program,
+                });
+                text.push_str(&format!("{object}\n"));
+            }
         }
-    };
+    }
     // One write, so lines from several threads never interleave; a closed stderr is ignored.
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

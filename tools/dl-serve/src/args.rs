@@ -18,6 +18,10 @@ Config file (dripline-python's format, flat v5 layout or the deprecated v4 runti
       get_on_set: true
       log_on_set: true
   `ENV{VAR}` in a string value is replaced by the environment variable VAR.
+  Read as dripline-python's PyYAML reads it (YAML 1.1): unquoted on/off/yes/no are booleans,
+  quoted \"on\" is the text. module: may also be dripline-python's dotted name
+  (dripline.core.Service, dripline.implementations.KeyValueStore). A set of a list, or of a
+  value a calibration string must not evaluate (nested too deeply), is refused with 304.
 
 Examples:
   dl-serve -c examples/local-mesh/key-value-store.yaml
@@ -31,7 +35,8 @@ Exit status:
   69  broker unreachable, or the connection was lost and could not be re-opened,
       or another service with the same name holds the queue (EX_UNAVAILABLE)
   77  the broker refused the user name or password (EX_NOPERM)
-  78  bad config file: the message names the file and the key (EX_CONFIG)
+  78  bad config file: one line per problem, in file order, naming the file, line and key
+      (EX_CONFIG)
   70  internal error: a bug (EX_SOFTWARE)
   130 a second signal while stopping: stopped at once";
 

@@ -3,45 +3,21 @@
 //!
 //! Replies match dripline-python 5.1 (PROTOCOL.md §A2.6, §A5, §A6.2 and the wire samples):
 //! - get → `{"value_raw": v, "value_cal": c}` (`value_cal` only when a calibration gives a
-//!   value; raw `null` → payload `null`; a list raw value → its first element).
-//! - set → stores `values[0]`; reply `null`, or with `get_on_set` the new get; with
+//!   value; raw `null` → payload `null`).
+//! - set → stores `values[0]` (a list, or a value the calibration refuses, is refused with
+//!   304 and nothing is stored: see [`storable`]); reply `null`, or with `get_on_set` the new get; with
 //!   `log_on_set` that get is also sent as a `sensor_value.<name>` alert before the reply.
-//! - get/set with a specifier → the attributes listed in [`ATTRIBUTES`].
+//! - get/set with a specifier → `name` (read-only), `_value`, and the settings in
+//!   [`crate::attributes`] (the same table the config file's endpoint keys go through).
 //! - cmd → `on_get`, `on_set(v)`, `start_logging`, `stop_logging`, `log_a_value(v)`,
 //!   `scheduled_log`, `throw_something` (200 "in throw_something method, rasing
 //!   resource_error", typo included); anything else 306.
 
+use crate::attributes;
 use crate::calibration::Calibration;
-use crate::python::{timedelta_str, truthy};
 use dripline_mesh::service::{Context, Endpoint, ReplyError};
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
-
-/// The attributes a get or set with a specifier reaches (dripline-python `getattr`/`setattr`):
-///
-/// | attribute | get | set |
-/// |---|---|---|
-/// | `name` | the name | read-only (304) |
-/// | `_value` | the stored raw value (dripline-python's own attribute) | stores it, no get_on_set / log |
-/// | `calibration` | the string or dict | a string, a dict, or null |
-/// | `get_on_set`, `log_on_set` | bool | Python truthiness; 304 when it breaks "log_on_set needs get_on_set" |
-/// | `log_interval` | Python `str(timedelta)`, e.g. `0:00:10` | seconds, or a dict of timedelta arguments |
-/// | `log_routing_key_prefix`, `check_field` | string | string |
-/// | `max_interval` | seconds | seconds |
-/// | `max_absolute_change`, `max_fractional_change` | number | number |
-pub const ATTRIBUTES: &[&str] = &[
-    "name",
-    "_value",
-    "calibration",
-    "get_on_set",
-    "log_on_set",
-    "log_interval",
-    "log_routing_key_prefix",
-    "check_field",
-    "max_interval",
-    "max_absolute_change",
-    "max_fractional_change",
-];
 
 /// How an Entity decides whether a scheduled check is logged (dripline-python 5.1).
 #[derive(Clone, Debug, PartialEq)]
@@ -110,11 +86,41 @@ pub struct KeyValueStore {
     value: Value,
     logging: bool,
     last_log: Option<(Instant, Value)>,
+    refusals: Refusals,
 }
 
-/// The "log_on_set needs get_on_set" rule dripline-python enforces in its setters.
-pub const LOG_ON_SET_NEEDS_GET_ON_SET: &str =
-    "unable to enable log_on_set when get_on_set is disabled";
+/// The values a store refused, counted, with a warning at most every
+/// [`Refusals::WARN_EVERY`], so a flood of hostile sets cannot flood the log.
+#[derive(Default)]
+struct Refusals {
+    total: u64,
+    last_warning: Option<Instant>,
+    since_warning: u64,
+}
+
+impl Refusals {
+    const WARN_EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&mut self, endpoint: &str, reason: &str) {
+        self.total += 1;
+        self.since_warning += 1;
+        let now = Instant::now();
+        if self
+            .last_warning
+            .is_some_and(|at| now.duration_since(at) < Self::WARN_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            endpoint,
+            refused = self.since_warning,
+            refused_in_all = self.total,
+            "refused a value: {reason}"
+        );
+        self.last_warning = Some(now);
+        self.since_warning = 0;
+    }
+}
 
 impl KeyValueStore {
     /// A store; scheduled logging starts when `log_interval` is non-zero and `scheduling` is
@@ -126,18 +132,13 @@ impl KeyValueStore {
             config,
             logging,
             last_log: None,
+            refusals: Refusals::default(),
         }
     }
 
     /// The `@calibrate`d `on_get`.
     fn get(&self) -> Result<Value, ReplyError> {
-        let raw = match &self.value {
-            Value::Array(items) => match items.first() {
-                Some(first) => first.clone(),
-                None => return Err(ReplyError::unhandled("list index out of range")),
-            },
-            other => other.clone(),
-        };
+        let raw = self.value.clone();
         if raw.is_null() {
             return Ok(Value::Null);
         }
@@ -151,9 +152,9 @@ impl KeyValueStore {
         Ok(Value::Object(payload))
     }
 
-    /// The decorated `on_set`: store, then maybe get, then maybe log.
+    /// The decorated `on_set`: check, store, then maybe get, then maybe log.
     fn set(&mut self, value: Value, ctx: &mut Context<'_>) -> Result<Value, ReplyError> {
-        self.value = value.clone();
+        self.store(value.clone())?;
         if !self.config.get_on_set {
             return Ok(Value::Null);
         }
@@ -167,6 +168,17 @@ impl KeyValueStore {
             self.log_a_value(logged, ctx);
         }
         Ok(result)
+    }
+
+    /// Store `value` if it can be stored (see [`storable`]); a refused value leaves the
+    /// stored one as it was.
+    fn store(&mut self, value: Value) -> Result<(), ReplyError> {
+        if let Err(refused) = storable(&value, self.config.calibration.as_ref()) {
+            self.refusals.note(&self.config.name, &refused.message);
+            return Err(refused);
+        }
+        self.value = value;
+        Ok(())
     }
 
     fn log_routing_key(&self) -> String {
@@ -226,6 +238,24 @@ impl KeyValueStore {
         self.logging = true;
         Ok(Value::Null)
     }
+}
+
+/// Whether a KeyValueStore may hold `value`, for a set, a set of `_value` and
+/// `initial_value`: not a list (dripline-python's `@calibrate` reads back only a list's first
+/// item, so storing `[7,8]` would answer 7: we refuse rather than truncate), and nothing its
+/// calibration refuses to evaluate (too long, nested too deeply). Refusals are 304.
+pub fn storable(value: &Value, calibration: Option<&Calibration>) -> Result<(), ReplyError> {
+    if let Value::Array(items) = value {
+        return Err(ReplyError::invalid_value(format!(
+            "a KeyValueStore holds one value, not a list ({} items): dripline-python would answer \
+             only the first item to a get; set a number, string, boolean, null or JSON object",
+            items.len()
+        )));
+    }
+    if let Some(calibration) = calibration {
+        calibration.admit(value)?;
+    }
+    Ok(())
 }
 
 /// Python's TypeError text for a method called with the wrong arguments, as dripline-python
@@ -296,58 +326,6 @@ fn bind_args(
     Ok(args)
 }
 
-fn number_attribute(name: &str, value: &Value) -> Result<f64, ReplyError> {
-    value
-        .as_f64()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .ok_or_else(|| {
-            ReplyError::invalid_value(format!("{name} must be a non-negative number, not {value}"))
-        })
-}
-
-/// `log_interval` as dripline-python reads it: seconds, or a dict of `timedelta` arguments.
-pub fn parse_interval(value: &Value) -> Result<Duration, String> {
-    let seconds = match value {
-        Value::Number(number) => number.as_f64().unwrap_or(f64::NAN),
-        Value::Object(parts) => {
-            let mut total = 0.0;
-            for (unit, amount) in parts {
-                let scale = match unit.as_str() {
-                    "weeks" => 604_800.0,
-                    "days" => 86_400.0,
-                    "hours" => 3600.0,
-                    "minutes" => 60.0,
-                    "seconds" => 1.0,
-                    "milliseconds" => 1e-3,
-                    "microseconds" => 1e-6,
-                    other => {
-                        return Err(format!(
-                            "'{other}' is not a timedelta argument (weeks, days, hours, minutes, seconds, milliseconds, microseconds)"
-                        ))
-                    }
-                };
-                let amount = amount
-                    .as_f64()
-                    .ok_or_else(|| format!("{unit}: {amount} is not a number"))?;
-                total += amount * scale;
-            }
-            total
-        }
-        other => {
-            return Err(format!(
-                "unable to interpret a new_interval of type <{}>",
-                crate::python::py_type(other)
-                    .trim_start_matches("<class '")
-                    .trim_end_matches("'>")
-            ))
-        }
-    };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("{seconds} is not a usable interval (seconds ≥ 0)"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
 impl Endpoint for KeyValueStore {
     fn name(&self) -> &str {
         &self.config.name
@@ -370,100 +348,31 @@ impl Endpoint for KeyValueStore {
     }
 
     fn get_attribute(&self, name: &str) -> Option<Value> {
-        let config = &self.config;
-        Some(match name {
-            "name" => json!(config.name),
-            "_value" => self.value.clone(),
-            "calibration" => config
-                .calibration
-                .as_ref()
-                .map_or(Value::Null, Calibration::to_value),
-            "get_on_set" => json!(config.get_on_set),
-            "log_on_set" => json!(config.log_on_set),
-            "log_interval" => json!(timedelta_str(config.log_interval)),
-            "log_routing_key_prefix" => json!(config.log_routing_key_prefix),
-            "check_field" => json!(config.policy.check_field),
-            "max_interval" => json!(config.policy.max_interval.as_secs_f64()),
-            "max_absolute_change" => json!(config.policy.max_absolute_change),
-            "max_fractional_change" => json!(config.policy.max_fractional_change),
-            _ => return None,
-        })
+        match name {
+            "name" => Some(json!(self.config.name)),
+            "_value" => Some(self.value.clone()),
+            _ => attributes::find(name).map(|attribute| (attribute.get)(&self.config)),
+        }
     }
 
     fn set_attribute(&mut self, name: &str, value: Value) -> Option<Result<(), ReplyError>> {
-        let config = &mut self.config;
-        let result = match name {
-            "name" => Err(ReplyError::invalid_value(format!(
+        match name {
+            "name" => Some(Err(ReplyError::invalid_value(format!(
                 "attribute name of endpoint {} is read-only",
-                config.name
-            ))),
-            "_value" => {
-                self.value = value;
-                Ok(())
+                self.config.name
+            )))),
+            "_value" => Some(self.store(value)),
+            _ => {
+                let attribute = attributes::find(name)?;
+                let mut changed = self.config.clone();
+                let result = (attribute.set)(&mut changed, value)
+                    .map_err(|reason| format!("{name}: {reason}"))
+                    .and_then(|()| attributes::check_together(&changed, name))
+                    .map(|()| self.config = changed)
+                    .map_err(ReplyError::invalid_value);
+                Some(result)
             }
-            "calibration" => match value {
-                Value::Null => {
-                    config.calibration = None;
-                    Ok(())
-                }
-                Value::String(text) => Calibration::expression(&text)
-                    .map(|c| config.calibration = Some(c))
-                    .map_err(|e| ReplyError::invalid_value(e.to_string())),
-                Value::Object(table) => {
-                    config.calibration = Some(Calibration::Table(table));
-                    Ok(())
-                }
-                other => Err(ReplyError::invalid_value(format!(
-                    "calibration must be a string, a dict or null, not {other}"
-                ))),
-            },
-            "get_on_set" => {
-                let flag = truthy(&value);
-                if !flag && config.log_on_set {
-                    Err(ReplyError::invalid_value(
-                        "unable to disable get_on_set while log_on_set is enabled",
-                    ))
-                } else {
-                    config.get_on_set = flag;
-                    Ok(())
-                }
-            }
-            "log_on_set" => {
-                let flag = truthy(&value);
-                if flag && !config.get_on_set {
-                    Err(ReplyError::invalid_value(LOG_ON_SET_NEEDS_GET_ON_SET))
-                } else {
-                    config.log_on_set = flag;
-                    Ok(())
-                }
-            }
-            "log_interval" => parse_interval(&value)
-                .map(|interval| config.log_interval = interval)
-                .map_err(ReplyError::invalid_value),
-            "log_routing_key_prefix" | "check_field" => match value {
-                Value::String(text) => {
-                    if name == "check_field" {
-                        config.policy.check_field = text;
-                    } else {
-                        config.log_routing_key_prefix = text;
-                    }
-                    Ok(())
-                }
-                other => Err(ReplyError::invalid_value(format!(
-                    "{name} must be a string, not {other}"
-                ))),
-            },
-            "max_interval" => number_attribute(name, &value)
-                .map(|s| config.policy.max_interval = Duration::from_secs_f64(s)),
-            "max_absolute_change" => {
-                number_attribute(name, &value).map(|n| config.policy.max_absolute_change = n)
-            }
-            "max_fractional_change" => {
-                number_attribute(name, &value).map(|n| config.policy.max_fractional_change = n)
-            }
-            _ => return None,
-        };
-        Some(result)
+        }
     }
 
     fn on_cmd(
@@ -817,34 +726,58 @@ mod tests {
     }
 
     #[test]
-    fn null_and_list_values() {
-        let mut kvs = store("x", "2*{}", Value::Null);
+    fn null_values_and_refused_lists_and_hostile_values() {
+        let mut kvs = store("x", "2*{}", json!(5));
         let mut ctx = Context::scheduled();
+        for (refused, why) in [
+            (json!([7, 8]), "not a list (2 items)"),
+            (json!([]), "not a list (0 items)"),
+            (
+                json!("(".repeat(50_000)),
+                "value refused by calibration '2*{}'",
+            ),
+        ] {
+            let error = kvs.on_set(refused.clone(), &mut ctx).unwrap_err();
+            assert_eq!(error.code.0, 304);
+            assert!(error.message.contains(why), "{}", error.message);
+            let error = kvs.set_attribute("_value", refused).unwrap().unwrap_err();
+            assert!(error.message.contains(why), "{}", error.message);
+            // Nothing was stored: the old value answers.
+            assert_eq!(
+                kvs.on_get(&mut ctx).unwrap(),
+                json!({"value_raw": 5, "value_cal": 10})
+            );
+        }
+        // Counted; the warning is rate-limited (one so far, 5 refusals since).
+        assert_eq!(kvs.refusals.total, 6);
+        assert_eq!(kvs.refusals.since_warning, 5);
+        kvs.on_set(Value::Null, &mut ctx).unwrap();
         assert_eq!(kvs.on_get(&mut ctx).unwrap(), Value::Null);
-        kvs.value = json!([3, 4]);
+        kvs.on_set(json!({"a": [1, 2]}), &mut ctx).unwrap();
         assert_eq!(
-            kvs.on_get(&mut ctx).unwrap(),
-            json!({"value_raw": 3, "value_cal": 6})
+            kvs.on_get(&mut ctx).unwrap()["value_raw"],
+            json!({"a": [1, 2]})
         );
-        kvs.value = json!([]);
-        assert_eq!(kvs.on_get(&mut ctx).unwrap_err().code.0, 999);
     }
 
     #[test]
     fn intervals() {
-        assert_eq!(parse_interval(&json!(10)).unwrap(), Duration::from_secs(10));
         assert_eq!(
-            parse_interval(&json!(0.5)).unwrap(),
+            attributes::interval(&json!(10)).unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            attributes::interval(&json!(0.5)).unwrap(),
             Duration::from_millis(500)
         );
         assert_eq!(
-            parse_interval(&json!({"minutes": 1, "seconds": 30})).unwrap(),
+            attributes::interval(&json!({"minutes": 1, "seconds": 30})).unwrap(),
             Duration::from_secs(90)
         );
-        assert!(parse_interval(&json!({"fortnights": 1}))
+        assert!(attributes::interval(&json!({"fortnights": 1}))
             .unwrap_err()
             .contains("fortnights"));
-        assert!(parse_interval(&json!("10s")).is_err());
-        assert!(parse_interval(&json!(-1)).is_err());
+        assert!(attributes::interval(&json!("10s")).is_err());
+        assert!(attributes::interval(&json!(-1)).is_err());
     }
 }

@@ -7,8 +7,10 @@
 //!
 //! - [`args`]: the command line.
 //! - [`config`]: the config file (v5 flat and v4 `runtime-config:` layouts, `ENV{VAR}`), with
-//!   errors naming the file and key (exit 78).
-//! - [`key_value_store`]: the `KeyValueStore` endpoint, replying like dripline-python's.
+//!   every problem named by file, line and key (exit 78); [`yaml`]: YAML read as PyYAML
+//!   reads it (YAML 1.1 scalars), on `saphyr-parser`.
+//! - [`key_value_store`]: the `KeyValueStore` endpoint, replying like dripline-python's;
+//!   [`attributes`]: its settings, one table for config keys and sets with a specifier.
 //! - [`calibration`]: calibration strings and dicts; [`pyexpr`]: the safe Python-arithmetic
 //!   evaluator behind them; [`python`]: how Python prints values.
 //! - [`run`]: the wiring, signals (SIGINT/SIGTERM → exit 0) and exit statuses.
@@ -16,12 +18,14 @@
 #![forbid(unsafe_code)]
 
 pub mod args;
+pub mod attributes;
 pub mod calibration;
 pub mod config;
 pub mod key_value_store;
 pub mod pyexpr;
 pub mod python;
 pub mod run;
+pub mod yaml;
 
 /// The program. One thread: a service handles one request at a time, in order, as
 /// dripline-python's does. SIGINT/SIGTERM is its normal end: it stops consuming, finishes the

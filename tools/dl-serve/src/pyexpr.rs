@@ -12,8 +12,23 @@
 //! arithmetic is 0/1. Errors carry Python's exception text (`NameError: name 'times3' is not
 //! defined`, `ZeroDivisionError: division by zero`, …); like asteval, callers treat an error
 //! as "no result".
+//!
+//! Limits: calibration strings come from a config file, but the raw value pasted into them
+//! comes from any request on the mesh, so evaluation is bounded. A source longer than
+//! [`MAX_SOURCE_CHARS`] or nested deeper than [`MAX_DEPTH`] (parentheses, unary signs, `**`
+//! chains, calls) is refused with [`EvalError::Limit`] before any deep recursion; the work is
+//! linear in the source length (one pass over the tokens, `pow(a, b, m)` capped at 100 000
+//! steps). dripline-python's asteval would overflow its stack on 50 000 `(`; we refuse.
 
 use std::fmt;
+
+/// The longest expression evaluated, in characters: room for a calibration string with its
+/// placeholders filled by the longest raw value a calibration admits (1 Mi characters each).
+pub const MAX_SOURCE_CHARS: usize = 8 << 20;
+
+/// The deepest nesting evaluated: parentheses, call arguments, unary `+`/`-` and `**`
+/// exponents each count one level. Python's own parser stops at 200 parentheses.
+pub const MAX_DEPTH: usize = 100;
 
 /// A Python value produced by an expression.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,20 +43,29 @@ pub enum PyValue {
     None,
 }
 
-/// Why an expression has no value: Python's exception name and message.
+/// Why an expression has no value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EvalError(pub String);
+pub enum EvalError {
+    /// A Python exception, name and message: `NameError: name 'x' is not defined`. Like
+    /// asteval, callers treat it as "no result".
+    Python(String),
+    /// The expression is beyond the evaluator's limits ([`MAX_SOURCE_CHARS`],
+    /// [`MAX_DEPTH`]); callers refuse the value that made it so.
+    Limit(String),
+}
 
 impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            EvalError::Python(text) | EvalError::Limit(text) => f.write_str(text),
+        }
     }
 }
 
 impl std::error::Error for EvalError {}
 
 fn error(kind: &str, message: impl fmt::Display) -> EvalError {
-    EvalError(format!("{kind}: {message}"))
+    EvalError::Python(format!("{kind}: {message}"))
 }
 
 fn syntax() -> EvalError {
@@ -50,8 +74,18 @@ fn syntax() -> EvalError {
 
 /// Evaluate `source`.
 pub fn evaluate(source: &str) -> Result<PyValue, EvalError> {
+    let length = source.chars().count();
+    if length > MAX_SOURCE_CHARS {
+        return Err(EvalError::Limit(format!(
+            "the expression is {length} characters long (at most {MAX_SOURCE_CHARS})"
+        )));
+    }
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     if parser.tokens.is_empty() {
         return Ok(PyValue::None);
     }
@@ -81,52 +115,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, EvalError> {
             continue;
         }
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            let mut is_float = false;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < chars.len() && chars[i] == '.' {
-                is_float = true;
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    is_float = true;
-                    i = j;
-                    while i < chars.len() && chars[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                } else {
-                    return Err(syntax());
-                }
-            }
-            if i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                return Err(syntax());
-            }
-            let text: String = chars[start..i].iter().collect();
-            if is_float {
-                let value: f64 = text.parse().map_err(|_| syntax())?;
-                tokens.push(Token::Float(value));
-            } else {
-                if text.len() > 1 && text.starts_with('0') && text.chars().any(|d| d != '0') {
-                    return Err(error(
-                        "SyntaxError",
-                        "leading zeros in decimal integer literals are not permitted",
-                    ));
-                }
-                let value: i128 = text
-                    .parse()
-                    .map_err(|_| error("OverflowError", "integer too large"))?;
-                tokens.push(Token::Int(value));
-            }
+            let (token, end) = number(&chars, i)?;
+            tokens.push(token);
+            i = end;
             continue;
         }
         if c.is_alphabetic() || c == '_' {
@@ -165,9 +156,59 @@ fn tokenize(source: &str) -> Result<Vec<Token>, EvalError> {
     Ok(tokens)
 }
 
+/// The number literal starting at `chars[start]`, and where it ends.
+fn number(chars: &[char], start: usize) -> Result<(Token, usize), EvalError> {
+    let digits_from = |mut i: usize| {
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits_from(start);
+    let mut is_float = false;
+    if chars.get(i) == Some(&'.') {
+        is_float = true;
+        i = digits_from(i + 1);
+    }
+    if matches!(chars.get(i), Some('e' | 'E')) {
+        let mut j = i + 1;
+        if matches!(chars.get(j), Some('+' | '-')) {
+            j += 1;
+        }
+        if !chars.get(j).is_some_and(char::is_ascii_digit) {
+            return Err(syntax());
+        }
+        is_float = true;
+        i = digits_from(j);
+    }
+    if chars
+        .get(i)
+        .is_some_and(|&c| c.is_alphanumeric() || c == '_')
+    {
+        return Err(syntax());
+    }
+    let text: String = chars[start..i].iter().collect();
+    if is_float {
+        let value: f64 = text.parse().map_err(|_| syntax())?;
+        return Ok((Token::Float(value), i));
+    }
+    if text.len() > 1 && text.starts_with('0') && text.chars().any(|d| d != '0') {
+        return Err(error(
+            "SyntaxError",
+            "leading zeros in decimal integer literals are not permitted",
+        ));
+    }
+    let value: i128 = text
+        .parse()
+        .map_err(|_| error("OverflowError", "integer too large"))?;
+    Ok((Token::Int(value), i))
+}
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// How many `factor`s are open: every recursive path of the grammar passes through one.
+    depth: usize,
 }
 
 impl Parser {
@@ -219,8 +260,21 @@ impl Parser {
         }
     }
 
-    /// factor: ('+' | '-') factor | power
+    /// factor: ('+' | '-') factor | power — and the depth guard, since every recursion of
+    /// the grammar (parentheses, arguments, signs, exponents) comes through here.
     fn factor(&mut self) -> Result<PyValue, EvalError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(EvalError::Limit(format!(
+                "the expression is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let value = self.signed();
+        self.depth -= 1;
+        value
+    }
+
+    fn signed(&mut self) -> Result<PyValue, EvalError> {
         if self.eat("-") {
             return neg(self.factor()?);
         }
@@ -571,118 +625,14 @@ fn float_to_int(x: f64) -> Result<i128, EvalError> {
     Ok(x as i128)
 }
 
+/// A call of one of the supported functions (the module doc lists them).
 fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
     match name {
-        "abs" => {
-            arity(name, args, 1, 1)?;
-            match num(args[0], "abs()", args[0])? {
-                Num::Int(x) => x.checked_abs().map(PyValue::Int).ok_or_else(overflow),
-                Num::Float(x) => float_result(x.abs()),
-            }
-        }
-        "min" | "max" => {
-            if args.is_empty() {
-                return Err(error(
-                    "TypeError",
-                    format!("{name} expected at least 1 argument, got 0"),
-                ));
-            }
-            if args.len() == 1 {
-                return Err(error(
-                    "TypeError",
-                    format!("'{}' object is not iterable", type_name(args[0])),
-                ));
-            }
-            let mut best = args[0];
-            for &candidate in &args[1..] {
-                let ordering = compare(candidate, best, name)?;
-                let better = if name == "min" {
-                    ordering.is_lt()
-                } else {
-                    ordering.is_gt()
-                };
-                if better {
-                    best = candidate;
-                }
-            }
-            Ok(best)
-        }
-        "round" => {
-            arity(name, args, 1, 2)?;
-            let digits = match args.get(1) {
-                None | Some(PyValue::None) => None,
-                Some(PyValue::Int(n)) => Some(*n),
-                Some(PyValue::Bool(b)) => Some(i128::from(*b)),
-                Some(other) => {
-                    return Err(error(
-                        "TypeError",
-                        format!(
-                            "'{}' object cannot be interpreted as an integer",
-                            type_name(*other)
-                        ),
-                    ))
-                }
-            };
-            match (num(args[0], "round()", args[0])?, digits) {
-                (Num::Int(x), _) => Ok(PyValue::Int(x)),
-                (Num::Float(x), None) => Ok(PyValue::Int(float_to_int(round_half_even(x))?)),
-                (Num::Float(x), Some(n)) => {
-                    let n = i32::try_from(n.clamp(-400, 400)).unwrap_or(0);
-                    let scale = 10f64.powi(n);
-                    let scaled = x * scale;
-                    if !scaled.is_finite() {
-                        return float_result(x);
-                    }
-                    float_result(round_half_even(scaled) / scale)
-                }
-            }
-        }
-        "pow" => {
-            arity(name, args, 2, 3)?;
-            if let Some(&modulus) = args.get(2) {
-                match pair(args[0], args[1], "pow()")? {
-                    (Num::Int(base), Num::Int(exponent)) if exponent >= 0 => {
-                        let m = match num(modulus, "pow()", modulus)? {
-                            Num::Int(0) => {
-                                return Err(error("ValueError", "pow() 3rd argument cannot be 0"))
-                            }
-                            Num::Int(m) => m,
-                            Num::Float(_) => return Err(error(
-                                "TypeError",
-                                "pow() 3rd argument not allowed unless all arguments are integers",
-                            )),
-                        };
-                        let mut result: i128 = 1;
-                        for _ in 0..exponent.min(100_000) {
-                            result =
-                                int_divmod(result.checked_mul(base).ok_or_else(overflow)?, m)?.1;
-                        }
-                        Ok(PyValue::Int(int_divmod(result, m)?.1))
-                    }
-                    _ => Err(error(
-                        "TypeError",
-                        "pow() 3rd argument not allowed unless all arguments are integers",
-                    )),
-                }
-            } else {
-                power(args[0], args[1])
-            }
-        }
-        "int" => {
-            arity(name, args, 0, 1)?;
-            match args.first() {
-                None => Ok(PyValue::Int(0)),
-                Some(&value) => match num(value, "int()", value).map_err(|_| {
-                    error(
-                        "TypeError",
-                        "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'",
-                    )
-                })? {
-                    Num::Int(x) => Ok(PyValue::Int(x)),
-                    Num::Float(x) => Ok(PyValue::Int(float_to_int(x.trunc())?)),
-                },
-            }
-        }
+        "abs" => abs(args),
+        "min" | "max" => min_max(name, args),
+        "round" => round(args),
+        "pow" => pow(args),
+        "int" => int(args),
         "float" => {
             arity(name, args, 0, 1)?;
             match args.first() {
@@ -692,32 +642,10 @@ fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
         }
         "sqrt" => unary_math(name, args, f64::sqrt),
         "exp" => unary_math(name, args, f64::exp),
-        "log" => {
-            arity(name, args, 1, 2)?;
-            let x = float_arg(name, args[0])?;
-            if x <= 0.0 {
-                return Err(math_domain());
-            }
-            match args.get(1) {
-                None => float_result(x.ln()),
-                Some(&base) => {
-                    let base = float_arg(name, base)?;
-                    if base <= 0.0 {
-                        return Err(math_domain());
-                    }
-                    if base == 1.0 {
-                        return Err(zero_division("float division by zero"));
-                    }
-                    float_result(x.ln() / base.ln())
-                }
-            }
-        }
+        "log" => log(args),
         "log10" | "log2" => {
             arity(name, args, 1, 1)?;
-            let x = float_arg(name, args[0])?;
-            if x <= 0.0 {
-                return Err(math_domain());
-            }
+            let x = positive(name, args[0])?;
             float_result(if name == "log10" { x.log10() } else { x.log2() })
         }
         "sin" => unary_math(name, args, f64::sin),
@@ -734,6 +662,150 @@ fn call_function(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
     }
 }
 
+fn abs(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("abs", args, 1, 1)?;
+    match num(args[0], "abs()", args[0])? {
+        Num::Int(x) => x.checked_abs().map(PyValue::Int).ok_or_else(overflow),
+        Num::Float(x) => float_result(x.abs()),
+    }
+}
+
+/// `min`/`max` of two or more numbers (the first of equals wins, as in Python).
+fn min_max(name: &str, args: &[PyValue]) -> Result<PyValue, EvalError> {
+    match args {
+        [] => {
+            return Err(error(
+                "TypeError",
+                format!("{name} expected at least 1 argument, got 0"),
+            ))
+        }
+        [only] => {
+            return Err(error(
+                "TypeError",
+                format!("'{}' object is not iterable", type_name(*only)),
+            ))
+        }
+        _ => {}
+    }
+    let mut best = args[0];
+    for &candidate in &args[1..] {
+        let ordering = compare(candidate, best, name)?;
+        let better = if name == "min" {
+            ordering.is_lt()
+        } else {
+            ordering.is_gt()
+        };
+        if better {
+            best = candidate;
+        }
+    }
+    Ok(best)
+}
+
+/// `round(x)` → int, half to even; `round(x, n)` → float for a float `x`.
+fn round(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("round", args, 1, 2)?;
+    let digits = match args.get(1) {
+        None | Some(PyValue::None) => None,
+        Some(PyValue::Int(n)) => Some(*n),
+        Some(PyValue::Bool(b)) => Some(i128::from(*b)),
+        Some(other) => {
+            return Err(error(
+                "TypeError",
+                format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    type_name(*other)
+                ),
+            ))
+        }
+    };
+    match (num(args[0], "round()", args[0])?, digits) {
+        (Num::Int(x), _) => Ok(PyValue::Int(x)),
+        (Num::Float(x), None) => Ok(PyValue::Int(float_to_int(round_half_even(x))?)),
+        (Num::Float(x), Some(n)) => {
+            let n = i32::try_from(n.clamp(-400, 400)).unwrap_or(0);
+            let scale = 10f64.powi(n);
+            let scaled = x * scale;
+            if !scaled.is_finite() {
+                return float_result(x);
+            }
+            float_result(round_half_even(scaled) / scale)
+        }
+    }
+}
+
+/// `pow(x, y)` is `x ** y`; `pow(x, y, m)` is modular, for ints only.
+fn pow(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("pow", args, 2, 3)?;
+    let Some(&modulus) = args.get(2) else {
+        return power(args[0], args[1]);
+    };
+    let ints_only = || {
+        error(
+            "TypeError",
+            "pow() 3rd argument not allowed unless all arguments are integers",
+        )
+    };
+    let (Num::Int(base), Num::Int(exponent)) = pair(args[0], args[1], "pow()")? else {
+        return Err(ints_only());
+    };
+    if exponent < 0 {
+        return Err(ints_only());
+    }
+    let m = match num(modulus, "pow()", modulus)? {
+        Num::Int(0) => return Err(error("ValueError", "pow() 3rd argument cannot be 0")),
+        Num::Int(m) => m,
+        Num::Float(_) => return Err(ints_only()),
+    };
+    // Bounded work: at most 100 000 multiplications, whatever the exponent.
+    let mut result: i128 = 1;
+    for _ in 0..exponent.min(100_000) {
+        result = int_divmod(result.checked_mul(base).ok_or_else(overflow)?, m)?.1;
+    }
+    Ok(PyValue::Int(int_divmod(result, m)?.1))
+}
+
+/// `int()`, `int(x)`: truncates a float towards zero.
+fn int(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("int", args, 0, 1)?;
+    let Some(&value) = args.first() else {
+        return Ok(PyValue::Int(0));
+    };
+    let number = num(value, "int()", value).map_err(|_| {
+        error(
+            "TypeError",
+            "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'",
+        )
+    })?;
+    match number {
+        Num::Int(x) => Ok(PyValue::Int(x)),
+        Num::Float(x) => Ok(PyValue::Int(float_to_int(x.trunc())?)),
+    }
+}
+
+/// `log(x)`, `log(x, base)`.
+fn log(args: &[PyValue]) -> Result<PyValue, EvalError> {
+    arity("log", args, 1, 2)?;
+    let x = positive("log", args[0])?;
+    let Some(&base) = args.get(1) else {
+        return float_result(x.ln());
+    };
+    let base = positive("log", base)?;
+    if base == 1.0 {
+        return Err(zero_division("float division by zero"));
+    }
+    float_result(x.ln() / base.ln())
+}
+
+/// A float argument > 0 (a logarithm's), else Python's "math domain error".
+fn positive(name: &str, value: PyValue) -> Result<f64, EvalError> {
+    let x = float_arg(name, value)?;
+    if x <= 0.0 {
+        return Err(math_domain());
+    }
+    Ok(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,7 +816,39 @@ mod tests {
     }
 
     fn fails(source: &str) -> String {
-        evaluate(source).unwrap_err().0
+        match evaluate(source).unwrap_err() {
+            EvalError::Python(text) => text,
+            EvalError::Limit(text) => panic!("{source}: limit, not a Python error: {text}"),
+        }
+    }
+
+    fn limit(source: &str) -> String {
+        match evaluate(source) {
+            Err(EvalError::Limit(text)) => text,
+            other => panic!(
+                "{}…: not refused: {other:?}",
+                &source[..20.min(source.len())]
+            ),
+        }
+    }
+
+    #[test]
+    fn deep_nesting_and_long_sources_are_refused_not_a_stack_overflow() {
+        // The hostile set of issue 10: 50 000 '(' pasted into '2*{}'.
+        let hostile = format!("2*{}", "(".repeat(50_000));
+        assert!(limit(&hostile).contains("nested more than 100"));
+        assert!(limit(&"1".repeat(MAX_SOURCE_CHARS + 1)).contains("characters long"));
+        for (open, close) in [("(", ")"), ("-", ""), ("+", ""), ("abs(", ")")] {
+            let deep = format!("{}1{}", open.repeat(1_000), close.repeat(1_000));
+            assert!(limit(&deep).contains("nested more than 100"), "{open}");
+        }
+        let towers = format!("2{}", "**2".repeat(1_000));
+        assert!(limit(&towers).contains("nested"));
+        // Just inside the limits still works: 99 levels of parentheses around a factor.
+        let fine = format!("{}1{}", "(".repeat(98), ")".repeat(98));
+        assert_eq!(eval(&fine), Int(1));
+        assert!(evaluate(&"1+".repeat(4_000).to_string()).is_err());
+        assert_eq!(eval(&format!("0{}", "+1".repeat(4_000))), Int(4_000));
     }
 
     #[test]

@@ -1,6 +1,5 @@
-//! How Python (dripline-python) prints and judges values, where our replies must match it:
-//! `str()` of a value, `repr()` of a float, `str()` of a `timedelta`, truthiness, and the
-//! YAML 1.1 booleans (`on`, `yes`, …) that dripline's config reader turns into `true`/`false`.
+//! How Python (dripline-python) prints values, where our replies must match it:
+//! `str()` of a value, `repr()` of a float, `str()` of a `timedelta`.
 
 use serde_json::Value;
 use std::time::Duration;
@@ -123,18 +122,6 @@ pub fn py_type(value: &Value) -> &'static str {
     }
 }
 
-/// Python truthiness: `None`, `False`, `0`, `0.0`, `""`, `[]`, `{}` are false.
-pub fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(flag) => *flag,
-        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(text) => !text.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(map) => !map.is_empty(),
-    }
-}
-
 /// Python's `str(timedelta)`: `0:00:10`, `0:00:00.500000`, `1 day, 2:03:04`.
 pub fn timedelta_str(duration: Duration) -> String {
     let total = duration.as_secs();
@@ -151,20 +138,6 @@ pub fn timedelta_str(duration: Duration) -> String {
         0 => clock,
         1 => format!("1 day, {clock}"),
         n => format!("{n} days, {clock}"),
-    }
-}
-
-/// A YAML 1.1 boolean word (`yes`, `On`, `OFF`, `y`, …) as the `bool` dripline's config reader
-/// (yaml-cpp through scarab) makes of it; `None` for anything else.
-pub fn yaml11_bool(text: &str) -> Option<bool> {
-    match text {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-            Some(true)
-        }
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
-            Some(false)
-        }
-        _ => None,
     }
 }
 
@@ -211,14 +184,6 @@ mod tests {
     }
 
     #[test]
-    fn truthiness() {
-        assert!(!truthy(&json!(0)));
-        assert!(!truthy(&json!("")));
-        assert!(truthy(&json!("false")));
-        assert!(truthy(&json!(0.5)));
-    }
-
-    #[test]
     fn timedeltas() {
         assert_eq!(timedelta_str(Duration::from_secs(10)), "0:00:10");
         assert_eq!(timedelta_str(Duration::from_millis(500)), "0:00:00.500000");
@@ -231,12 +196,5 @@ mod tests {
             timedelta_str(Duration::from_secs(3 * 86_400)),
             "3 days, 0:00:00"
         );
-    }
-
-    #[test]
-    fn yaml11_booleans() {
-        assert_eq!(yaml11_bool("on"), Some(true));
-        assert_eq!(yaml11_bool("OFF"), Some(false));
-        assert_eq!(yaml11_bool("maybe"), None);
     }
 }

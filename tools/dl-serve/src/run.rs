@@ -17,7 +17,7 @@ const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
 /// Run dl-serve with parsed arguments until `shutdown`; returns the exit status.
 pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
     let config = config::load(&args.config, &|name| std::env::var(name).ok())
-        .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
+        .map_err(|error| ExitFailure::new(CONFIG, error.lines().join("\n")))?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
