@@ -1,11 +1,11 @@
 //! `dl-cmd`: run a command (method) on a dripline endpoint, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::request_tool;
-use dripline_agent::spec::ValueTyping;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
+use dripline_request::request_tool;
+use dripline_request::spec::ValueTyping;
+use dripline_request::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -58,6 +58,6 @@ pub fn main() -> std::process::ExitCode {
                 .ok_or("no command given: use -s METHOD (e.g. -s ping)")?;
             RequestSpec::cmd(target, method, &args.arguments, typing)
         })?;
-        dripline_agent::run::run(&args.common, Operation::Cmd, input).await
+        dripline_request::run::run(&args.common, Operation::Cmd, input).await
     })
 }

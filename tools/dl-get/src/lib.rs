@@ -1,10 +1,10 @@
 //! `dl-get`: get a value from a dripline endpoint, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::request_tool;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
+use dripline_request::request_tool;
+use dripline_request::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -44,6 +44,6 @@ pub fn main() -> std::process::ExitCode {
         let input = Input::choose(args.target.as_deref(), NO_TARGET, |target| {
             Ok(RequestSpec::get(target, specifier))
         })?;
-        dripline_agent::run::run(&args.common, Operation::Get, input).await
+        dripline_request::run::run(&args.common, Operation::Get, input).await
     })
 }

@@ -1,11 +1,11 @@
 //! `dl-set`: set a dripline endpoint to a value, or many from JSON lines on stdin.
 
 use clap::Parser;
-use dripline_agent::request_tool;
-use dripline_agent::spec::ValueTyping;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
+use dripline_request::request_tool;
+use dripline_request::spec::ValueTyping;
+use dripline_request::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -57,6 +57,6 @@ pub fn main() -> std::process::ExitCode {
                 typing.value(value)?,
             ))
         })?;
-        dripline_agent::run::run(&args.common, Operation::Set, input).await
+        dripline_request::run::run(&args.common, Operation::Set, input).await
     })
 }
