@@ -551,3 +551,27 @@ fn amqps_works_with_a_private_ca_and_refuses_an_unknown_one() {
         "{errors}"
     );
 }
+
+#[test]
+fn broker_flags_beat_the_environment_url() {
+    // Issue 14: DRIPLINE_AMQP_URL names a port nothing listens on; -b/-p on the command line
+    // name the real broker and must win. A ghost target proves the broker was reached (403).
+    let ghost = unique_name("ghost");
+    let out = dripline_e2e::run_command(
+        dripline_e2e::without_env_settings(Command::new(binary("dl-get")))
+            .env("DRIPLINE_AMQP_URL", "amqp://127.0.0.1:5679/")
+            .args([ghost.as_str(), "-b", "127.0.0.1", "-p", "5672"]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("403"), "{}", stderr_of(&out));
+    // Without the flags the environment is used (and names the dead port).
+    let out = dripline_e2e::run_command(
+        dripline_e2e::without_env_settings(Command::new(binary("dl-get")))
+            .env("DRIPLINE_AMQP_URL", "amqp://127.0.0.1:5679/")
+            .arg(&ghost),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("5679"), "{}", stderr_of(&out));
+}
