@@ -627,11 +627,17 @@ mod tests {
 
     #[test]
     fn flags_beat_the_environment_url() {
-        let env = [("DRIPLINE_AMQP_URL", "amqps://envuser:envpw@env-host:5999/envvhost")];
+        let env = [(
+            "DRIPLINE_AMQP_URL",
+            "amqps://envuser:envpw@env-host:5999/envvhost",
+        )];
         // The environment URL alone is used whole.
         let s = resolve(&BrokerOptions::default(), &env);
         assert_eq!(s.address(), "env-host:5999/envvhost");
-        assert_eq!((s.username.as_str(), s.password.expose()), ("envuser", "envpw"));
+        assert_eq!(
+            (s.username.as_str(), s.password.expose()),
+            ("envuser", "envpw")
+        );
         assert!(s.tls);
         // --broker/--port/--vhost/--password-file/--username each win over it.
         let options = BrokerOptions {
@@ -644,7 +650,10 @@ mod tests {
         };
         let s = resolve(&options, &env);
         assert_eq!(s.address(), "flag-host:5672/flagvhost");
-        assert_eq!((s.username.as_str(), s.password.expose()), ("flag-user", "flag-pw"));
+        assert_eq!(
+            (s.username.as_str(), s.password.expose()),
+            ("flag-user", "flag-pw")
+        );
         // --amqp-url wins over DRIPLINE_AMQP_URL, and the environment URL over the
         // environment's host and port.
         let options = BrokerOptions {
@@ -656,7 +665,10 @@ mod tests {
         assert!(!s.tls);
         let s = resolve(
             &BrokerOptions::default(),
-            &[("DRIPLINE_BROKER", "b"), ("DRIPLINE_AMQP_URL", "amqp://url-host")],
+            &[
+                ("DRIPLINE_BROKER", "b"),
+                ("DRIPLINE_AMQP_URL", "amqp://url-host"),
+            ],
         );
         assert_eq!(s.host, "url-host");
     }

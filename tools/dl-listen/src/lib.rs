@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+mod replies;
 mod run;
 
 use clap::Parser;

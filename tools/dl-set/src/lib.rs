@@ -51,11 +51,11 @@ pub fn main() -> std::process::ExitCode {
                 .value
                 .as_deref()
                 .ok_or("no VALUE given (dl-set TARGET VALUE)")?;
-            Ok(RequestSpec::set(
+            Ok(vec![RequestSpec::set(
                 target,
                 args.specifier.as_deref(),
                 typing.value(value)?,
-            ))
+            )])
         })?;
         dripline_request::run::run(&args.common, Operation::Set, input).await
     })
