@@ -14,7 +14,7 @@ Examples:
   dl-cmd my_store -s unlock force=true    force an unlock
   dl-cmd peaches -s add -5 2.5 -t 1s      sends {\"values\":[-5,2.5]}; flags go anywhere
   dl-cmd peaches -s echo -- -x            after --, words starting with - are values
-  dl-cmd broadcast -s ping --broadcast -t 2s   one line per service that answers
+  dl-cmd broadcast -s ping --broadcast -t 2s   each service's reply as it comes
   dl-cmd peaches -s scheduled_log";
 
 /// Run a command on a dripline endpoint and print the reply payload as one JSON line.
