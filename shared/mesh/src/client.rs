@@ -163,6 +163,29 @@ impl RequestClient {
         Ok(Some(Replies { receiver }))
     }
 
+    /// Send `request` (e.g. to `broadcast`) and collect every reply that arrives within
+    /// `window` (see [`request_many`](Self::request_many) to handle each as it comes). An
+    /// unroutable request gives `Ok(None)`.
+    pub async fn collect(
+        &self,
+        request: Message,
+        window: Duration,
+    ) -> Result<Option<Vec<Message>>, MeshError> {
+        let Some(mut replies) = self.request_many(request).await? else {
+            return Ok(None);
+        };
+        let mut collected = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            match tokio::time::timeout_at(deadline, replies.next()).await {
+                Ok(Ok(Some(reply))) => collected.push(reply),
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Err(error)) => return Err(error),
+                Err(_) => return Ok(Some(collected)),
+            }
+        }
+    }
+
     async fn send(&self, mut request: Message) -> Result<(Receiver, Published), MeshError> {
         request.reply_to = self.reply_queue.clone();
         let (sender, receiver) = mpsc::unbounded_channel();

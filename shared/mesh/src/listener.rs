@@ -437,6 +437,17 @@ async fn declare_dead_letter(channel: &lapin::Channel, name: &str) -> Result<(),
         .map_err(|e| MeshError::amqp(format!("binding queue '{name}'"), e))
 }
 
+/// Any failure while receiving means the channel or connection is gone.
+fn as_lost(settings: &BrokerSettings, error: MeshError) -> MeshError {
+    match error {
+        MeshError::Amqp { action, reason } => MeshError::Unreachable {
+            address: settings.address(),
+            reason: format!("connection lost while {action}: {reason}"),
+        },
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,16 +485,5 @@ mod tests {
         );
         assert_eq!(binding("sensor_value.#").partial_wildcard_hint(), None);
         assert_eq!(binding("*.x").partial_wildcard_hint(), None);
-    }
-}
-
-/// Any failure while receiving means the channel or connection is gone.
-fn as_lost(settings: &BrokerSettings, error: MeshError) -> MeshError {
-    match error {
-        MeshError::Amqp { action, reason } => MeshError::Unreachable {
-            address: settings.address(),
-            reason: format!("connection lost while {action}: {reason}"),
-        },
-        other => other,
     }
 }
