@@ -672,8 +672,10 @@ fn several_targets_give_one_line_each_in_order() {
         .map(|line| json_line(line)["routing_key"].clone())
         .collect();
     assert_eq!(keys, [json!(mesh.peaches), json!(mesh.waffles)]);
-    let out = run("dl-get", &[&mesh.peaches, "-"], None);
-    assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
+    for mixed in [[mesh.peaches.as_str(), "-"], ["-", mesh.peaches.as_str()]] {
+        let out = run("dl-get", &mixed, None);
+        assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
+    }
     let out = run("dl-get", &["broadcast", "again", "--broadcast"], None);
     assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
 }

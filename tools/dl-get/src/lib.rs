@@ -1,6 +1,7 @@
 //! `dl-get`: get a value from a dripline endpoint, or many from JSON lines on stdin.
 
 use clap::Parser;
+use dripline_cli::exit_status::{ExitFailure, USAGE};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
 use dripline_request::request_tool;
@@ -46,11 +47,15 @@ impl ProgramArgs for Args {
 pub fn main() -> std::process::ExitCode {
     request_tool("dl-get").run(|args: Args, _| async move {
         let specifier = args.specifier.as_deref();
+        if args.targets.len() > 1 && args.targets.iter().any(|t| t == "-") {
+            return Err(ExitFailure::new(
+                USAGE,
+                "'-' (JSON lines from stdin) cannot be mixed with targets",
+            )
+            .into());
+        }
         let first = args.targets.first().map(String::as_str);
         let input = Input::choose(first, NO_TARGET, |_| {
-            if args.targets.len() > 1 && args.targets.iter().any(|t| t == "-") {
-                return Err("'-' (JSON lines from stdin) cannot be mixed with targets".into());
-            }
             Ok(args
                 .targets
                 .iter()
