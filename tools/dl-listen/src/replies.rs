@@ -161,3 +161,82 @@ pub fn reply_binding(queue: &str) -> Binding {
         key: queue.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dripline_mesh::{our_sender_info, BrokerSettings, ListenQueue};
+    use dripline_protocol::{LockoutKey, Operation};
+
+    fn request(reply_to: &str) -> Message {
+        let mut message = Message::request(
+            "peaches",
+            Operation::Get,
+            "",
+            serde_json::json!({}),
+            LockoutKey::None,
+            our_sender_info("test"),
+            String::new(),
+        );
+        message.reply_to = reply_to.to_string();
+        message
+    }
+
+    fn reply(to: &Message) -> Message {
+        Message::reply(
+            to,
+            0,
+            "",
+            serde_json::json!({}),
+            our_sender_info("svc"),
+            String::new(),
+        )
+    }
+
+    #[tokio::test]
+    async fn replies_to_shown_requests_are_admitted_within_the_cap() {
+        // Not connected: bind and unbind do nothing, the bookkeeping is what is tested.
+        let listener = Listener::new(
+            &BrokerSettings::default(),
+            "test",
+            vec![],
+            ListenQueue::Temporary,
+        );
+        let keys = [reply_binding("peaches")];
+        let mut watch = ReplyWatch::default();
+        let requests: Vec<Message> = (0..MAX_PENDING + 5)
+            .map(|i| {
+                request(if i % 2 == 0 {
+                    "amq.gen-abc"
+                } else {
+                    "my_reply_queue"
+                })
+            })
+            .collect();
+        for message in &requests {
+            assert!(watch.admit(&listener, message, &keys).await);
+            watch.request_shown(&listener, message).await;
+        }
+        assert_eq!(watch.pending.len(), MAX_PENDING);
+        assert_eq!(watch.queues["my_reply_queue"], MAX_PENDING / 2);
+        assert!(watch.admit(&listener, &reply(&requests[0]), &keys).await);
+        assert!(watch.admit(&listener, &reply(&requests[1]), &keys).await);
+        // Answered already, or beyond the cap, or never shown: not admitted.
+        assert!(!watch.admit(&listener, &reply(&requests[0]), &keys).await);
+        assert!(
+            !watch
+                .admit(&listener, &reply(&requests[MAX_PENDING + 2]), &keys)
+                .await
+        );
+        assert_eq!(watch.pending.len(), MAX_PENDING - 2);
+        // Time up for all: every binding is released.
+        watch
+            .expire(
+                &listener,
+                Instant::now() + REPLY_WAIT + Duration::from_secs(1),
+            )
+            .await;
+        assert!(watch.pending.is_empty() && watch.queues.is_empty());
+        assert!(watch.deadlines.is_empty());
+    }
+}
