@@ -568,3 +568,153 @@ fn it_listens_again_after_a_broker_restart() {
     assert_eq!(stderr.matches("reconnecting").count(), 1, "{stderr}");
     assert_eq!(stderr.matches("reconnected").count(), 1, "{stderr}");
 }
+
+#[test]
+fn requests_shows_the_replies_to_the_requests_it_shows() {
+    // Issue 16 item 6: `dl-listen --requests KEY` printed the requests only; their replies go
+    // to the client's amq.gen-… queue, which KEY does not name.
+    let store = serve_support::Store::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _served = runtime.block_on(serve_support::start(
+        &store.service,
+        &store.config(0.0),
+        &[],
+    ));
+    let listener = Listening::start(5672, &["--requests", &store.peaches]);
+    // One-shot clients (a new reply queue each) and a batch on one client; the chips
+    // requests share that client's reply queue but are not shown, nor are their replies.
+    for _ in 0..5 {
+        let output = command("dl-get", 5672)
+            .arg(&store.peaches)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+    }
+    let batch: String = (0..10)
+        .map(|i| {
+            let target = if i % 2 == 0 {
+                &store.peaches
+            } else {
+                &store.chips
+            };
+            format!("{{\"target\":\"{target}\"}}\n")
+        })
+        .collect();
+    let output = run_command_on(command("dl-get", 5672).arg("-"), &batch);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    // dl-cmd's values, flags after them: sent as values [5, -7] with x=1.
+    let output = command("dl-cmd", 5672)
+        .args([
+            store.peaches.as_str(),
+            "-s",
+            "ping",
+            "5",
+            "-t",
+            "5s",
+            "x=1",
+            "--",
+            "-7",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+
+    let mut requests = Vec::new();
+    let mut replies = Vec::new();
+    while replies.len() < 11 {
+        let line = listener.next_json();
+        match line["message_type"].as_str() {
+            Some("request") => requests.push(line),
+            Some("reply") => replies.push(line),
+            other => panic!("unexpected {other:?}: {line}"),
+        }
+    }
+    assert_eq!(requests.len(), 11, "{requests:?}");
+    assert!(requests
+        .iter()
+        .all(|r| r["routing_key"] == store.peaches.as_str()));
+    let asked: Vec<&Value> = requests.iter().map(|r| &r["correlation_id"]).collect();
+    for reply in &replies {
+        assert!(
+            asked.contains(&&reply["correlation_id"]),
+            "a reply to a request not shown: {reply}"
+        );
+        assert!(reply["routing_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("amq.gen-"));
+    }
+    assert_eq!(replies[0]["payload"]["value_raw"], 0.75);
+    assert_eq!(requests[10]["payload"], json!({"values": [5, -7], "x": 1}));
+    // Nothing else (no chips replies) follows.
+    assert!(
+        listener
+            .lines
+            .recv_timeout(Duration::from_millis(500))
+            .is_err(),
+        "more lines than the requests shown and their replies"
+    );
+}
+
+/// Run `command` with `stdin` text; its output.
+fn run_command_on(command: &mut Command, stdin: &str) -> Output {
+    dripline_e2e::run_command(command, Some(stdin))
+}
+
+#[test]
+fn a_wildcard_inside_a_word_is_warned_about() {
+    // Issue 16 item 13: `sensor_value.ux_#` can never match (wildcards are whole words).
+    let key = unique_name("la_wild");
+    let output = command("dl-listen", 5672)
+        .args([&format!("{key}.ux_#"), "--duration", "300ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("key '{key}.ux_#' can never match")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("write '{key}.#'")), "{stderr}");
+    let output = command("dl-listen", 5672)
+        .args([&format!("{key}.#"), "--duration", "300ms"])
+        .output()
+        .unwrap();
+    assert_eq!(stderr_of(&output), "");
+}
+
+#[test]
+fn alert_goes_on_after_a_non_utf8_line() {
+    // Issue 16 item 1: line 2 is the bytes \xff\xfe; lines 3 and 4 are published, status 65.
+    use std::io::Write;
+    let key = unique_name("la_utf8");
+    let listener = Listening::start(5672, &["-n", "3", &format!("{key}.#")]);
+    let mut input =
+        format!("{{\"routing_key\":\"{key}.t\",\"payload\":{{\"value_raw\":1}}}}\n").into_bytes();
+    input.extend_from_slice(b"\xff\xfe\n");
+    for value in [2, 3] {
+        input.extend(
+            format!("{{\"routing_key\":\"{key}.t\",\"payload\":{{\"value_raw\":{value}}}}}\n")
+                .bytes(),
+        );
+    }
+    let mut child = command("dl-alert", 5672)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(65), "{}", stderr_of(&output));
+    assert_eq!(
+        stderr_of(&output),
+        "dl-alert: stdin line 2: not UTF-8 text\n"
+    );
+    let values: Vec<Value> = (0..3)
+        .map(|_| listener.next_json()["payload"]["value_raw"].clone())
+        .collect();
+    assert_eq!(values, [json!(1), json!(2), json!(3)]);
+}

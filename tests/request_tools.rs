@@ -551,3 +551,195 @@ fn amqps_works_with_a_private_ca_and_refuses_an_unknown_one() {
         "{errors}"
     );
 }
+
+#[test]
+fn broker_flags_beat_the_environment_url() {
+    // Issue 14: DRIPLINE_AMQP_URL names a port nothing listens on; -b/-p on the command line
+    // name the real broker and must win. A ghost target proves the broker was reached (403).
+    let ghost = unique_name("ghost");
+    let out = dripline_e2e::run_command(
+        dripline_e2e::without_env_settings(Command::new(binary("dl-get")))
+            .env("DRIPLINE_AMQP_URL", "amqp://127.0.0.1:5679/")
+            .args([ghost.as_str(), "-b", "127.0.0.1", "-p", "5672"]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("403"), "{}", stderr_of(&out));
+    // Without the flags the environment is used (and names the dead port).
+    let out = dripline_e2e::run_command(
+        dripline_e2e::without_env_settings(Command::new(binary("dl-get")))
+            .env("DRIPLINE_AMQP_URL", "amqp://127.0.0.1:5679/")
+            .arg(&ghost),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("5679"), "{}", stderr_of(&out));
+}
+
+/// Run a built program (without settings from the environment) with raw `stdin` bytes.
+fn run_with_bytes(program: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = dripline_e2e::without_env_settings(Command::new(binary(program)))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_non_utf8_line_is_refused_by_number_and_the_rest_are_sent() {
+    // Issue 16 item 1: line 2 is the bytes \xff\xfe; lines 3 and 4 must still be sent.
+    let mesh = Mesh::start();
+    let mut input = format!("{{\"target\":\"{}\",\"value\":1}}\n", mesh.waffles).into_bytes();
+    input.extend_from_slice(b"\xff\xfe\n");
+    for value in [3, 4] {
+        input.extend(format!("{{\"target\":\"{}\",\"value\":{value}}}\n", mesh.waffles).bytes());
+    }
+    let out = run_with_bytes("dl-set", &["-"], &input);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let lines: Vec<Value> = stdout_of(&out).lines().map(json_line).collect();
+    assert_eq!(lines.len(), 4, "{}", stdout_of(&out));
+    assert_eq!(lines[1]["error"]["line"], 2, "{}", lines[1]);
+    assert!(lines[2].get("error").is_none() && lines[3].get("error").is_none());
+    let errors = stderr_of(&out);
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(errors.contains("stdin line 2: -: 401"), "{errors}");
+    assert!(errors.contains("not UTF-8"), "{errors}");
+    let out = run("dl-get", &[&mesh.waffles, "--field", "value_raw"], None);
+    assert_eq!(stdout_of(&out).trim(), "4", "the last line was set");
+
+    let mut input = format!("{{\"target\":\"{}\"}}\n", mesh.peaches).into_bytes();
+    input.extend_from_slice(b"\xff\xfe\n");
+    input.extend(format!("{{\"target\":\"{}\"}}\n", mesh.chips).bytes());
+    input.extend(format!("{{\"target\":\"{}\"}}\n", mesh.waffles).bytes());
+    let out = run_with_bytes("dl-get", &["-", "--field", "value_raw"], &input);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "0.75\n\n1\n4\n");
+    assert!(
+        stderr_of(&out).contains("stdin line 2"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn an_empty_stdin_says_no_input_lines_and_succeeds() {
+    // Issue 16 item 13: cron runs `dl-get < empty-file`; nothing failed, so status 0, but
+    // not silently.
+    for program in ["dl-get", "dl-set", "dl-cmd"] {
+        let out = run(program, &[], None);
+        assert_eq!(out.status.code(), Some(0), "{program}: {}", stderr_of(&out));
+        assert_eq!(
+            stderr_of(&out),
+            format!("{program}: stdin: no input lines\n")
+        );
+        assert!(stdout_of(&out).is_empty());
+    }
+}
+
+#[test]
+fn several_targets_give_one_line_each_in_order() {
+    // Issue 16 item 11: like caget, one line per target in the order given, the exit
+    // status the highest among them.
+    let mesh = Mesh::start();
+    let out = run("dl-get", &[&mesh.waffles, &mesh.peaches, &mesh.chips], None);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines: Vec<Value> = stdout_of(&out).lines().map(json_line).collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"value_raw": 4.0}),
+            json!({"value_raw": 0.75, "value_cal": 1.5}),
+            json!({"value_raw": 1, "value_cal": "one"}),
+        ]
+    );
+    let ghost = unique_name("ghost");
+    let out = run(
+        "dl-get",
+        &[&mesh.peaches, &ghost, &mesh.waffles, "--field", "value_raw"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "0.75\n\n4.0\n");
+    assert!(stderr_of(&out).contains(&format!("{ghost}: 403")));
+    let out = run("dl-get", &[&mesh.peaches, &mesh.waffles, "--full"], None);
+    let keys: Vec<Value> = stdout_of(&out)
+        .lines()
+        .map(|line| json_line(line)["routing_key"].clone())
+        .collect();
+    assert_eq!(keys, [json!(mesh.peaches), json!(mesh.waffles)]);
+    for mixed in [[mesh.peaches.as_str(), "-"], ["-", mesh.peaches.as_str()]] {
+        let out = run("dl-get", &mixed, None);
+        assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
+    }
+    let out = run("dl-get", &["broadcast", "again", "--broadcast"], None);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
+}
+
+#[test]
+fn cmd_flags_may_follow_the_arguments() {
+    // Issue 16 item 10: `… ping 5 --full -t 2s` took --full, -t and 2s as values.
+    let mesh = Mesh::start();
+    let out = run(
+        "dl-cmd",
+        &[&mesh.service, "-s", "ping", "5", "--full", "-t", "2s", "-7"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reply = json_line(&stdout_of(&out));
+    assert_eq!(reply["return_code"], 0, "--full was taken: {reply}");
+    // An unknown flag among the values is a usage error, not a value.
+    let out = run(
+        "dl-cmd",
+        &[&mesh.service, "-s", "ping", "5", "--nope"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", stderr_of(&out));
+    let out = run(
+        "dl-cmd",
+        &[&mesh.service, "-s", "ping", "--", "--nope"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn broadcast_prints_each_reply_as_it_comes_and_keeps_them_when_interrupted() {
+    // Issue 16 item 12: replies were held until the timeout, and Ctrl-C dropped them.
+    let first = Mesh::start();
+    let second = Mesh::start();
+    let mut process = ChildGuard::spawn(
+        dripline_e2e::without_env_settings(Command::new(binary("dl-cmd")))
+            .args(["broadcast", "-s", "ping", "--broadcast", "-t", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let lines = dripline_e2e::lines_of(process.child.stdout.take().unwrap());
+    let started = std::time::Instant::now();
+    let mut services = Vec::new();
+    while !(services.contains(&first.service) && services.contains(&second.service)) {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a broadcast reply line while dl-cmd still waits");
+        let service = json_line(&line)["sender_info"]["service_name"].clone();
+        services.push(service.as_str().unwrap().to_string());
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let pid = process.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let exited = wait_until(Duration::from_secs(10), || {
+        matches!(process.child.try_wait(), Ok(Some(_)))
+    });
+    assert!(exited, "dl-cmd did not stop on SIGINT");
+    let status = process.child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+}

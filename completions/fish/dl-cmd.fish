@@ -20,7 +20,7 @@ json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
 complete -c dl-cmd -l json -d 'Take each argument value as JSON instead of inferring its type'
 complete -c dl-cmd -l full -d 'Print the whole reply as one JSON object (routing key, return code and message, sender_info, timestamp, payload) instead of the payload alone'
 complete -c dl-cmd -l pretty -d 'Indent JSON output for people'
-complete -c dl-cmd -l broadcast -d 'Collect every reply until the timeout (for `broadcast`), one line each, with --full implied so each line names the service that answered'
+complete -c dl-cmd -l broadcast -d 'Print every reply (for `broadcast`) as it arrives, until the timeout (`-t 0`: until interrupted), one line each, with --full implied so each line names the service that answered. Takes one target'
 complete -c dl-cmd -l fail-fast -d 'In batch mode, stop at the first failed request or bad input line'
 complete -c dl-cmd -l tls -d 'Connect with TLS (amqps)'
 complete -c dl-cmd -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'

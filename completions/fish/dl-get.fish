@@ -19,7 +19,7 @@ complete -c dl-get -l log-format -d 'Log line format on stderr' -r -f -a "text\t
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
 complete -c dl-get -l full -d 'Print the whole reply as one JSON object (routing key, return code and message, sender_info, timestamp, payload) instead of the payload alone'
 complete -c dl-get -l pretty -d 'Indent JSON output for people'
-complete -c dl-get -l broadcast -d 'Collect every reply until the timeout (for `broadcast`), one line each, with --full implied so each line names the service that answered'
+complete -c dl-get -l broadcast -d 'Print every reply (for `broadcast`) as it arrives, until the timeout (`-t 0`: until interrupted), one line each, with --full implied so each line names the service that answered. Takes one target'
 complete -c dl-get -l fail-fast -d 'In batch mode, stop at the first failed request or bad input line'
 complete -c dl-get -l tls -d 'Connect with TLS (amqps)'
 complete -c dl-get -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'

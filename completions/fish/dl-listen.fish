@@ -19,7 +19,7 @@ complete -c dl-listen -l alerts-exchange -d 'Name of the alerts exchange [defaul
 complete -c dl-listen -l max-connection-attempts -d 'Connection attempts before giving up, 0 = forever [default: 10, 1 for one-shot tools]' -r
 complete -c dl-listen -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
-complete -c dl-listen -s r -l requests -d 'Bind the keys on the requests exchange instead of alerts: requests and their replies'
+complete -c dl-listen -s r -l requests -d 'Bind the keys on the requests exchange instead of alerts: the requests, and the replies to the requests shown (it binds `amq.*`, where replies to clients\' reply queues travel, and prints those that answer a request it printed or that the keys match; each reply is waited for 60 s, at most 1000 at a time)'
 complete -c dl-listen -l tls -d 'Connect with TLS (amqps)'
 complete -c dl-listen -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c dl-listen -s q -l quiet -d 'Less log output on stderr (-q errors only, -qq nothing)'

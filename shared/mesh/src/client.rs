@@ -152,24 +152,35 @@ impl RequestClient {
         }
     }
 
+    /// Send `request` (e.g. to `broadcast`) for many replies, handed out one by one as they
+    /// arrive ([`Replies::next`]); the caller decides how long to wait. An unroutable request
+    /// gives `Ok(None)`.
+    pub async fn request_many(&self, request: Message) -> Result<Option<Replies>, MeshError> {
+        let (receiver, published) = self.send(request).await?;
+        if published == Published::Unroutable {
+            return Ok(None);
+        }
+        Ok(Some(Replies { receiver }))
+    }
+
     /// Send `request` (e.g. to `broadcast`) and collect every reply that arrives within
-    /// `window`. An unroutable request gives `Ok(None)`.
+    /// `window` (see [`request_many`](Self::request_many) to handle each as it comes). An
+    /// unroutable request gives `Ok(None)`.
     pub async fn collect(
         &self,
         request: Message,
         window: Duration,
     ) -> Result<Option<Vec<Message>>, MeshError> {
-        let (mut replies, published) = self.send(request).await?;
-        if published == Published::Unroutable {
+        let Some(mut replies) = self.request_many(request).await? else {
             return Ok(None);
-        }
+        };
         let mut collected = Vec::new();
         let deadline = tokio::time::Instant::now() + window;
         loop {
-            match tokio::time::timeout_at(deadline, replies.recv()).await {
-                Ok(Some(ReplyEvent::Reply(reply))) => collected.push(*reply),
-                Ok(Some(ReplyEvent::Unroutable)) => return Ok(None),
-                Ok(None) => return Err(connection_lost()),
+            match tokio::time::timeout_at(deadline, replies.next()).await {
+                Ok(Ok(Some(reply))) => collected.push(reply),
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Err(error)) => return Err(error),
                 Err(_) => return Ok(Some(collected)),
             }
         }
@@ -198,6 +209,23 @@ impl RequestClient {
         self.waiters
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The replies to one request sent with [`RequestClient::request_many`], as they arrive.
+pub struct Replies {
+    receiver: Receiver,
+}
+
+impl Replies {
+    /// The next reply; `Ok(None)` when the broker returned the request after all (no queue was
+    /// bound: learnt from a later confirm); an error when the connection is lost. Cancel-safe:
+    /// wrap it in a timeout.
+    pub async fn next(&mut self) -> Result<Option<Message>, MeshError> {
+        match self.receiver.recv().await.ok_or_else(connection_lost)? {
+            ReplyEvent::Reply(reply) => Ok(Some(*reply)),
+            ReplyEvent::Unroutable => Ok(None),
+        }
     }
 }
 

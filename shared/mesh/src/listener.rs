@@ -39,6 +39,47 @@ pub struct Binding {
     pub key: String,
 }
 
+impl Binding {
+    /// True when a message with `routing_key` is routed by this binding (AMQP topic rules:
+    /// words between dots; `*` is exactly one word, `#` zero or more).
+    pub fn matches(&self, routing_key: &str) -> bool {
+        let pattern: Vec<&str> = self.key.split('.').collect();
+        let words: Vec<&str> = routing_key.split('.').collect();
+        topic_matches(&pattern, &words)
+    }
+
+    /// When the key has `*` or `#` inside a word (`sensor_value.ux_#`), which AMQP takes
+    /// literally so that the binding can never match what was meant: the key with such words
+    /// made whole wildcards (`sensor_value.#`), as a hint.
+    pub fn partial_wildcard_hint(&self) -> Option<String> {
+        let words: Vec<&str> = self.key.split('.').collect();
+        let partial = |word: &&str| word.len() > 1 && (word.contains('*') || word.contains('#'));
+        if !words.iter().any(partial) {
+            return None;
+        }
+        let fixed: Vec<&str> = words
+            .iter()
+            .map(|word| match word {
+                w if partial(w) && w.contains('#') => "#",
+                w if partial(w) => "*",
+                w => w,
+            })
+            .collect();
+        Some(fixed.join("."))
+    }
+}
+
+fn topic_matches(pattern: &[&str], words: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => words.is_empty(),
+        Some((&"#", rest)) => (0..=words.len()).any(|skip| topic_matches(rest, &words[skip..])),
+        Some((first, rest)) => match words.split_first() {
+            Some((word, others)) if *first == "*" || first == word => topic_matches(rest, others),
+            _ => false,
+        },
+    }
+}
+
 /// Which queue a listener reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListenQueue {
@@ -88,6 +129,7 @@ pub struct Listener {
 /// The connection of a listener that is connected.
 struct Live {
     connection: MeshConnection,
+    channel: lapin::Channel,
     stream: MessageStream,
     queue_name: String,
 }
@@ -180,6 +222,50 @@ impl Listener {
         ListenerEvent::Lost(lost)
     }
 
+    /// Bind the queue read now to one more key, e.g. a client's reply queue on the requests
+    /// exchange, until [`unbind`](Self::unbind). Sent without waiting for the broker's answer,
+    /// so that a reply published right after is routed to the queue too. Not kept across a
+    /// reconnection: the bindings given to [`open`](Self::open) are. Does nothing while
+    /// disconnected.
+    pub async fn bind(&self, binding: &Binding) -> Result<(), MeshError> {
+        let Some(live) = &self.live else {
+            return Ok(());
+        };
+        live.channel
+            .queue_bind(
+                crate::short(&live.queue_name)?,
+                crate::short(self.exchange_name(binding.exchange))?,
+                crate::short(&binding.key)?,
+                QueueBindOptions { nowait: true },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("binding '{}'", binding.key), e))
+    }
+
+    /// Undo a [`bind`](Self::bind). Does nothing while disconnected.
+    pub async fn unbind(&self, binding: &Binding) -> Result<(), MeshError> {
+        let Some(live) = &self.live else {
+            return Ok(());
+        };
+        live.channel
+            .queue_unbind(
+                crate::short(&live.queue_name)?,
+                crate::short(self.exchange_name(binding.exchange))?,
+                crate::short(&binding.key)?,
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| MeshError::amqp(format!("unbinding '{}'", binding.key), e))
+    }
+
+    fn exchange_name(&self, exchange: Exchange) -> &str {
+        match exchange {
+            Exchange::Requests => &self.settings.requests_exchange,
+            Exchange::Alerts => &self.settings.alerts_exchange,
+        }
+    }
+
     /// True while chunks of an incomplete message wait for the rest. Their deliveries came
     /// before later complete messages, so acknowledging "everything up to" a later delivery
     /// (AMQP `multiple`) is only safe when this is false.
@@ -268,10 +354,7 @@ impl Listener {
         let queue = declared.name().clone();
         let queue_name = queue.as_str().to_string();
         for binding in &self.bindings {
-            let exchange = match binding.exchange {
-                Exchange::Requests => &self.settings.requests_exchange,
-                Exchange::Alerts => &self.settings.alerts_exchange,
-            };
+            let exchange = self.exchange_name(binding.exchange);
             channel
                 .queue_bind(
                     queue.clone(),
@@ -308,6 +391,7 @@ impl Listener {
         }
         Ok(Live {
             connection,
+            channel,
             stream,
             queue_name,
         })
@@ -361,5 +445,45 @@ fn as_lost(settings: &BrokerSettings, error: MeshError) -> MeshError {
             reason: format!("connection lost while {action}: {reason}"),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(key: &str) -> Binding {
+        Binding {
+            exchange: Exchange::Alerts,
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn topic_keys_match_whole_words() {
+        assert!(binding("#").matches("a.b.c"));
+        assert!(binding("sensor_value.#").matches("sensor_value"));
+        assert!(binding("sensor_value.#").matches("sensor_value.ux.a"));
+        assert!(binding("*.b").matches("a.b"));
+        assert!(!binding("*.b").matches("b"));
+        assert!(binding("a.#.z").matches("a.x.y.z"));
+        assert!(!binding("sensor_value.ux_#").matches("sensor_value.ux_1"));
+        assert!(binding("sensor_value.ux_#").matches("sensor_value.ux_#"));
+    }
+
+    #[test]
+    fn partial_wildcards_get_a_hint() {
+        assert_eq!(
+            binding("sensor_value.ux_#")
+                .partial_wildcard_hint()
+                .as_deref(),
+            Some("sensor_value.#")
+        );
+        assert_eq!(
+            binding("a.b*.c").partial_wildcard_hint().as_deref(),
+            Some("a.*.c")
+        );
+        assert_eq!(binding("sensor_value.#").partial_wildcard_hint(), None);
+        assert_eq!(binding("*.x").partial_wildcard_hint(), None);
     }
 }

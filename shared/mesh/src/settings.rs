@@ -3,11 +3,11 @@
 //! Precedence, lowest first (as dripline-cpp 2.10 / dripline-python 5 resolve them):
 //! - broker address: `localhost:5672`, vhost `/` → `~/.dripline_mesh.yaml` → a service
 //!   config's `dripline_mesh` block → the legacy `amqp.broker` of an auth file →
-//!   `DRIPLINE_BROKER` / `DRIPLINE_BROKER_PORT` → `--broker` / `--port` / `--vhost` →
-//!   `--amqp-url` (or `DRIPLINE_AMQP_URL` when no URL flag is given).
+//!   `DRIPLINE_BROKER` / `DRIPLINE_BROKER_PORT` → `DRIPLINE_AMQP_URL` → `--broker` / `--port` /
+//!   `--vhost` → `--amqp-url`. Every flag beats every environment variable.
 //! - credentials: `guest`/`guest` → auth file (`dripline` group, or the legacy `amqp` group) →
-//!   `DRIPLINE_USER` / `DRIPLINE_PASSWORD` → `--password-file` → user/password in the URL →
-//!   `--username`.
+//!   `DRIPLINE_USER` / `DRIPLINE_PASSWORD` → user/password in `DRIPLINE_AMQP_URL` →
+//!   `--password-file` → user/password in `--amqp-url` → `--username`.
 //!
 //! Passwords never come from argv (except inside a URL, which we discourage) and are never
 //! printed: [`Secret`] hides them from `Debug` and `Display`.
@@ -207,13 +207,56 @@ impl BrokerSettings {
         Self::resolve_with_env(options, |name| std::env::var(name).ok())
     }
 
-    /// Resolve `options`, reading environment variables through `env` (for tests).
+    /// Resolve `options`, reading environment variables through `env` (for tests). Each
+    /// source is applied over the ones below it, lowest first: defaults, mesh file and config
+    /// block, auth file, environment, command-line flags.
     pub fn resolve_with_env(
         options: &BrokerOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
-        let mut settings = BrokerSettings::default();
+        let mut resolving = Resolving::default();
+        resolving.apply_mesh(options, &env)?;
+        if let Some(path) = &options.auth_file {
+            if let Some(group) = read_broker_group(path)? {
+                resolving.apply_auth_group(group);
+            }
+        }
+        resolving.apply_environment(&env)?;
+        resolving.apply_flags(options)?;
+        Ok(resolving.finish())
+    }
 
+    /// `host:port` (and `/vhost` when not `/`), for messages.
+    pub fn address(&self) -> String {
+        if self.vhost == "/" {
+            format!("{}:{}", self.host, self.port)
+        } else {
+            format!("{}:{}/{}", self.host, self.port, self.vhost)
+        }
+    }
+}
+
+/// Settings being resolved, and whether any source named a port (where none did, TLS means
+/// RabbitMQ's amqps port 5671).
+#[derive(Default)]
+struct Resolving {
+    settings: BrokerSettings,
+    port_named: bool,
+}
+
+impl Resolving {
+    fn set_port(&mut self, port: u16) {
+        self.settings.port = port;
+        self.port_named = true;
+    }
+
+    /// The mesh file (`--mesh-file`, else `$HOME/.dripline_mesh.yaml`) under a service
+    /// config's `dripline_mesh` block.
+    fn apply_mesh(
+        &mut self,
+        options: &BrokerOptions,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), SettingsError> {
         let mesh_file = match &options.mesh_file {
             Some(path) => Some(read_mesh_file(path)?),
             None => match env("HOME").map(|home| Path::new(&home).join(".dripline_mesh.yaml")) {
@@ -225,14 +268,9 @@ impl BrokerSettings {
             .config_mesh
             .clone()
             .over(mesh_file.unwrap_or_default());
+        let settings = &mut self.settings;
         if let Some(host) = mesh.broker {
             settings.host = host;
-        }
-        // Where no port is named anywhere, TLS means RabbitMQ's amqps port.
-        let mut port_named = false;
-        if let Some(port) = mesh.broker_port {
-            settings.port = port;
-            port_named = true;
         }
         if let Some(name) = mesh.requests_exchange {
             settings.requests_exchange = name;
@@ -249,100 +287,83 @@ impl BrokerSettings {
         if let Some(attempts) = mesh.max_connection_attempts {
             settings.max_connection_attempts = attempts;
         }
-
-        if let Some(path) = &options.auth_file {
-            if let Some(group) = read_broker_group(path)? {
-                if let Some(user) = group.username {
-                    settings.username = user;
-                }
-                if let Some(password) = group.password {
-                    settings.password = Secret::new(password);
-                }
-                if let Some(host) = group.broker {
-                    settings.host = host;
-                }
-                if let Some(port) = group.broker_port {
-                    settings.port = port;
-                    port_named = true;
-                }
-            }
+        if let Some(port) = mesh.broker_port {
+            self.set_port(port);
         }
+        Ok(())
+    }
 
+    /// An auth file's broker group.
+    fn apply_auth_group(&mut self, group: AuthGroup) {
+        if let Some(user) = group.username {
+            self.settings.username = user;
+        }
+        if let Some(password) = group.password {
+            self.settings.password = Secret::new(password);
+        }
+        if let Some(host) = group.broker {
+            self.settings.host = host;
+        }
+        if let Some(port) = group.broker_port {
+            self.set_port(port);
+        }
+    }
+
+    /// `DRIPLINE_USER`, `DRIPLINE_PASSWORD`, `DRIPLINE_BROKER`, `DRIPLINE_BROKER_PORT`, then
+    /// `DRIPLINE_AMQP_URL` (the most specific of them); empty variables count as unset.
+    fn apply_environment(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), SettingsError> {
         if let Some(user) = env("DRIPLINE_USER") {
-            settings.username = user;
+            self.settings.username = user;
         }
         if let Some(password) = env("DRIPLINE_PASSWORD") {
-            settings.password = Secret::new(password);
+            self.settings.password = Secret::new(password);
         }
         if let Some(host) = env("DRIPLINE_BROKER").filter(|h| !h.is_empty()) {
-            settings.host = host;
+            self.settings.host = host;
         }
         if let Some(port) = env("DRIPLINE_BROKER_PORT").filter(|p| !p.is_empty()) {
-            settings.port = port.trim().parse().map_err(|_| SettingsError::Env {
+            let port = port.trim().parse().map_err(|_| SettingsError::Env {
                 name: "DRIPLINE_BROKER_PORT",
                 reason: format!("'{port}' is not a port number"),
             })?;
-            port_named = true;
+            self.set_port(port);
         }
+        if let Some(url) = env("DRIPLINE_AMQP_URL").filter(|u| !u.is_empty()) {
+            self.apply_url(parse_url(&url)?);
+        }
+        Ok(())
+    }
 
+    /// The command line (or a service config's own fields), over everything else:
+    /// `--password-file`, `--broker`/`--port`/`--vhost`/`--tls`, `--amqp-url`, `--username`.
+    fn apply_flags(&mut self, options: &BrokerOptions) -> Result<(), SettingsError> {
         if let Some(path) = &options.password_file {
             let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
                 path: path.clone(),
                 reason: format!("cannot read password file: {e}"),
             })?;
-            settings.password = Secret::new(text.trim_end_matches(['\n', '\r']));
+            self.settings.password = Secret::new(text.trim_end_matches(['\n', '\r']));
         }
-
         if let Some(host) = &options.host {
-            settings.host = host.clone();
+            self.settings.host = host.clone();
         }
         if let Some(port) = options.port {
-            settings.port = port;
-            port_named = true;
+            self.set_port(port);
         }
         if let Some(vhost) = &options.vhost {
-            settings.vhost = vhost.clone();
+            self.settings.vhost = vhost.clone();
         }
-        settings.tls |= options.tls;
+        self.settings.tls |= options.tls;
         if let Some(path) = &options.tls_ca_file {
-            let pem = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
-                path: path.clone(),
-                reason: format!("cannot read TLS CA file: {e}"),
-            })?;
-            if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(SettingsError::File {
-                    path: path.clone(),
-                    reason: "not a PEM certificate file".into(),
-                });
-            }
-            settings.tls_ca_pem = Some(pem);
+            self.settings.tls_ca_pem = Some(read_ca_file(path)?);
         }
-
-        let url = options.url.clone().or_else(|| env("DRIPLINE_AMQP_URL"));
-        if let Some(url) = url.filter(|u| !u.is_empty()) {
-            let parsed = parse_url(&url)?;
-            settings.tls = parsed.tls;
-            if let Some(host) = parsed.host {
-                settings.host = host;
-            }
-            if let Some(port) = parsed.port {
-                settings.port = port;
-                port_named = true;
-            }
-            if let Some(vhost) = parsed.vhost {
-                settings.vhost = vhost;
-            }
-            if let Some(user) = parsed.username {
-                settings.username = user;
-            }
-            if let Some(password) = parsed.password {
-                settings.password = Secret::new(password);
-            }
+        if let Some(url) = options.url.as_deref().filter(|u| !u.is_empty()) {
+            self.apply_url(parse_url(url)?);
         }
-
-        if settings.tls && !port_named {
-            settings.port = 5671;
-        }
+        let settings = &mut self.settings;
         if let Some(user) = &options.username {
             settings.username = user.clone();
         }
@@ -355,17 +376,49 @@ impl BrokerSettings {
         if let Some(attempts) = options.max_connection_attempts {
             settings.max_connection_attempts = attempts;
         }
-        Ok(settings)
+        Ok(())
     }
 
-    /// `host:port` (and `/vhost` when not `/`), for messages.
-    pub fn address(&self) -> String {
-        if self.vhost == "/" {
-            format!("{}:{}", self.host, self.port)
-        } else {
-            format!("{}:{}/{}", self.host, self.port, self.vhost)
+    /// What an AMQP URL names; its scheme decides TLS.
+    fn apply_url(&mut self, parsed: ParsedUrl) {
+        self.settings.tls = parsed.tls;
+        if let Some(host) = parsed.host {
+            self.settings.host = host;
+        }
+        if let Some(port) = parsed.port {
+            self.set_port(port);
+        }
+        if let Some(vhost) = parsed.vhost {
+            self.settings.vhost = vhost;
+        }
+        if let Some(user) = parsed.username {
+            self.settings.username = user;
+        }
+        if let Some(password) = parsed.password {
+            self.settings.password = Secret::new(password);
         }
     }
+
+    fn finish(mut self) -> BrokerSettings {
+        if self.settings.tls && !self.port_named {
+            self.settings.port = 5671;
+        }
+        self.settings
+    }
+}
+
+fn read_ca_file(path: &Path) -> Result<String, SettingsError> {
+    let pem = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+        path: path.to_path_buf(),
+        reason: format!("cannot read TLS CA file: {e}"),
+    })?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(SettingsError::File {
+            path: path.to_path_buf(),
+            reason: "not a PEM certificate file".into(),
+        });
+    }
+    Ok(pem)
 }
 
 fn read_mesh_file(path: &Path) -> Result<MeshDefaults, SettingsError> {
@@ -570,6 +623,54 @@ mod tests {
         assert_eq!(s.port, 5671);
         assert!(parse_url("http://x").is_err());
         assert!(parse_url("amqp://h:notaport").is_err());
+    }
+
+    #[test]
+    fn flags_beat_the_environment_url() {
+        let env = [(
+            "DRIPLINE_AMQP_URL",
+            "amqps://envuser:envpw@env-host:5999/envvhost",
+        )];
+        // The environment URL alone is used whole.
+        let s = resolve(&BrokerOptions::default(), &env);
+        assert_eq!(s.address(), "env-host:5999/envvhost");
+        assert_eq!(
+            (s.username.as_str(), s.password.expose()),
+            ("envuser", "envpw")
+        );
+        assert!(s.tls);
+        // --broker/--port/--vhost/--password-file/--username each win over it.
+        let options = BrokerOptions {
+            host: Some("flag-host".into()),
+            port: Some(5672),
+            vhost: Some("flagvhost".into()),
+            username: Some("flag-user".into()),
+            password_file: Some(temp_file("pw", "flag-pw\n")),
+            ..BrokerOptions::default()
+        };
+        let s = resolve(&options, &env);
+        assert_eq!(s.address(), "flag-host:5672/flagvhost");
+        assert_eq!(
+            (s.username.as_str(), s.password.expose()),
+            ("flag-user", "flag-pw")
+        );
+        // --amqp-url wins over DRIPLINE_AMQP_URL, and the environment URL over the
+        // environment's host and port.
+        let options = BrokerOptions {
+            url: Some("amqp://flag-url-host".into()),
+            ..BrokerOptions::default()
+        };
+        let s = resolve(&options, &env);
+        assert_eq!(s.host, "flag-url-host");
+        assert!(!s.tls);
+        let s = resolve(
+            &BrokerOptions::default(),
+            &[
+                ("DRIPLINE_BROKER", "b"),
+                ("DRIPLINE_AMQP_URL", "amqp://url-host"),
+            ],
+        );
+        assert_eq!(s.host, "url-host");
     }
 
     #[test]

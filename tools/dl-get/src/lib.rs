@@ -3,15 +3,18 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use dripline_agent::request_tool;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
+use dripline_cli::exit_status::{ExitFailure, USAGE};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
+use dripline_request::request_tool;
+use dripline_request::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 
 const EXAMPLES: &str = "\
 Examples:
   dl-get peaches                          {\"value_cal\":1.5,\"value_raw\":0.75}
   dl-get peaches --field value_cal        1.5
+  dl-get peaches chips waffles            one line per target, in this order
+  dl-get peaches chips --full             the same, each line naming its endpoint
   dl-get my_store -s is-locked            lock status of the service
   dl-get peaches --full --pretty          the whole reply, indented
   printf '{\"target\":\"peaches\"}\\n{\"target\":\"chips\"}\\n' | dl-get -
@@ -21,10 +24,13 @@ Examples:
 #[derive(Parser, Debug)]
 #[command(name = "dl-get", version, about, after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS_HELP}"))]
 pub struct Args {
-    /// Endpoint or service to ask; `-` (or none, with stdin not a terminal) reads JSON lines
-    /// `{"target": …, "specifier": …}` from stdin and prints one result line per input line.
+    /// Endpoints or services to ask. Several print one line each, in the order given (like
+    /// caget; a failed one prints an `{"error": …}` line), with many requests in flight; the
+    /// exit status is then the highest among them. `-` (or none, with stdin not a terminal)
+    /// reads JSON lines `{"target": …, "specifier": …}` from stdin and prints one result line
+    /// per input line.
     #[arg(value_name = "TARGET")]
-    pub target: Option<String>,
+    pub targets: Vec<String>,
     /// Specifier: which attribute to get (e.g. `is-locked`).
     #[arg(short = 's', long = "specifier", value_name = "SPECIFIER")]
     pub specifier: Option<String>,
@@ -43,9 +49,21 @@ impl ProgramArgs for Args {
 pub fn main() -> std::process::ExitCode {
     request_tool("dl-get").run(|args: Args, _| async move {
         let specifier = args.specifier.as_deref();
-        let input = Input::choose(args.target.as_deref(), NO_TARGET, |target| {
-            Ok(RequestSpec::get(target, specifier))
+        if args.targets.len() > 1 && args.targets.iter().any(|t| t == "-") {
+            return Err(ExitFailure::new(
+                USAGE,
+                "'-' (JSON lines from stdin) cannot be mixed with targets",
+            )
+            .into());
+        }
+        let first = args.targets.first().map(String::as_str);
+        let input = Input::choose(first, NO_TARGET, |_| {
+            Ok(args
+                .targets
+                .iter()
+                .map(|target| RequestSpec::get(target, specifier))
+                .collect())
         })?;
-        dripline_agent::run::run(&args.common, Operation::Get, input).await
+        dripline_request::run::run(&args.common, Operation::Get, input).await
     })
 }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+mod replies;
 mod run;
 
 use clap::Parser;
@@ -25,6 +26,7 @@ Examples:
   dl-listen                                   every alert, one JSON line each
   dl-listen 'sensor_value.#' -f text          sensor values, one human line each
   dl-listen -r '#'                            every request and reply (like dl-mon -r '#')
+  dl-listen -r peaches                        requests to peaches and their replies
   dl-listen -n 1 sensor_value.peaches         the next value of peaches, then exit
   dl-listen 'heartbeat.#' --idle-timeout 2m   exit when no heartbeat came for 2 minutes
   dl-listen --queue archive 'sensor_value.#'  a durable queue that keeps alerts while away
@@ -46,11 +48,16 @@ Exit status:
 #[derive(Parser, Debug)]
 #[command(name = "dl-listen", version, about, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Topic keys to bind, wildcards allowed: `*` one word, `#` any words [default: #].
+    /// Topic keys to bind, wildcards allowed: `*` one word, `#` any words, each only as a
+    /// whole word between dots (`sensor_value.ux_#` can never match: a warning says so)
+    /// [default: #].
     #[arg(value_name = "KEY")]
     pub keys: Vec<String>,
 
-    /// Bind the keys on the requests exchange instead of alerts: requests and their replies.
+    /// Bind the keys on the requests exchange instead of alerts: the requests, and the
+    /// replies to the requests shown (it binds `amq.*`, where replies to clients' reply queues
+    /// travel, and prints those that answer a request it printed or that the keys match; each
+    /// reply is waited for 60 s, at most 1000 at a time).
     #[arg(short = 'r', long = "requests")]
     pub requests: bool,
 

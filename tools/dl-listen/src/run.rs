@@ -1,16 +1,17 @@
 //! Wiring: flags → listener → printed lines, until a stop condition or a signal.
 
 use crate::format::{write_record, Format};
+use crate::replies::{reply_binding, ReplyWatch, SERVER_NAMED_REPLIES};
 use crate::Args;
 use anyhow::Context;
 use dripline_cli::exit_status::SUCCESS;
 use dripline_cli::failures::mesh_failure;
 use dripline_cli::Shutdown;
-use dripline_mesh::{Binding, Exchange, Incoming, ListenQueue, Listener, ListenerEvent};
+use dripline_mesh::{
+    acknowledge, Acker, Binding, Exchange, Incoming, ListenQueue, Listener, ListenerEvent,
+};
 use dripline_protocol::MessageRecord;
 use futures_util::FutureExt;
-use lapin::options::BasicAckOptions;
-use lapin::Acker;
 use std::io::{self, Write};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -32,10 +33,24 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     } else {
         args.keys.clone()
     };
-    let bindings = keys
+    let bindings: Vec<Binding> = keys
         .into_iter()
         .map(|key| Binding { exchange, key })
         .collect();
+    for binding in &bindings {
+        if let Some(hint) = binding.partial_wildcard_hint() {
+            dripline_cli::report::warning(format_args!(
+                "key '{}' can never match: '*' and '#' are wildcards only as whole words \
+                 between dots (AMQP topic rules); write '{hint}' and filter the names yourself",
+                binding.key
+            ));
+        }
+    }
+    // With --requests, the replies to the requests shown too (see `replies`).
+    let mut listened = bindings.clone();
+    if args.requests {
+        listened.push(reply_binding(SERVER_NAMED_REPLIES));
+    }
     let queue = match &args.queue {
         Some(name) => ListenQueue::Durable {
             name: name.clone(),
@@ -47,7 +62,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     };
     let mut listener = tokio::select! {
         _ = shutdown.requested() => return Ok(SUCCESS),
-        listener = Listener::open(&settings, "unknown", bindings, queue) => {
+        listener = Listener::open(&settings, "unknown", listened, queue) => {
             listener.map_err(mesh_failure)?
         }
     };
@@ -58,6 +73,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     );
 
     let mut printer = Printer::new(args.format);
+    let mut replies = ReplyWatch::default();
     let mut printed = 0u64;
     let started = Instant::now();
     let stop_at = args.duration.map(|duration| started + duration);
@@ -89,11 +105,24 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
                 timer.as_mut().reset(wake_at(last_message).unwrap_or_else(far_future));
                 continue;
             }
+            _ = tokio::time::sleep_until(replies.next_deadline().unwrap_or_else(far_future)),
+                if replies.next_deadline().is_some() => {
+                replies.expire(&listener, Instant::now()).await;
+                continue;
+            }
             event = next_event(&mut listener, &mut printer) => event?,
         };
         match event {
             ListenerEvent::Message(incoming) => {
                 last_message = Instant::now();
+                if let (true, Ok(message)) = (args.requests, &incoming.message) {
+                    if !replies.admit(&listener, message, &bindings).await {
+                        printer.skip(incoming);
+                        continue;
+                    }
+                    // Bound before the line is written: the reply may be on its way.
+                    replies.request_shown(&listener, message).await;
+                }
                 if printer.print(incoming)? {
                     printed += 1;
                     if args.count.is_some_and(|count| printed >= count) {
@@ -103,6 +132,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
             }
             ListenerEvent::Lost(error) => {
                 printer.flush_and_forget_acks()?;
+                replies.forget();
                 tracing::warn!("{error}; reconnecting");
             }
             ListenerEvent::Reconnected => {
@@ -159,6 +189,11 @@ impl Printer {
         }
     }
 
+    /// Pass over a message that is not shown (its deliveries are acknowledged with the rest).
+    fn skip(&mut self, incoming: Incoming) {
+        self.unacked.extend(incoming.ackers);
+    }
+
     /// Write one message's line; false when it could not be decoded (logged, not printed).
     fn print(&mut self, incoming: Incoming) -> anyhow::Result<bool> {
         let Incoming {
@@ -200,7 +235,7 @@ impl Printer {
         };
         for (acker, multiple) in acks {
             // A failure means the connection is gone: the broker delivers the message again.
-            if let Err(error) = acker.ack(BasicAckOptions { multiple }).await {
+            if let Err(error) = acknowledge(&acker, multiple).await {
                 tracing::debug!("acknowledgement not sent: {error}");
             }
         }

@@ -3,11 +3,11 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use dripline_agent::request_tool;
-use dripline_agent::spec::ValueTyping;
-use dripline_agent::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 use dripline_cli::{Input, LogArgs, ProgramArgs};
 use dripline_protocol::Operation;
+use dripline_request::request_tool;
+use dripline_request::spec::ValueTyping;
+use dripline_request::{RequestArgs, RequestSpec, EXIT_STATUS_HELP, NO_TARGET};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -53,12 +53,12 @@ pub fn main() -> std::process::ExitCode {
                 .value
                 .as_deref()
                 .ok_or("no VALUE given (dl-set TARGET VALUE)")?;
-            Ok(RequestSpec::set(
+            Ok(vec![RequestSpec::set(
                 target,
                 args.specifier.as_deref(),
                 typing.value(value)?,
-            ))
+            )])
         })?;
-        dripline_agent::run::run(&args.common, Operation::Set, input).await
+        dripline_request::run::run(&args.common, Operation::Set, input).await
     })
 }

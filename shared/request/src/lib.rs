@@ -1,4 +1,4 @@
-//! # dripline-agent
+//! # dripline-request
 //!
 //! What `dl-get`, `dl-set` and `dl-cmd` share — everything but their positional arguments:
 //!

@@ -3,7 +3,7 @@
 use crate::output::{OutputStyle, RequestResult};
 use crate::{RequestArgs, RequestSpec};
 use anyhow::Context;
-use dripline_cli::exit_status::ExitFailure;
+use dripline_cli::exit_status::{ExitFailure, USAGE};
 use dripline_cli::output::LineOutput;
 use dripline_cli::{jsonl, report, Input, OnSignal, Program, Threads};
 use dripline_mesh::{BrokerSettings, MeshConnection, MeshError, RequestClient, RequestOutcome};
@@ -21,12 +21,14 @@ pub const fn request_tool(name: &'static str) -> Program {
     }
 }
 
-/// Send the request the command line names, or one per JSON line of `operation` on stdin,
-/// and print the results; returns the exit status.
+/// Send the requests the command line names, or one per JSON line of `operation` on stdin,
+/// and print the results; returns the exit status. One request on the command line prints
+/// its reply (or, with `--broadcast`, every reply as it arrives); several are sent like a
+/// batch: many in flight, one line each in the order given, the status the highest among them.
 pub async fn run(
     args: &RequestArgs,
     operation: Operation,
-    input: Input<RequestSpec>,
+    input: Input<Vec<RequestSpec>>,
 ) -> anyhow::Result<u8> {
     let settings = args.broker.one_shot_settings()?;
     let style = OutputStyle {
@@ -34,24 +36,47 @@ pub async fn run(
         field: args.field.clone(),
         pretty: args.pretty,
     };
-    let mut out = LineOutput::stdout(false);
+    // A broadcast's replies are flushed one by one, so each shows when it comes and the
+    // ones printed stay when the wait is cut short.
+    let mut out = LineOutput::stdout(args.broadcast);
     let status = match input {
-        Input::Arguments(mut spec) => {
-            if spec.lockout_key.is_none() {
-                spec.lockout_key = args.lockout_key.clone();
+        Input::Arguments(specs) => {
+            if args.broadcast && specs.len() > 1 {
+                return Err(ExitFailure::new(USAGE, "--broadcast takes one target").into());
             }
             let client = connect(&settings).await?;
-            if args.broadcast {
-                broadcast(&client, spec, args.timeout, &style, &mut out).await?
-            } else {
-                let result = send(&client, &spec, args.timeout).await?;
-                print_result(&result, &style, false, &mut out)?
+            match <[RequestSpec; 1]>::try_from(specs) {
+                Ok([spec]) => {
+                    let spec = with_default_key(spec, args);
+                    if args.broadcast {
+                        broadcast(&client, spec, args.timeout, &style, &mut out).await?
+                    } else {
+                        let result = send(&client, &spec, args.timeout).await?;
+                        print_result(&result, &style, false, &mut out)?
+                    }
+                }
+                Err(specs) => {
+                    let items =
+                        futures_util::stream::iter(specs.into_iter().map(|s| Ok((None, s))));
+                    batch(args, &client, items, &style, &mut out).await?
+                }
             }
         }
-        Input::StdinLines => batch(args, operation, &settings, &style, &mut out).await?,
+        Input::StdinLines => {
+            let client = connect(&settings).await?;
+            batch(args, &client, stdin_requests(operation), &style, &mut out).await?
+        }
     };
     out.flush()?;
     Ok(status)
+}
+
+/// `spec` with `-k`'s lockout key when it names none of its own.
+fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> RequestSpec {
+    if spec.lockout_key.is_none() {
+        spec.lockout_key = args.lockout_key.clone();
+    }
+    spec
 }
 
 async fn connect(settings: &BrokerSettings) -> anyhow::Result<(MeshConnection, RequestClient)> {
@@ -123,6 +148,8 @@ async fn send(
     })
 }
 
+/// Send `spec` for many replies (to `broadcast`) and print each reply as it arrives, until
+/// `window` has passed since the request went out (zero: until interrupted).
 async fn broadcast(
     client: &(MeshConnection, RequestClient),
     spec: RequestSpec,
@@ -134,28 +161,33 @@ async fn broadcast(
         Ok(message) => message,
         Err(failure) => return print_result(&failure, style, false, out),
     };
-    let window = if window.is_zero() {
-        Duration::from_secs(10)
-    } else {
-        window
+    let Some(mut replies) = client.1.request_many(message).await.map_err(mesh_failure)? else {
+        return print_result(&unroutable(&spec), style, false, out);
     };
-    let replies = client
-        .1
-        .collect(message, window)
-        .await
-        .map_err(mesh_failure)?;
-    let Some(replies) = replies else {
-        let failure = unroutable(&spec);
-        return print_result(&failure, style, false, out);
-    };
-    if replies.is_empty() {
-        let failure = timed_out(&spec, window);
-        return print_result(&failure, style, false, out);
-    }
+    let deadline = (!window.is_zero()).then(|| tokio::time::Instant::now() + window);
     let mut status = 0;
-    for reply in replies {
-        let result = RequestResult::from_reply(&spec.target, &spec.specifier, reply);
-        status = status.max(print_result(&result, style, true, out)?);
+    let mut heard = 0usize;
+    loop {
+        let next = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, replies.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+            None => replies.next().await,
+        };
+        match next.map_err(mesh_failure)? {
+            Some(reply) => {
+                heard += 1;
+                let result = RequestResult::from_reply(&spec.target, &spec.specifier, reply);
+                status = status.max(print_result(&result, style, true, out)?);
+            }
+            // Returned by the broker: nobody was bound after all.
+            None if heard == 0 => return print_result(&unroutable(&spec), style, false, out),
+            None => break,
+        }
+    }
+    if heard == 0 {
+        return print_result(&timed_out(&spec, window), style, false, out);
     }
     Ok(status)
 }
@@ -188,53 +220,53 @@ fn print_result(
     })
 }
 
+/// One request of a batch with its input line number (none for a command-line target), or
+/// the failure of an input line that gave none.
+type BatchItem = Result<(Option<usize>, RequestSpec), RequestResult>;
+
+/// The requests of the JSON lines on stdin, read and parsed on a thread of their own so that a
+/// slow producer never stalls replies.
+fn stdin_requests(operation: Operation) -> impl futures_util::Stream<Item = BatchItem> {
+    let batches = jsonl::read_batches(std::io::stdin(), "stdin", 256, move |line| {
+        let line = line.into_object("stdin").map_err(bad_line)?;
+        match RequestSpec::from_line(&line.object, operation) {
+            Ok(spec) => Ok((Some(line.line), spec)),
+            Err(reason) => {
+                let target = line.object.get("target").and_then(|t| t.as_str());
+                let mut failure = RequestResult::client_failure(
+                    target.unwrap_or("?"),
+                    "",
+                    ReturnCode::INVALID_REQUEST,
+                    reason,
+                );
+                failure.line = Some(line.line);
+                Err(failure)
+            }
+        }
+    });
+    tokio_stream_from(batches).flat_map(futures_util::stream::iter)
+}
+
+/// Send every request of `items` with up to `--in-flight` waiting at once and print the
+/// results in input order, one line each; returns the highest status among them.
 async fn batch(
     args: &RequestArgs,
-    operation: Operation,
-    settings: &BrokerSettings,
+    client: &(MeshConnection, RequestClient),
+    items: impl futures_util::Stream<Item = BatchItem>,
     style: &OutputStyle,
     out: &mut LineOutput,
 ) -> anyhow::Result<u8> {
-    let client = connect(settings).await?;
-    let client = &client;
-    // Lines are read on a thread of their own so that a slow producer never stalls replies.
-    let batches = jsonl::read_batches(std::io::stdin(), "stdin", 256, |line| {
-        line.into_object("stdin")
-    });
-    let default_key = args.lockout_key.clone();
     let timeout = args.timeout;
-    let lines = tokio_stream_from(batches).flat_map(futures_util::stream::iter);
-    let results = lines
-        .map(|input_line| {
-            let default_key = default_key.clone();
-            async move {
-                let line = match input_line {
-                    Ok(line) => line,
-                    Err(error) => return Ok(bad_line(error)),
-                };
-                let mut spec = match RequestSpec::from_line(&line.object, operation) {
-                    Ok(spec) => spec,
-                    Err(reason) => {
-                        let mut failure = RequestResult::client_failure(
-                            line.object
-                                .get("target")
-                                .and_then(|t| t.as_str())
-                                .unwrap_or("?"),
-                            "",
-                            ReturnCode::INVALID_REQUEST,
-                            reason,
-                        );
-                        failure.line = Some(line.line);
-                        return Ok(failure);
-                    }
-                };
-                if spec.lockout_key.is_none() {
-                    spec.lockout_key = default_key;
-                }
-                let mut result = send(client, &spec, timeout).await?;
-                result.line = Some(line.line);
-                Ok::<_, anyhow::Error>(result)
-            }
+    let results = items
+        .map(|item| async move {
+            let (line, spec) = match item {
+                Ok(request) => request,
+                Err(failure) => return Ok(failure),
+            };
+            let spec = with_default_key(spec, args);
+            let mut result = send(client, &spec, timeout).await?;
+            result.line = line;
+            Ok::<_, anyhow::Error>(result)
         })
         .buffered(usize::from(args.in_flight));
     futures_util::pin_mut!(results);

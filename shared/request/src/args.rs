@@ -18,7 +18,8 @@ Exit status (the dripline return code / 100, like dl-agent):
   70  internal error (a bug; please report it)
   78  bad settings: an auth file, password file or mesh file that cannot be read
   130 interrupted (Ctrl-C, SIGTERM): replies already printed stay printed
-In batch mode (-), the highest status among the requests that failed.";
+With several targets or in batch mode (-), the highest status among the requests that
+failed. An empty stdin says \"stdin: no input lines\" on stderr and exits 0.";
 
 /// The usage error of a request tool given no target on a terminal.
 pub const NO_TARGET: &str = "no target given (name an endpoint or service)";
@@ -50,8 +51,9 @@ pub struct RequestArgs {
     /// Indent JSON output for people.
     #[arg(long = "pretty")]
     pub pretty: bool,
-    /// Collect every reply until the timeout (for `broadcast`), one line each, with --full
-    /// implied so each line names the service that answered.
+    /// Print every reply (for `broadcast`) as it arrives, until the timeout (`-t 0`: until
+    /// interrupted), one line each, with --full implied so each line names the service that
+    /// answered. Takes one target.
     #[arg(long = "broadcast")]
     pub broadcast: bool,
     /// In batch mode, stop at the first failed request or bad input line.
