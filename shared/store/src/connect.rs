@@ -2,7 +2,7 @@
 
 use crate::config::ConnectionConfig;
 use crate::error::{reason_of, StoreError};
-use crate::sql::quote_ident;
+use crate::sql::escape_identifier;
 use postgres::error::SqlState;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -92,7 +92,7 @@ pub async fn create_database(config: &ConnectionConfig) -> Result<bool, StoreErr
     match client
         .batch_execute(&format!(
             "CREATE DATABASE {}",
-            quote_ident(&config.database)
+            escape_identifier(&config.database)
         ))
         .await
     {

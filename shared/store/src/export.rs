@@ -26,7 +26,7 @@
 use crate::copy::{CopyError, CopyRow, Decoder};
 use crate::error::StoreError;
 use crate::schema::TableName;
-use crate::sql::{float8_literal, quote_literal, timestamptz_literal};
+use crate::sql::{escape_literal, float8_literal, timestamptz_literal};
 use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;
@@ -50,11 +50,11 @@ impl SensorFilter {
     pub fn sql(&self) -> Option<String> {
         let mut parts = Vec::new();
         if !self.names.is_empty() {
-            let names: Vec<String> = self.names.iter().map(|n| quote_literal(n)).collect();
+            let names: Vec<String> = self.names.iter().map(|n| escape_literal(n)).collect();
             parts.push(format!("sensor_name IN ({})", names.join(", ")));
         }
         for pattern in &self.patterns {
-            parts.push(format!("sensor_name LIKE {}", quote_literal(pattern)));
+            parts.push(format!("sensor_name LIKE {}", escape_literal(pattern)));
         }
         match parts.len() {
             0 => None,
@@ -371,7 +371,7 @@ impl ExportQuery {
                 .map(|e| {
                     format!(
                         "({}, {}, {}, {})",
-                        quote_literal(&e.sensor_name),
+                        escape_literal(&e.sensor_name),
                         float8_literal(e.value_raw),
                         e.value_cal
                             .map_or("NULL::float8".to_string(), float8_literal),
