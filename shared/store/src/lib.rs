@@ -22,13 +22,16 @@
 //! - [`ingest`]: [`SensorWriter`], the batched writer behind `dl-log-to-pg`: binary COPY,
 //!   one transaction per batch, redelivered alerts recognised by [`message_key`].
 //! - [`time`]: the time grammar the tools share (`24h`, `2026-11-25T00:00:00Z`, `2026-11-25`,
-//!   `now`) as a [`TimeSpec`], turned into SQL the database resolves.
+//!   `now`) as a [`TimeSpec`], turned into SQL the database resolves, and the session time zone
+//!   as a [`TimeZone`] (an ISO 8601 offset east of UTC, or a zone name; POSIX-style `UTC+2`
+//!   refused).
 //! - [`export`]: [`ExportQuery`], the one SELECT behind `dl-export` (filters, time range,
 //!   incremental resume, downsampling into aligned buckets), and [`export::stream`], which runs
 //!   it as `COPY … TO STDOUT (FORMAT binary)` and hands each row to a callback in constant memory.
 //!   The SQL is built with literals (COPY takes no parameters), always through [`sql`].
 //! - [`copy`]: the decoder of PostgreSQL's binary COPY stream.
-//! - [`sql`]: quoting of identifiers and literals (COPY takes no parameters).
+//! - [`sql`]: literals for the SQL we build (COPY takes no parameters): postgres-protocol's
+//!   escapers for names and strings, and our own for numbers and instants.
 //!
 //! ## Failure modes
 //!
@@ -59,7 +62,7 @@ pub use error::StoreError;
 pub use export::ExportQuery;
 pub use ingest::{message_key, JsonRow, NumericRow, SensorWriter, Written};
 pub use schema::{init_schema, init_schema_blocking, table_exists, SensorTables, TableName};
-pub use time::TimeSpec;
+pub use time::{TimeSpec, TimeZone};
 
 /// Re-exported so that users of this crate name the same client types.
 pub use postgres;

@@ -15,9 +15,8 @@ use dripline_store::copy::CopyRow;
 use dripline_store::export::{
     self, glob_to_like, Bucketing, ColumnKind, ExportQuery, SensorFilter, StreamError,
 };
-use dripline_store::sql::quote_literal;
 use dripline_store::tokio_postgres::Client;
-use dripline_store::{ConnectionConfig, StoreError};
+use dripline_store::{ConnectionConfig, StoreError, TimeZone};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -54,7 +53,7 @@ async fn run_async(args: &Args) -> Result<u8> {
     let (client, _connection) = dripline_store::connect_async(&config)
         .await
         .map_err(|e| store_failure(e, &config))?;
-    set_time_zone(&client, args.tz.as_deref()).await?;
+    set_time_zone(&client, args.tz.as_ref()).await?;
     if !dripline_store::table_exists(&client, &args.table)
         .await
         .map_err(|e| store_failure(e, &config))?
@@ -195,20 +194,19 @@ fn check_state_mode(previous: Option<&Position>, every: Option<i64>, args: &Args
     }
 }
 
-async fn set_time_zone(client: &Client, tz: Option<&str>) -> Result<()> {
-    let zone = tz.unwrap_or("UTC");
-    client
-        .batch_execute(&format!("SET TIME ZONE {}", quote_literal(zone)))
-        .await
-        .map_err(|e| {
-            failure(
-                USAGE,
-                format!(
-                    "--tz '{zone}': not a time zone the database knows ({}); try UTC or Europe/Berlin",
-                    e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string())
-                ),
-            )
-        })
+async fn set_time_zone(client: &Client, tz: Option<&TimeZone>) -> Result<()> {
+    let utc = TimeZone::Named("UTC".to_string());
+    let zone = tz.unwrap_or(&utc);
+    client.batch_execute(&zone.set_sql()).await.map_err(|e| {
+        failure(
+            USAGE,
+            format!(
+                "--tz '{zone}': not a time zone the database knows ({}); try UTC, +02:00 or Europe/Berlin",
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_string())
+            ),
+        )
+    })
 }
 
 async fn check_sensors_exist(
