@@ -76,9 +76,11 @@ async fn run_async(args: &Args) -> Result<u8> {
         check_sensors_exist(&client, args, &sensors, &config).await?;
     }
 
-    let query = build_query(&client, args, sensors, previous.as_ref(), every_micros)
+    let range = resolve_range(&client, args)
         .await
         .map_err(|e| store_failure(e, &config))?;
+    check_range(args, &range)?;
+    let query = build_query(args, range, sensors, previous.as_ref(), every_micros);
     if args.print_query {
         println!("{}", query.select_sql());
         return Ok(SUCCESS);
@@ -242,23 +244,59 @@ async fn check_sensors_exist(
     }
 }
 
+/// `--since` and `--until` as resolved by the server, µs since the Unix epoch.
+struct Range {
+    since: Option<i64>,
+    until: i64,
+}
+
+/// Resolve `--since` and `--until` (default now) on the server, in one statement.
+async fn resolve_range(client: &Client, args: &Args) -> Result<Range, StoreError> {
+    let now = dripline_store::TimeSpec::Now;
+    let mut specs = vec![args.until.as_ref().unwrap_or(&now)];
+    specs.extend(args.since.as_ref());
+    let resolved = dripline_store::time::resolve(client, &specs).await?;
+    Ok(Range {
+        until: resolved[0],
+        since: resolved.get(1).copied(),
+    })
+}
+
+/// A range with nothing in it (`--since 1h --until 2h`) is a usage error, not a quiet empty
+/// export.
+fn check_range(args: &Args, range: &Range) -> Result<()> {
+    let Some(since) = range.since.filter(|since| *since >= range.until) else {
+        return Ok(());
+    };
+    let mut formatter = TimeFormatter::new(TimeStyle::Rfc3339);
+    let mut text = |micros: i64| {
+        let mut out = Vec::new();
+        formatter.write(&mut out, micros, None);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let given = |spec: Option<&dripline_store::TimeSpec>| {
+        spec.map_or_else(|| "now".to_string(), ToString::to_string)
+    };
+    let (since_text, until_text) = (text(since), text(range.until));
+    Err(failure(
+        USAGE,
+        format!(
+            "empty time range: --since {} ({since_text}) is not before --until {} ({until_text}); the range is since <= timestamp < until",
+            given(args.since.as_ref()),
+            given(args.until.as_ref()),
+        ),
+    ))
+}
+
 /// The query for this run: resolved time range, resume point, downsampling.
-async fn build_query(
-    client: &Client,
+fn build_query(
     args: &Args,
+    range: Range,
     sensors: SensorFilter,
     previous: Option<&Position>,
     every_micros: Option<i64>,
-) -> Result<ExportQuery, StoreError> {
-    let now = dripline_store::TimeSpec::Now;
-    let until_spec = args.until.as_ref().unwrap_or(&now);
-    let mut specs = vec![until_spec];
-    if let Some(since) = &args.since {
-        specs.push(since);
-    }
-    let resolved = dripline_store::time::resolve(client, &specs).await?;
-    let mut until = resolved[0];
-    let mut since = resolved.get(1).copied();
+) -> ExportQuery {
+    let Range { mut since, mut until } = range;
     let mut resume = None;
     match previous {
         Some(Position::Buckets { next_micros, .. }) => since = Some(*next_micros),
@@ -272,7 +310,7 @@ async fn build_query(
         // Only whole buckets, so the next run can start exactly at the end of this one.
         until = until.div_euclid(every) * every;
     }
-    Ok(ExportQuery {
+    ExportQuery {
         table: args.table.clone(),
         sensors,
         since_micros: since,
@@ -284,7 +322,7 @@ async fn build_query(
             aggregates: args.aggregates(),
         }),
         with_utc_offset: args.tz.is_some() && !args.epoch,
-    })
+    }
 }
 
 fn watch_signals(flag: &Arc<AtomicBool>) -> Result<()> {
