@@ -51,6 +51,7 @@ pub mod copy;
 mod error;
 pub mod export;
 pub mod ingest;
+mod pgpass;
 pub mod schema;
 pub mod sql;
 pub mod time;

@@ -74,11 +74,18 @@ Exit status:
    69  the database cannot be reached
    73  --output or --state cannot be written
    77  the database refused the user or password, or denied access to the table
-   78  bad connection settings: auth file, password file, --pg-url, --pg-sslmode require
+   78  bad connection settings: auth file, password file, --pg-url, a PG variable
+       (PGPORT=abc), --pg-sslmode require
   130  interrupted while writing --output (FILE left as it was)
 
 Environment:
-  DATABASE_URL, PGHOST, PGPORT, PGDATABASE (as the flags), POSTGRES_USER, POSTGRES_PASSWORD.";
+  Each connection setting comes from the first of: its flag; the URL (--pg-url, else
+  DATABASE_URL); libpq's PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE,
+  PGSSLROOTCERT, PGAPPNAME, PGCONNECT_TIMEOUT (seconds, 0 for no limit); POSTGRES_USER,
+  POSTGRES_PASSWORD; the auth file's postgres group; for the password, PGPASSFILE (default
+  ~/.pgpass, mode 0600 or less); the defaults (localhost:5432, user and password postgres,
+  sslmode prefer, application_name dl-export, 10s). A PG variable that cannot be used
+  (PGPORT=abc) is status 78.";
 
 /// Export dripline sensor history from PostgreSQL as CSV, TSV or JSON lines.
 ///
