@@ -13,7 +13,8 @@ use dripline_cli::exit_status::{CANNOT_CREATE, CONFIG, DATA_ERROR, SUCCESS, USAG
 use dripline_cli::ExitFailure;
 use dripline_store::copy::CopyRow;
 use dripline_store::export::{
-    self, glob_to_like, Bucketing, ColumnKind, ExportQuery, SensorFilter, StreamError,
+    self, glob_to_like, Bucketing, Column, ColumnKind, ExportQuery, RowLayout, SensorFilter,
+    StreamError,
 };
 use dripline_store::tokio_postgres::Client;
 use dripline_store::{ConnectionConfig, StoreError, TimeZone};
@@ -349,37 +350,21 @@ async fn stream_rows(
     sink: &mut Sink,
     interrupted: &AtomicBool,
 ) -> Result<(u64, Tracker), StreamError<io::Error>> {
+    let layout = query.layout();
     let columns = query.columns();
-    let has_offset = columns.last().map(|c| c.kind) == Some(ColumnKind::UtcOffset);
-    let value_end = columns.len() - usize::from(has_offset);
-    let style = if args.epoch {
-        TimeStyle::Epoch
-    } else {
-        TimeStyle::Rfc3339
-    };
-    // Which of the query's value columns are written (raw rows always carry both).
-    let value_columns: Vec<usize> = if query.bucketing.is_none() {
-        query
-            .values
-            .columns()
-            .iter()
-            .map(|name| if *name == "value_raw" { 2 } else { 3 })
-            .collect()
-    } else {
-        (2..value_end).collect()
-    };
-    let cell_names: Vec<String> = value_columns
+    let cell_names: Vec<String> = layout
+        .values
         .iter()
         .map(|&i| columns[i].name.clone())
         .collect();
-    let template: Vec<Cell> = value_columns
+    let template: Vec<Cell> = layout
+        .values
         .iter()
         .map(|&i| match columns[i].kind {
             ColumnKind::Count => Cell::Count(None),
             _ => Cell::Float(None),
         })
         .collect();
-
     let mut pivot = if args.wide {
         let sensors = export::sensor_names(client, query)
             .await
@@ -388,21 +373,7 @@ async fn stream_rows(
     } else {
         None
     };
-    let names: Vec<String> = match &pivot {
-        Some(pivot) => std::iter::once("timestamp".to_string())
-            .chain(pivot.column_names(&cell_names))
-            .collect(),
-        None => ["sensor_name".to_string(), "timestamp".to_string()]
-            .into_iter()
-            .chain(cell_names.iter().cloned())
-            .collect(),
-    };
-    let mut writer = RecordWriter::new(
-        args.format,
-        names,
-        pivot.is_none(),
-        TimeFormatter::new(style),
-    );
+    let mut writer = record_writer(args, pivot.as_ref(), &cell_names);
     if !args.no_header {
         if let Some(header) = writer.header() {
             sink.write_line(&header).map_err(StreamError::Sink)?;
@@ -415,7 +386,6 @@ async fn stream_rows(
     let mut cells = template.clone();
     let mut records = 0u64;
     let mut rows = 0u64;
-    let bad = |e: io::Error| e;
     let result = export::stream(client, query, |row: &CopyRow<'_>| -> io::Result<()> {
         rows += 1;
         if rows.is_multiple_of(CHECK_EVERY) {
@@ -424,26 +394,12 @@ async fn stream_rows(
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
             }
         }
-        let sensor = row.text(0).unwrap_or_default();
-        let timestamp = match columns[1].kind {
-            ColumnKind::Timestamp => row.timestamptz(1).map_err(bad)?,
-            _ => row.int8(1).map_err(bad)?,
-        }
-        .unwrap_or_default();
-        let offset = if has_offset {
-            row.int4(value_end).map_err(bad)?
-        } else {
-            None
-        };
-        for (cell, &i) in cells.iter_mut().zip(&value_columns) {
-            *cell = match columns[i].kind {
-                ColumnKind::Count => Cell::Count(row.int8(i)?),
-                _ => Cell::Float(row.float8(i)?),
-            };
-        }
+        let (sensor, timestamp, offset) = read_row(&layout, &columns, row, &mut cells)?;
         if track {
-            let raw = row.float8(2)?.unwrap_or(f64::NAN);
-            tracker.row(sensor, timestamp, raw, row.float8(3)?);
+            if let (Some(raw), Some(cal)) = (layout.value_raw, layout.value_cal) {
+                let raw = row.float8(raw)?.unwrap_or(f64::NAN);
+                tracker.row(sensor, timestamp, raw, row.float8(cal)?);
+            }
         }
         match &mut pivot {
             Some(pivot) => pivot.add(timestamp, offset, sensor, &cells, |t, o, line| {
@@ -468,4 +424,51 @@ async fn stream_rows(
             .map_err(StreamError::Sink)?;
     }
     Ok((records, tracker))
+}
+
+/// The record writer for `args`' format and time style, with the header names of the long
+/// layout (sensor, timestamp, values) or of `pivot`'s wide one.
+fn record_writer(args: &Args, pivot: Option<&Pivot>, cell_names: &[String]) -> RecordWriter {
+    let style = if args.epoch {
+        TimeStyle::Epoch
+    } else {
+        TimeStyle::Rfc3339
+    };
+    let names: Vec<String> = match pivot {
+        Some(pivot) => std::iter::once("timestamp".to_string())
+            .chain(pivot.column_names(cell_names))
+            .collect(),
+        None => ["sensor_name".to_string(), "timestamp".to_string()]
+            .into_iter()
+            .chain(cell_names.iter().cloned())
+            .collect(),
+    };
+    RecordWriter::new(args.format, names, pivot.is_none(), TimeFormatter::new(style))
+}
+
+/// One streamed row: its sensor, timestamp (µs) and UTC offset, with its value cells written
+/// into `cells` (in `layout.values` order).
+fn read_row<'a>(
+    layout: &RowLayout,
+    columns: &[Column],
+    row: &CopyRow<'a>,
+    cells: &mut [Cell],
+) -> io::Result<(&'a [u8], i64, Option<i32>)> {
+    let sensor = row.text(layout.sensor_name).unwrap_or_default();
+    let timestamp = match layout.timestamp_kind {
+        ColumnKind::Timestamp => row.timestamptz(layout.timestamp)?,
+        _ => row.int8(layout.timestamp)?,
+    }
+    .unwrap_or_default();
+    let offset = match layout.utc_offset {
+        Some(i) => row.int4(i)?,
+        None => None,
+    };
+    for (cell, &i) in cells.iter_mut().zip(&layout.values) {
+        *cell = match columns[i].kind {
+            ColumnKind::Count => Cell::Count(row.int8(i)?),
+            _ => Cell::Float(row.float8(i)?),
+        };
+    }
+    Ok((sensor, timestamp, offset))
 }
