@@ -43,6 +43,7 @@
 //! the server (`127.0.0.1:5433`) or the table, never a password. A long-running writer sorts
 //! failures with [`StoreError::is_connection_problem`] (reconnect, retry the batch) and
 //! [`StoreError::is_data_problem`] (a bad row: split the batch to find it).
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod config;

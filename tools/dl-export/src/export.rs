@@ -41,34 +41,15 @@ async fn run_async(args: &Args) -> Result<u8> {
         .database
         .to_options(args.auth.auth_file.as_deref(), "dl-export");
     let config = ConnectionConfig::resolve(&options).map_err(|e| failure(CONFIG, e.to_string()))?;
-    let table_name = args.table.to_string();
     let previous = match &args.state {
-        Some(path) => {
-            state::load(path, &table_name).map_err(|e| failure(DATA_ERROR, e.to_string()))?
-        }
+        Some(path) => state::load(path, &args.table.to_string())
+            .map_err(|e| failure(DATA_ERROR, e.to_string()))?,
         None => None,
     };
     let every_micros = args.every.map(|d| d.as_micros() as i64);
     check_state_mode(previous.as_ref(), every_micros, args)?;
 
-    let (client, _connection) = dripline_store::connect_async(&config)
-        .await
-        .map_err(|e| store_failure(e, &config))?;
-    set_time_zone(&client, args.tz.as_ref()).await?;
-    if !dripline_store::table_exists(&client, &args.table)
-        .await
-        .map_err(|e| store_failure(e, &config))?
-    {
-        return Err(store_failure(
-            StoreError::MissingTable {
-                table: table_name,
-                database: config.database.clone(),
-                target: config.target(),
-            },
-            &config,
-        ));
-    }
-
+    let client = open_table(args, &config).await?;
     let sensors = SensorFilter {
         names: args.sensor_names(),
         patterns: args.patterns.iter().map(|p| glob_to_like(p)).collect(),
@@ -76,7 +57,6 @@ async fn run_async(args: &Args) -> Result<u8> {
     if args.strict {
         check_sensors_exist(&client, args, &sensors, &config).await?;
     }
-
     let range = resolve_range(&client, args)
         .await
         .map_err(|e| store_failure(e, &config))?;
@@ -91,45 +71,90 @@ async fn run_async(args: &Args) -> Result<u8> {
     if args.output.is_some() {
         watch_signals(&interrupted)?;
     }
-    let mut sink = Sink::open(args.output.as_deref(), args.gzip)
-        .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-    let outcome = stream_rows(&client, args, &query, &mut sink, &interrupted).await;
-    let (rows, tracker) = match outcome {
-        Ok(done) => done,
-        Err(StreamError::Store(error)) => return Err(store_failure(error, &config)),
-        Err(StreamError::Sink(error)) => return Err(sink_failure(error, args)),
-    };
-    sink.finish().map_err(|e| match e {
-        FinishError::Stdout(io) => anyhow::Error::from(io).context("cannot write to stdout"),
-        FinishError::File(file) => failure(CANNOT_CREATE, file.to_string()),
-    })?;
+    let (rows, tracker) = write_output(&client, args, &query, &interrupted, &config).await?;
     tracing::info!(rows, table = %args.table, "export finished");
-
     if let Some(path) = &args.state {
-        let next = match (every_micros, query.until_micros) {
-            (Some(every), Some(until)) => {
-                // Never move back (a run with an earlier --until must not re-open buckets).
-                let done = match &previous {
-                    Some(Position::Buckets { next_micros, .. }) => *next_micros,
-                    _ => i64::MIN,
-                };
-                Some(Position::Buckets {
-                    every_micros: every,
-                    next_micros: until.max(done),
-                })
-            }
-            _ => tracker.position(previous.as_ref()),
-        };
-        if let Some(position) = next {
-            state::save(path, &table_name, &position)
-                .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-        }
+        save_state(path, args, previous.as_ref(), &query, &tracker)?;
     }
     if rows == 0 && args.fail_if_empty {
         tracing::warn!("no rows matched");
         return Ok(NO_ROWS);
     }
     Ok(SUCCESS)
+}
+
+/// Connect, set the session's time zone (`--tz`), and check that the table is there.
+async fn open_table(args: &Args, config: &ConnectionConfig) -> Result<Client> {
+    let (client, _connection) = dripline_store::connect_async(config)
+        .await
+        .map_err(|e| store_failure(e, config))?;
+    set_time_zone(&client, args.tz.as_ref()).await?;
+    let exists = dripline_store::table_exists(&client, &args.table)
+        .await
+        .map_err(|e| store_failure(e, config))?;
+    if !exists {
+        let missing = StoreError::MissingTable {
+            table: args.table.to_string(),
+            database: config.database.clone(),
+            target: config.target(),
+        };
+        return Err(store_failure(missing, config));
+    }
+    Ok(client)
+}
+
+/// Stream the rows into `--output` (or stdout) and complete it; the records written and what
+/// the incremental state needs.
+async fn write_output(
+    client: &Client,
+    args: &Args,
+    query: &ExportQuery,
+    interrupted: &AtomicBool,
+    config: &ConnectionConfig,
+) -> Result<(u64, Tracker)> {
+    let mut sink = Sink::open(args.output.as_deref(), args.gzip)
+        .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
+    let (rows, tracker) = match stream_rows(client, args, query, &mut sink, interrupted).await {
+        Ok(done) => done,
+        Err(StreamError::Store(error)) => return Err(store_failure(error, config)),
+        Err(StreamError::Sink(error)) => return Err(sink_failure(error, args)),
+    };
+    sink.finish().map_err(|e| match e {
+        FinishError::Stdout(io) => anyhow::Error::from(io).context("cannot write to stdout"),
+        FinishError::File(file) => failure(CANNOT_CREATE, file.to_string()),
+    })?;
+    Ok((rows, tracker))
+}
+
+/// Record where the next `--state` run starts: after the last whole bucket (never moving
+/// back), or after the rows exported.
+fn save_state(
+    path: &std::path::Path,
+    args: &Args,
+    previous: Option<&Position>,
+    query: &ExportQuery,
+    tracker: &Tracker,
+) -> Result<()> {
+    let every = query.bucketing.as_ref().map(|b| b.width_micros);
+    let next = match (every, query.until_micros) {
+        (Some(every), Some(until)) => {
+            // Never move back (a run with an earlier --until must not re-open buckets).
+            let done = match previous {
+                Some(Position::Buckets { next_micros, .. }) => *next_micros,
+                _ => i64::MIN,
+            };
+            Some(Position::Buckets {
+                every_micros: every,
+                next_micros: until.max(done),
+            })
+        }
+        _ => tracker.position(previous),
+    };
+    match next {
+        Some(position) => state::save(path, &args.table.to_string(), &position)
+            .map_err(|e| failure(CANNOT_CREATE, e.to_string())),
+        None => Ok(()),
+    }
 }
 
 fn failure(status: u8, message: impl Into<String>) -> anyhow::Error {
