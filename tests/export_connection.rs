@@ -75,13 +75,19 @@ fn pguser_is_honoured_below_the_url_and_the_flag() {
         &with(&[("PGUSER", &nobody)]),
         &["--pg-user", "postgres", "--no-header"],
     ));
-    assert_eq!(String::from_utf8_lossy(&ok_stdout(&output)).lines().count(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&ok_stdout(&output)).lines().count(),
+        1
+    );
     let output = run(dl_export_env(
         &db,
         &[("PGUSER", nobody.clone())],
         &["--pg-url", &pg_url(), "--no-header"],
     ));
-    assert_eq!(String::from_utf8_lossy(&ok_stdout(&output)).lines().count(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&ok_stdout(&output)).lines().count(),
+        1
+    );
 }
 
 #[test]
@@ -95,7 +101,9 @@ fn bad_libpq_variables_are_configuration_errors() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(78), "{name}: {stderr}");
         assert!(
-            stderr.starts_with(&format!("dl-export: environment variable {name}: '{value}'")),
+            stderr.starts_with(&format!(
+                "dl-export: environment variable {name}: '{value}'"
+            )),
             "{stderr}"
         );
     }

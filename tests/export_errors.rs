@@ -60,7 +60,10 @@ fn reversed_or_empty_ranges_are_usage_errors() {
     );
     // The same range the right way round finds the row.
     let output = db.run(&["--since", "2h", "--until", "1h", "--no-header"]);
-    assert_eq!(String::from_utf8_lossy(&ok_stdout(&output)).lines().count(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&ok_stdout(&output)).lines().count(),
+        1
+    );
 }
 
 #[test]

@@ -265,7 +265,12 @@ fn iso_offsets_are_east_of_utc_and_posix_zones_are_refused() {
         "INSERT INTO {table} VALUES ('peaches', '2026-12-07T00:19:00Z', 1, NULL),
          ('peaches', '2026-12-06T23:00:00Z', 2, NULL), ('peaches', '2026-12-07T03:00:00Z', 3, NULL)",
     );
-    let all = ["--since", "2026-12-01T00:00:00Z", "--until", "2026-12-08T00:00:00Z"];
+    let all = [
+        "--since",
+        "2026-12-01T00:00:00Z",
+        "--until",
+        "2026-12-08T00:00:00Z",
+    ];
     for (zone, expected) in [
         (
             "+02:00",

@@ -231,7 +231,11 @@ impl ConnectionConfig {
                 .or(url.host)
                 .or(libpq.host)
                 .unwrap_or_else(|| DEFAULT_HOST.to_string()),
-            port: options.port.or(url.port).or(libpq.port).unwrap_or(DEFAULT_PORT),
+            port: options
+                .port
+                .or(url.port)
+                .or(libpq.port)
+                .unwrap_or(DEFAULT_PORT),
             database: options
                 .database
                 .clone()
@@ -663,7 +667,9 @@ mod tests {
             })
             .unwrap_err();
             assert!(
-                error.to_string().starts_with(&format!("environment variable {name}: ")),
+                error
+                    .to_string()
+                    .starts_with(&format!("environment variable {name}: ")),
                 "{error}"
             );
             assert!(error.to_string().contains(value), "{error}");

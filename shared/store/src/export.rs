@@ -656,7 +656,12 @@ mod tests {
         };
         let layout = rows.layout();
         assert_eq!(
-            (layout.value_raw, layout.value_cal, layout.values, layout.utc_offset),
+            (
+                layout.value_raw,
+                layout.value_cal,
+                layout.values,
+                layout.utc_offset
+            ),
             (Some(2), Some(3), vec![3], None)
         );
         let sql = query.select_sql();

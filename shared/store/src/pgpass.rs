@@ -43,7 +43,9 @@ pub(crate) fn lookup(config: &Target<'_>, env: &impl Fn(&str) -> Option<String>)
     {
         use std::os::unix::fs::PermissionsExt;
         if metadata.permissions().mode() & 0o077 != 0 {
-            return skip("group or others may access it; permissions should be u=rw (0600) or less");
+            return skip(
+                "group or others may access it; permissions should be u=rw (0600) or less",
+            );
         }
     }
     let text = std::fs::read_to_string(&path).ok()?;

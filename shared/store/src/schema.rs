@@ -98,7 +98,11 @@ impl TableName {
     /// The quoted SQL form: `"archive"."numeric_data"`.
     pub fn sql(&self) -> String {
         match &self.schema {
-            Some(schema) => format!("{}.{}", escape_identifier(schema), escape_identifier(&self.name)),
+            Some(schema) => format!(
+                "{}.{}",
+                escape_identifier(schema),
+                escape_identifier(&self.name)
+            ),
             None => escape_identifier(&self.name),
         }
     }

@@ -179,7 +179,9 @@ impl FromStr for TimeZone {
             return Ok(TimeZone::Offset(0));
         }
         if trimmed.starts_with(['+', '-']) {
-            return iso_offset(trimmed).map(TimeZone::Offset).ok_or_else(invalid);
+            return iso_offset(trimmed)
+                .map(TimeZone::Offset)
+                .ok_or_else(invalid);
         }
         let signed_number = trimmed
             .as_bytes()
@@ -211,7 +213,10 @@ fn iso_offset(text: &str) -> Option<i32> {
         (1 | 2, None) => (rest, "0"),
         _ => return None,
     };
-    if hours.is_empty() || hours.len() > 2 || !(hours.bytes().chain(minutes.bytes())).all(|b| b.is_ascii_digit()) {
+    if hours.is_empty()
+        || hours.len() > 2
+        || !(hours.bytes().chain(minutes.bytes())).all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);

@@ -322,7 +322,10 @@ fn build_query(
     previous: Option<&Position>,
     every_micros: Option<i64>,
 ) -> ExportQuery {
-    let Range { mut since, mut until } = range;
+    let Range {
+        mut since,
+        mut until,
+    } = range;
     let mut resume = None;
     match previous {
         Some(Position::Buckets { next_micros, .. }) => since = Some(*next_micros),
@@ -468,7 +471,12 @@ fn record_writer(args: &Args, pivot: Option<&Pivot>, cell_names: &[String]) -> R
             .chain(cell_names.iter().cloned())
             .collect(),
     };
-    RecordWriter::new(args.format, names, pivot.is_none(), TimeFormatter::new(style))
+    RecordWriter::new(
+        args.format,
+        names,
+        pivot.is_none(),
+        TimeFormatter::new(style),
+    )
 }
 
 /// One streamed row: its sensor, timestamp (µs) and UTC offset, with its value cells written
