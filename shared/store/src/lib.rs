@@ -5,12 +5,15 @@
 //! - [`config`]: where to connect and as whom. [`ConnectionOptions`] is what a user gave
 //!   (a `postgresql://` URL, host/port/database/user, an auth file with a `postgres` group,
 //!   a password file, `sslmode` and `sslrootcert`); [`ConnectionConfig::resolve`] layers it
-//!   over the environment
-//!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`) and dripline-python's defaults (`postgres`/`postgres`).
-//!   Passwords are never printed: [`ConnectionConfig`] shows itself as `user@host:port/db`.
+//!   over libpq's environment (`PGHOST`, `PGUSER`, `PGPASSWORD`, `PGAPPNAME`, …), dripline's
+//!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`), the auth file, libpq's password file
+//!   (`PGPASSFILE`, `~/.pgpass`) and dripline-python's defaults (`postgres`/`postgres`), in
+//!   the order the [`config`] module lists. Passwords are never printed: [`ConnectionConfig`]
+//!   shows itself as `user@host:port/db`.
 //! - [`connect_async`]: a `tokio_postgres` client (what the queries here take: the export
 //!   stream runs inside one future, and the sensor logger is async anyway) with its
-//!   connection's I/O spawned as a [`ConnectionTask`], and [`connect`](connect()) for a
+//!   connection's I/O spawned as a [`ConnectionTask`], the whole start-up bounded by
+//!   `connect_timeout`, and [`connect`](connect()) for a
 //!   synchronous [`postgres::Client`] (set-up, tests); both map failures to [`StoreError`].
 //!   [`create_database`] makes the configured database when it is missing. TLS is rustls,
 //!   checked as libpq's `sslmode` says (`prefer` and `require` encrypt without checking the
