@@ -40,6 +40,33 @@ fn command_line_and_time_errors_are_usage_errors() {
 }
 
 #[test]
+fn reversed_or_empty_ranges_are_usage_errors() {
+    let mut db = TestDb::new();
+    db.exec("INSERT INTO {table} VALUES ('peaches', now() - interval '90 minutes', 1, 2)");
+    let output = db.run(&["--since", "1h", "--until", "2h"]);
+    assert_fails(&output, 64, "empty time range: --since 1h ago (");
+    assert!(stderr_of(&output).contains("is not before --until 2h ago ("));
+    one_line(&output);
+    // Until defaults to now; equal ends are empty too (the range is half-open).
+    assert_fails(
+        &db.run(&["--since", "2099-01-01"]),
+        64,
+        "is not before --until now (",
+    );
+    assert_fails(
+        &db.run(&["--since", "2026-11-25", "--until", "2026-11-25"]),
+        64,
+        "empty time range",
+    );
+    // The same range the right way round finds the row.
+    let output = db.run(&["--since", "2h", "--until", "1h", "--no-header"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ok_stdout(&output)).lines().count(),
+        1
+    );
+}
+
+#[test]
 fn unreachable_database_names_the_address_and_hides_the_password() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

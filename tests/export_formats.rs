@@ -248,6 +248,96 @@ fn time_zones_follow_the_database() {
     );
 }
 
+/// The timestamp column of a CSV export, without the header.
+fn csv_times(output: &std::process::Output) -> Vec<String> {
+    let stdout = String::from_utf8(ok_stdout(output)).unwrap();
+    stdout
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(1).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn iso_offsets_are_east_of_utc_and_posix_zones_are_refused() {
+    let mut db = TestDb::new();
+    db.exec(
+        "INSERT INTO {table} VALUES ('peaches', '2026-12-07T00:19:00Z', 1, NULL),
+         ('peaches', '2026-12-06T23:00:00Z', 2, NULL), ('peaches', '2026-12-07T03:00:00Z', 3, NULL)",
+    );
+    let all = [
+        "--since",
+        "2026-12-01T00:00:00Z",
+        "--until",
+        "2026-12-08T00:00:00Z",
+    ];
+    for (zone, expected) in [
+        (
+            "+02:00",
+            [
+                "2026-12-07T01:00:00.000000+02:00",
+                "2026-12-07T02:19:00.000000+02:00",
+                "2026-12-07T05:00:00.000000+02:00",
+            ],
+        ),
+        (
+            "-05:30",
+            [
+                "2026-12-06T17:30:00.000000-05:30",
+                "2026-12-06T18:49:00.000000-05:30",
+                "2026-12-06T21:30:00.000000-05:30",
+            ],
+        ),
+        (
+            "Europe/Berlin",
+            [
+                "2026-12-07T00:00:00.000000+01:00",
+                "2026-12-07T01:19:00.000000+01:00",
+                "2026-12-07T04:00:00.000000+01:00",
+            ],
+        ),
+        (
+            "UTC",
+            [
+                "2026-12-06T23:00:00.000000+00:00",
+                "2026-12-07T00:19:00.000000+00:00",
+                "2026-12-07T03:00:00.000000+00:00",
+            ],
+        ),
+    ] {
+        let output = db.run(&[&["--tz", zone][..], &all].concat());
+        assert_eq!(csv_times(&output), expected, "--tz {zone}");
+    }
+    // Local times in --since/--until are read in --tz: 02:00..05:00 at +02:00 is 00:00Z..03:00Z.
+    let output = db.run(&[
+        "--tz",
+        "+02:00",
+        "--since",
+        "2026-12-07 02:00",
+        "--until",
+        "2026-12-07 05:00",
+    ]);
+    assert_eq!(csv_times(&output), ["2026-12-07T02:19:00.000000+02:00"]);
+    // 18:00..19:00 at -05:30 is 23:30Z..00:30Z.
+    let output = db.run(&[
+        "--tz",
+        "-05:30",
+        "--since",
+        "2026-12-06T18:00",
+        "--until",
+        "2026-12-06T19:00",
+    ]);
+    assert_eq!(csv_times(&output), ["2026-12-06T18:49:00.000000-05:30"]);
+    // POSIX-style zones count west: refused with a hint, never flipped.
+    for zone in ["UTC+2", "Etc/GMT+2", "CET-1"] {
+        let output = db.run(&[&["--tz", zone][..], &all].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "--tz {zone}: {stderr}");
+        assert!(stderr.contains("+02:00 for UTC+2"), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
 #[test]
 fn special_values_and_awkward_names_survive() {
     let mut db = TestDb::new();

@@ -7,7 +7,7 @@ complete -c dl-export -s f -l format -d 'Output format' -r -f -a "csv\t'Comma-se
 tsv\t'Tab-separated values with a header line'
 jsonl\t'One JSON object per line'"
 complete -c dl-export -s o -l output -d 'Write to FILE (atomically: temporary file, then rename) instead of stdout' -r -F
-complete -c dl-export -l tz -d 'Write timestamps in this time zone (a name the database knows: Europe/Berlin, UTC, America/Chicago); times without offset in --since/--until are read in it too' -r
+complete -c dl-export -l tz -d 'Write timestamps in this time zone: an ISO 8601 offset east of UTC (+02:00, -05:30) or a name the database knows (Europe/Berlin, UTC, America/Chicago); times without offset in --since/--until are read in it too. POSIX-style UTC+2 or Etc/GMT+2, whose sign means west, is refused' -r
 complete -c dl-export -l value -d 'Which value columns to write (or aggregate)' -r -f -a "raw\t'value_raw only'
 cal\t'value_cal only'
 both\t'value_raw and value_cal'"
@@ -16,15 +16,15 @@ complete -c dl-export -l agg -d 'Aggregates per bucket: mean, min, max, first, l
 complete -c dl-export -l fill -d 'With --wide: what an empty cell gets' -r -f -a "empty\t'Leave the cell empty (null in JSON)'
 previous\t'Repeat the sensor\'s previous value'"
 complete -c dl-export -l state -d 'Incremental export: resume after the rows recorded in FILE, and record the new end there (see Incremental exports below)' -r -F
-complete -c dl-export -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Separate flags below override its parts' -r
-complete -c dl-export -l pg-host -d 'Database host, or a Unix socket directory [default: localhost]' -r
-complete -c dl-export -l pg-port -d 'Database port [default: 5432]' -r
-complete -c dl-export -l pg-database -d 'Database name [default: sensor_data]' -r
-complete -c dl-export -l pg-user -d 'Database user [env: POSTGRES_USER; auth file postgres.username; default: postgres]' -r
-complete -c dl-export -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres]' -r -F
-complete -c dl-export -l pg-sslmode -d 'TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name the host) [default: prefer]' -r
-complete -c dl-export -l pg-sslrootcert -d 'PEM file of root certificates to trust besides the system\'s, for verify-ca and verify-full (with require, the certificate is then checked as verify-ca)' -r -F
-complete -c dl-export -l pg-connect-timeout -d 'Give up connecting after this long [default: 10s]' -r
+complete -c dl-export -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Its parts override the PG* variables; the flags below override its parts' -r
+complete -c dl-export -l pg-host -d 'Database host, or a Unix socket directory [env: PGHOST; default: localhost]' -r
+complete -c dl-export -l pg-port -d 'Database port [env: PGPORT; default: 5432]' -r
+complete -c dl-export -l pg-database -d 'Database name [env: PGDATABASE; default: sensor_data]' -r
+complete -c dl-export -l pg-user -d 'Database user [env: PGUSER, then POSTGRES_USER; auth file postgres.username; default: postgres]' -r
+complete -c dl-export -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or the URL\'s; env: PGPASSWORD, then POSTGRES_PASSWORD; auth file postgres.password; PGPASSFILE or ~/.pgpass; default: postgres]' -r -F
+complete -c dl-export -l pg-sslmode -d 'TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name the host) [env: PGSSLMODE; default: prefer]' -r
+complete -c dl-export -l pg-sslrootcert -d 'PEM file of root certificates to trust besides the system\'s, for verify-ca and verify-full (with require, the certificate is then checked as verify-ca) [env: PGSSLROOTCERT]' -r -F
+complete -c dl-export -l pg-connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT in seconds, 0 for never; default: 10s]' -r
 complete -c dl-export -l auth-file -d 'Auth file (JSON or YAML) whose `postgres` group holds username and password' -r -F
 complete -c dl-export -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"

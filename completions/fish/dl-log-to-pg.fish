@@ -22,15 +22,15 @@ complete -c dl-log-to-pg -l mesh-file -d 'Mesh defaults file [default: ~/.dripli
 complete -c dl-log-to-pg -l requests-exchange -d 'Name of the requests exchange [default: requests]' -r
 complete -c dl-log-to-pg -l alerts-exchange -d 'Name of the alerts exchange [default: alerts]' -r
 complete -c dl-log-to-pg -l max-connection-attempts -d 'Connection attempts before giving up, 0 = forever [default: 10, 1 for one-shot tools]' -r
-complete -c dl-log-to-pg -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Separate flags below override its parts' -r
-complete -c dl-log-to-pg -l pg-host -d 'Database host, or a Unix socket directory [default: localhost]' -r
-complete -c dl-log-to-pg -l pg-port -d 'Database port [default: 5432]' -r
-complete -c dl-log-to-pg -l pg-database -d 'Database name [default: sensor_data]' -r
-complete -c dl-log-to-pg -l pg-user -d 'Database user [env: POSTGRES_USER; auth file postgres.username; default: postgres]' -r
-complete -c dl-log-to-pg -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres]' -r -F
-complete -c dl-log-to-pg -l pg-sslmode -d 'TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name the host) [default: prefer]' -r
-complete -c dl-log-to-pg -l pg-sslrootcert -d 'PEM file of root certificates to trust besides the system\'s, for verify-ca and verify-full (with require, the certificate is then checked as verify-ca)' -r -F
-complete -c dl-log-to-pg -l pg-connect-timeout -d 'Give up connecting after this long [default: 10s]' -r
+complete -c dl-log-to-pg -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Its parts override the PG* variables; the flags below override its parts' -r
+complete -c dl-log-to-pg -l pg-host -d 'Database host, or a Unix socket directory [env: PGHOST; default: localhost]' -r
+complete -c dl-log-to-pg -l pg-port -d 'Database port [env: PGPORT; default: 5432]' -r
+complete -c dl-log-to-pg -l pg-database -d 'Database name [env: PGDATABASE; default: sensor_data]' -r
+complete -c dl-log-to-pg -l pg-user -d 'Database user [env: PGUSER, then POSTGRES_USER; auth file postgres.username; default: postgres]' -r
+complete -c dl-log-to-pg -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or the URL\'s; env: PGPASSWORD, then POSTGRES_PASSWORD; auth file postgres.password; PGPASSFILE or ~/.pgpass; default: postgres]' -r -F
+complete -c dl-log-to-pg -l pg-sslmode -d 'TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name the host) [env: PGSSLMODE; default: prefer]' -r
+complete -c dl-log-to-pg -l pg-sslrootcert -d 'PEM file of root certificates to trust besides the system\'s, for verify-ca and verify-full (with require, the certificate is then checked as verify-ca) [env: PGSSLROOTCERT]' -r -F
+complete -c dl-log-to-pg -l pg-connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT in seconds, 0 for never; default: 10s]' -r
 complete -c dl-log-to-pg -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
 complete -c dl-log-to-pg -l stdin -d 'Read JSON lines from stdin (as dl-listen prints them, or {"routing_key", "payload", "timestamp"}) instead of consuming from the broker'

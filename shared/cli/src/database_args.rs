@@ -6,8 +6,15 @@ use dripline_store::{ConnectionOptions, SslMode};
 use std::path::{Path, PathBuf};
 
 /// Where the database is and how to log in. Passwords are never taken on the command line:
-/// use `--pg-password-file`, `POSTGRES_PASSWORD`, the auth file's `postgres` group, or a URL in
-/// `DATABASE_URL`.
+/// use `--pg-password-file`, a URL, `PGPASSWORD`, `POSTGRES_PASSWORD`, the auth file's
+/// `postgres` group or `~/.pgpass`.
+///
+/// Each setting is taken from the first of: its flag; the URL (`--pg-url`, else
+/// `DATABASE_URL`); libpq's variables (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
+/// `PGPASSWORD`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`); dripline's
+/// (`POSTGRES_USER`, `POSTGRES_PASSWORD`); the auth file; `PGPASSFILE` (default `~/.pgpass`);
+/// the defaults. `dripline_store::config` resolves them; the flags here only carry what was
+/// typed.
 ///
 /// The auth file flag is not here but in [`AuthFileArgs`] (or the broker's `--auth-file` in
 /// programs that also talk AMQP): one dripline auth file holds both the `dripline` and the
@@ -16,7 +23,7 @@ use std::path::{Path, PathBuf};
 #[command(next_help_heading = "Database connection")]
 pub struct DatabaseArgs {
     /// Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…].
-    /// Separate flags below override its parts.
+    /// Its parts override the PG* variables; the flags below override its parts.
     #[arg(
         long = "pg-url",
         value_name = "URL",
@@ -24,36 +31,22 @@ pub struct DatabaseArgs {
         hide_env_values = true
     )]
     pub url: Option<String>,
-    /// Database host, or a Unix socket directory [default: localhost].
-    #[arg(
-        long = "pg-host",
-        value_name = "HOST",
-        env = "PGHOST",
-        hide_env_values = true
-    )]
+    /// Database host, or a Unix socket directory [env: PGHOST; default: localhost].
+    #[arg(long = "pg-host", value_name = "HOST")]
     pub host: Option<String>,
-    /// Database port [default: 5432].
-    #[arg(
-        long = "pg-port",
-        id = "pg_port",
-        value_name = "PORT",
-        env = "PGPORT",
-        hide_env_values = true
-    )]
+    /// Database port [env: PGPORT; default: 5432].
+    #[arg(long = "pg-port", id = "pg_port", value_name = "PORT")]
     pub port: Option<u16>,
-    /// Database name [default: sensor_data].
-    #[arg(
-        long = "pg-database",
-        value_name = "NAME",
-        env = "PGDATABASE",
-        hide_env_values = true
-    )]
+    /// Database name [env: PGDATABASE; default: sensor_data].
+    #[arg(long = "pg-database", value_name = "NAME")]
     pub database: Option<String>,
-    /// Database user [env: POSTGRES_USER; auth file postgres.username; default: postgres].
+    /// Database user [env: PGUSER, then POSTGRES_USER; auth file postgres.username;
+    /// default: postgres].
     #[arg(long = "pg-user", value_name = "USER")]
     pub user: Option<String>,
-    /// File holding the database password (trailing newline ignored)
-    /// [or env: POSTGRES_PASSWORD; auth file postgres.password; default: postgres].
+    /// File holding the database password (trailing newline ignored) [or the URL's; env:
+    /// PGPASSWORD, then POSTGRES_PASSWORD; auth file postgres.password; PGPASSFILE or
+    /// ~/.pgpass; default: postgres].
     #[arg(
         long = "pg-password-file",
         id = "pg_password_file",
@@ -62,19 +55,20 @@ pub struct DatabaseArgs {
     pub password_file: Option<PathBuf>,
     /// TLS, as libpq: disable; prefer (TLS if offered); require (TLS, certificate not
     /// checked); verify-ca (certificate must lead to a trusted root); verify-full (… and name
-    /// the host) [default: prefer].
+    /// the host) [env: PGSSLMODE; default: prefer].
     #[arg(
         long = "pg-sslmode",
         value_name = "MODE",
-        env = "PGSSLMODE",
         value_parser = parse_ssl_mode
     )]
     pub ssl_mode: Option<SslMode>,
     /// PEM file of root certificates to trust besides the system's, for verify-ca and
-    /// verify-full (with require, the certificate is then checked as verify-ca).
-    #[arg(long = "pg-sslrootcert", value_name = "FILE", env = "PGSSLROOTCERT")]
+    /// verify-full (with require, the certificate is then checked as verify-ca)
+    /// [env: PGSSLROOTCERT].
+    #[arg(long = "pg-sslrootcert", value_name = "FILE")]
     pub ssl_root_cert: Option<PathBuf>,
-    /// Give up connecting after this long [default: 10s].
+    /// Give up connecting after this long [env: PGCONNECT_TIMEOUT in seconds, 0 for never;
+    /// default: 10s].
     #[arg(long = "pg-connect-timeout", value_name = "DURATION", value_parser = crate::parse_duration)]
     pub connect_timeout: Option<std::time::Duration>,
 }
@@ -92,7 +86,8 @@ fn parse_ssl_mode(text: &str) -> Result<SslMode, String> {
 }
 
 impl DatabaseArgs {
-    /// The flags as store options, with the program's auth file and `application_name`.
+    /// The flags as store options, with the program's auth file, and its name as the
+    /// `application_name` unless the URL or `PGAPPNAME` gives one.
     pub fn to_options(
         &self,
         auth_file: Option<&Path>,
@@ -108,7 +103,8 @@ impl DatabaseArgs {
             auth_file: auth_file.map(Path::to_path_buf),
             ssl_mode: self.ssl_mode,
             ssl_root_cert: self.ssl_root_cert.clone(),
-            application_name: Some(application_name.to_string()),
+            application_name: None,
+            fallback_application_name: Some(application_name.to_string()),
             connect_timeout: self.connect_timeout,
         }
     }

@@ -1,19 +1,27 @@
-//! Where to connect and as whom: URL, host/port/database/user, credentials from the auth file's
-//! `postgres` group, the environment or a password file, and `sslmode`.
+//! Where to connect and as whom: URL, host/port/database/user, libpq's environment variables,
+//! credentials from the auth file's `postgres` group, dripline's environment or a password
+//! file, and `sslmode`.
 //!
-//! Precedence, lowest to highest, as dripline-python resolves its `postgres` auth group:
+//! Precedence, highest first (libpq's order, with dripline-python's sources below it):
 //!
-//! | setting | default | auth file | env | URL | option |
-//! |---|---|---|---|---|---|
-//! | user | `postgres` | `postgres.username` | `POSTGRES_USER` | `postgresql://USER@…` | `user` |
-//! | password | `postgres` | `postgres.password` | `POSTGRES_PASSWORD` | `postgresql://…:PW@…` | `password_file` |
-//! | host, port, database | `localhost`, `5432`, `sensor_data` | – | – | from the URL | `host`, `port`, `database` |
+//! 1. options (command-line flags): `host`, `port`, `database`, `user`, `password_file`,
+//!    `ssl_mode`, `ssl_root_cert`, `connect_timeout`, `application_name`;
+//! 2. the URL (`postgresql://USER:PW@HOST:PORT/DB?sslmode=…&application_name=…&connect_timeout=…`
+//!    or libpq `key=value` words);
+//! 3. libpq's environment: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
+//!    `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT` (seconds; 0 waits forever);
+//! 4. dripline's environment: `POSTGRES_USER`, `POSTGRES_PASSWORD`;
+//! 5. the auth file's `postgres` group: `username`, `password`;
+//! 6. for the password only: the password file `PGPASSFILE` (default `~/.pgpass`), its first
+//!    line matching host, port, database and user, as libpq reads it;
+//! 7. defaults: `localhost`, `5432`, `sensor_data`, user and password `postgres`
+//!    (dripline-python's), `sslmode` `prefer`, the program's name as `application_name`, 10 s.
 //!
 //! The auth file is JSON or YAML, `{"postgres": {"username": …, "password": …}}`; the older
 //! `postgresql` group name (seen in the controls-guide's example secrets) is read when there is
 //! no `postgres` group.
 
-use crate::tls::RustlsConnector;
+use crate::pgpass;
 use dripline_protocol::auth_file::{AuthFile, AuthFileError, AuthGroup};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,6 +39,8 @@ pub const DEFAULT_HOST: &str = "localhost";
 pub const DEFAULT_PORT: u16 = 5432;
 /// How long to wait for a connection unless told otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// `application_name` when neither the options nor the environment give one.
+pub const DEFAULT_APPLICATION_NAME: &str = "dripline-tools";
 
 /// The connection settings are unusable.
 #[derive(Debug, Error)]
@@ -56,6 +66,15 @@ pub enum ConfigError {
     #[error("database URL is not valid: {reason}")]
     Url {
         /// What the parser said.
+        reason: String,
+    },
+    /// A libpq environment variable (`PGPORT`, `PGSSLMODE`, `PGCONNECT_TIMEOUT`) has a value
+    /// that cannot be used.
+    #[error("environment variable {name}: {reason}")]
+    Environment {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with its value.
         reason: String,
     },
     /// The `sslrootcert` file could not be read or holds no usable certificate.
@@ -142,8 +161,12 @@ pub struct ConnectionOptions {
     pub ssl_mode: Option<SslMode>,
     /// PEM file of certificates to trust, besides the system's (libpq's `sslrootcert`).
     pub ssl_root_cert: Option<PathBuf>,
-    /// `application_name` reported to the server (shows in `pg_stat_activity`).
+    /// `application_name` reported to the server (shows in `pg_stat_activity`), above the
+    /// URL's and `PGAPPNAME`.
     pub application_name: Option<String>,
+    /// `application_name` when neither the URL nor `PGAPPNAME` gives one (libpq's
+    /// `fallback_application_name`): the program's name.
+    pub fallback_application_name: Option<String>,
     /// How long to wait for the connection.
     pub connect_timeout: Option<Duration>,
 }
@@ -167,8 +190,8 @@ pub struct ConnectionConfig {
     pub ssl_root_cert: Option<PathBuf>,
     /// `application_name` for the server.
     pub application_name: String,
-    /// Connection timeout.
-    pub connect_timeout: Duration,
+    /// Connection timeout; `None` waits as long as the operating system does.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl fmt::Display for ConnectionConfig {
@@ -179,96 +202,94 @@ impl fmt::Display for ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    /// Resolve `options` over the process environment (`POSTGRES_USER`, `POSTGRES_PASSWORD`).
+    /// Resolve `options` over the process environment (see the module documentation for the
+    /// variables and their precedence).
     pub fn resolve(options: &ConnectionOptions) -> Result<Self, ConfigError> {
         Self::resolve_with_env(options, |name| std::env::var(name).ok())
     }
 
-    /// Resolve `options` over the environment given by `env` (for tests).
+    /// Resolve `options` over the environment given by `env` (for tests; `HOME` there locates
+    /// `~/.pgpass`).
     pub fn resolve_with_env(
         options: &ConnectionOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let mut url_ssl = None;
-        let mut url_root_cert = None;
-        let from_url = match &options.url {
-            Some(url) if !url.trim().is_empty() => {
-                let tls = take_tls_params(url.trim());
-                url_ssl = tls
-                    .ssl_mode
-                    .map(|mode| mode.parse::<SslMode>())
-                    .transpose()
-                    .map_err(|reason| ConfigError::Url { reason })?;
-                url_root_cert = tls.ssl_root_cert.map(PathBuf::from);
-                Some(
-                    tokio_postgres::Config::from_str(&tls.rest).map_err(|e| ConfigError::Url {
-                        reason: e.to_string(),
-                    })?,
-                )
-            }
-            _ => None,
+        let url = match options.url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Settings::from_url(url)?,
+            _ => Settings::default(),
         };
+        let libpq = Settings::from_env(&env)?;
         let auth = match &options.auth_file {
             Some(path) => read_auth_file(path)?,
             None => AuthGroup::default(),
         };
-        let url_host = from_url.as_ref().and_then(|c| {
-            c.get_hosts().first().map(|host| match host {
-                tokio_postgres::config::Host::Tcp(name) => name.clone(),
-                #[cfg(unix)]
-                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-            })
-        });
-        let url_port = from_url
-            .as_ref()
-            .and_then(|c| c.get_ports().first().copied());
-        let url_user = from_url
-            .as_ref()
-            .and_then(|c| c.get_user().map(str::to_string));
-        let url_password = from_url.as_ref().and_then(|c| {
-            c.get_password()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-        });
-        let url_database = from_url
-            .as_ref()
-            .and_then(|c| c.get_dbname().map(str::to_string));
-
-        let user = options
-            .user
-            .clone()
-            .or(url_user)
-            .or_else(|| env("POSTGRES_USER").filter(|u| !u.is_empty()))
-            .or(auth.username)
-            .unwrap_or_else(|| DEFAULT_USER.to_string());
-        let password = match &options.password_file {
-            Some(path) => Some(read_password_file(path)?),
-            None => url_password
-                .or_else(|| env("POSTGRES_PASSWORD"))
-                .or(auth.password)
-                .or_else(|| Some(DEFAULT_USER.to_string())),
-        };
-        Ok(ConnectionConfig {
+        let given = |name: &str| env(name).filter(|value| !value.is_empty());
+        let mut config = ConnectionConfig {
             host: options
                 .host
                 .clone()
-                .or(url_host)
+                .or(url.host)
+                .or(libpq.host)
                 .unwrap_or_else(|| DEFAULT_HOST.to_string()),
-            port: options.port.or(url_port).unwrap_or(DEFAULT_PORT),
+            port: options
+                .port
+                .or(url.port)
+                .or(libpq.port)
+                .unwrap_or(DEFAULT_PORT),
             database: options
                 .database
                 .clone()
-                .or(url_database)
+                .or(url.database)
+                .or(libpq.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
-            user,
-            password: password.map(Password),
-            ssl_mode: options.ssl_mode.or(url_ssl).unwrap_or_default(),
-            ssl_root_cert: options.ssl_root_cert.clone().or(url_root_cert),
+            user: options
+                .user
+                .clone()
+                .or(url.user)
+                .or(libpq.user)
+                .or_else(|| given("POSTGRES_USER"))
+                .or(auth.username)
+                .unwrap_or_else(|| DEFAULT_USER.to_string()),
+            password: None,
+            ssl_mode: options
+                .ssl_mode
+                .or(url.ssl_mode)
+                .or(libpq.ssl_mode)
+                .unwrap_or_default(),
+            ssl_root_cert: options
+                .ssl_root_cert
+                .clone()
+                .or(url.ssl_root_cert)
+                .or(libpq.ssl_root_cert),
             application_name: options
                 .application_name
                 .clone()
-                .unwrap_or_else(|| "dripline-tools".to_string()),
-            connect_timeout: options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        })
+                .or(url.application_name)
+                .or(libpq.application_name)
+                .or_else(|| options.fallback_application_name.clone())
+                .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
+            connect_timeout: match options.connect_timeout {
+                Some(timeout) => Some(timeout),
+                None => url
+                    .connect_timeout
+                    .or(libpq.connect_timeout)
+                    .unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT)),
+            },
+        };
+        let password = match &options.password_file {
+            Some(path) => Some(read_password_file(path)?),
+            None => url
+                .password
+                .or(libpq.password)
+                .or_else(|| env("POSTGRES_PASSWORD"))
+                .or(auth.password),
+        };
+        config.password = Some(Password(
+            password
+                .or_else(|| pgpass::lookup(&config.pgpass_target(), &env))
+                .unwrap_or_else(|| DEFAULT_USER.to_string()),
+        ));
+        Ok(config)
     }
 
     /// `host:port` (or the socket directory), for messages.
@@ -290,8 +311,10 @@ impl ConnectionConfig {
             .port(self.port)
             .dbname(&self.database)
             .user(&self.user)
-            .application_name(&self.application_name)
-            .connect_timeout(self.connect_timeout);
+            .application_name(&self.application_name);
+        if let Some(timeout) = self.connect_timeout {
+            config.connect_timeout(timeout);
+        }
         if let Some(password) = &self.password {
             config.password(password.0.as_bytes());
         }
@@ -305,21 +328,108 @@ impl ConnectionConfig {
         Ok(config)
     }
 
-    /// The TLS connector these settings ask for; `None` for no TLS.
-    pub(crate) fn tls_connector(&self) -> Result<Option<RustlsConnector>, ConfigError> {
-        match self.tls_mode() {
-            SslMode::Disable => Ok(None),
-            mode => RustlsConnector::new(mode, self.ssl_root_cert.as_deref()).map(Some),
+    /// What a line of the password file must match.
+    fn pgpass_target(&self) -> pgpass::Target<'_> {
+        pgpass::Target {
+            host: &self.host,
+            port: self.port,
+            database: &self.database,
+            user: &self.user,
         }
     }
 
     /// `ssl_mode`, except that a Unix socket never uses TLS (as libpq).
-    fn tls_mode(&self) -> SslMode {
+    pub(crate) fn tls_mode(&self) -> SslMode {
         if self.host.starts_with('/') {
             SslMode::Disable
         } else {
             self.ssl_mode
         }
+    }
+}
+
+/// The settings one source (the URL, or libpq's environment) gives; `None` where it is silent.
+#[derive(Default)]
+struct Settings {
+    host: Option<String>,
+    port: Option<u16>,
+    database: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    ssl_mode: Option<SslMode>,
+    ssl_root_cert: Option<PathBuf>,
+    application_name: Option<String>,
+    /// `Some(None)`: no timeout (libpq's 0).
+    connect_timeout: Option<Option<Duration>>,
+}
+
+impl Settings {
+    /// The parts of a `postgresql://` URL or libpq `key=value` string.
+    fn from_url(url: &str) -> Result<Self, ConfigError> {
+        let tls = take_tls_params(url);
+        let ssl_mode = tls
+            .ssl_mode
+            .map(|mode| mode.parse::<SslMode>())
+            .transpose()
+            .map_err(|reason| ConfigError::Url { reason })?;
+        let parsed = tokio_postgres::Config::from_str(&tls.rest).map_err(|e| ConfigError::Url {
+            reason: e.to_string(),
+        })?;
+        Ok(Settings {
+            host: parsed.get_hosts().first().map(|host| match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            }),
+            port: parsed.get_ports().first().copied(),
+            database: parsed.get_dbname().map(str::to_string),
+            user: parsed.get_user().map(str::to_string),
+            password: parsed
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            ssl_mode,
+            ssl_root_cert: tls.ssl_root_cert.map(PathBuf::from),
+            application_name: parsed.get_application_name().map(str::to_string),
+            connect_timeout: parsed.get_connect_timeout().map(|t| Some(*t)),
+        })
+    }
+
+    /// libpq's environment variables; empty ones count as unset (as libpq).
+    fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| env(name).filter(|value| !value.is_empty());
+        let bad = |name: &'static str, reason: String| ConfigError::Environment { name, reason };
+        let port = get("PGPORT")
+            .map(|text| {
+                text.trim()
+                    .parse::<u16>()
+                    .map_err(|_| bad("PGPORT", format!("'{text}' is not a port number")))
+            })
+            .transpose()?;
+        let ssl_mode = get("PGSSLMODE")
+            .map(|text| text.parse::<SslMode>().map_err(|e| bad("PGSSLMODE", e)))
+            .transpose()?;
+        let connect_timeout = get("PGCONNECT_TIMEOUT")
+            .map(|text| match text.trim().parse::<i64>() {
+                Ok(seconds) if seconds <= 0 => Ok(None),
+                // libpq waits at least 2 seconds.
+                Ok(seconds) => Ok(Some(Duration::from_secs(seconds.max(2) as u64))),
+                Err(_) => Err(bad(
+                    "PGCONNECT_TIMEOUT",
+                    format!("'{text}' is not a whole number of seconds"),
+                )),
+            })
+            .transpose()?;
+        Ok(Settings {
+            host: get("PGHOST"),
+            port,
+            database: get("PGDATABASE"),
+            user: get("PGUSER"),
+            password: get("PGPASSWORD"),
+            ssl_mode,
+            ssl_root_cert: get("PGSSLROOTCERT").map(PathBuf::from),
+            application_name: get("PGAPPNAME"),
+            connect_timeout,
+        })
     }
 }
 
@@ -489,6 +599,105 @@ mod tests {
         };
         let config = resolve(&options, &[("POSTGRES_PASSWORD", "envpw")]);
         assert_eq!(config.password, Some(Password("frompwfile".into())));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn libpq_environment_sits_between_the_url_and_dripline_env() {
+        let env = [
+            ("PGHOST", "envhost"),
+            ("PGPORT", "6543"),
+            ("PGDATABASE", "envdb"),
+            ("PGUSER", "pguser"),
+            ("PGPASSWORD", "pgpw"),
+            ("PGSSLMODE", "require"),
+            ("PGAPPNAME", "my-report"),
+            ("PGCONNECT_TIMEOUT", "3"),
+            ("POSTGRES_USER", "dripuser"),
+            ("POSTGRES_PASSWORD", "drippw"),
+        ];
+        let options = ConnectionOptions {
+            fallback_application_name: Some("dl-export".into()),
+            ..Default::default()
+        };
+        let config = resolve(&options, &env);
+        assert_eq!(config.to_string(), "pguser@envhost:6543/envdb");
+        assert_eq!(config.password, Some(Password("pgpw".into())));
+        assert_eq!(config.ssl_mode, SslMode::Require);
+        assert_eq!(config.application_name, "my-report");
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(3)));
+        // The URL's parts beat the environment, flags beat the URL.
+        let options = ConnectionOptions {
+            url: Some("postgresql://urluser:urlpw@urlhost/urldb?application_name=fromurl&connect_timeout=7".into()),
+            port: Some(7000),
+            ..options
+        };
+        let config = resolve(&options, &env);
+        assert_eq!(config.to_string(), "urluser@urlhost:7000/urldb");
+        assert_eq!(config.password, Some(Password("urlpw".into())));
+        assert_eq!(config.application_name, "fromurl");
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(7)));
+        // Without PG*, dripline's variables; without either, the program's name and 10 s.
+        let options = ConnectionOptions {
+            fallback_application_name: Some("dl-export".into()),
+            ..Default::default()
+        };
+        let config = resolve(&options, &env[8..]);
+        assert_eq!(config.user, "dripuser");
+        assert_eq!(config.password, Some(Password("drippw".into())));
+        assert_eq!(config.application_name, "dl-export");
+        assert_eq!(config.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        // libpq: 0 waits forever, 1 is 2; empty variables are unset.
+        let config = resolve(&options, &[("PGCONNECT_TIMEOUT", "0"), ("PGUSER", "")]);
+        assert_eq!(config.connect_timeout, None);
+        assert_eq!(config.user, "postgres");
+        let config = resolve(&options, &[("PGCONNECT_TIMEOUT", "1")]);
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn bad_libpq_variables_are_named() {
+        for (name, value) in [
+            ("PGPORT", "five"),
+            ("PGSSLMODE", "sometimes"),
+            ("PGCONNECT_TIMEOUT", "soon"),
+        ] {
+            let error = ConnectionConfig::resolve_with_env(&ConnectionOptions::default(), |n| {
+                (n == name).then(|| value.to_string())
+            })
+            .unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("environment variable {name}: ")),
+                "{error}"
+            );
+            assert!(error.to_string().contains(value), "{error}");
+        }
+    }
+
+    #[test]
+    fn password_file_of_libpq_comes_after_the_auth_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("store-pgpass-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pgpass = dir.join(".pgpass");
+        std::fs::write(&pgpass, "localhost:5432:sensor_data:postgres:frompgpass\n").unwrap();
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let home = dir.display().to_string();
+        let config = resolve(&ConnectionOptions::default(), &[("HOME", &home)]);
+        assert_eq!(config.password, Some(Password("frompgpass".into())));
+        let config = resolve(
+            &ConnectionOptions::default(),
+            &[("HOME", &home), ("POSTGRES_PASSWORD", "drippw")],
+        );
+        assert_eq!(config.password, Some(Password("drippw".into())));
+        let elsewhere = dir.join("elsewhere").display().to_string();
+        let config = resolve(
+            &ConnectionOptions::default(),
+            &[("HOME", &home), ("PGPASSFILE", &elsewhere)],
+        );
+        assert_eq!(config.password, Some(Password("postgres".into())));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

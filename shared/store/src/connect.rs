@@ -2,18 +2,20 @@
 
 use crate::config::ConnectionConfig;
 use crate::error::{reason_of, StoreError};
-use crate::sql::quote_ident;
+use crate::sql::escape_identifier;
 use postgres::error::SqlState;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Connect synchronously (for streaming tools such as `dl-export`).
+/// Connect synchronously (set-up scripts, tests). Here `connect_timeout` bounds the TCP
+/// connect only (the `postgres` crate's own runtime does the rest); programs use
+/// [`connect_async`], which bounds the whole start-up.
 ///
 /// Fails with [`StoreError::Unreachable`], [`StoreError::Authentication`],
 /// [`StoreError::NoDatabase`] or [`StoreError::Config`].
 pub fn connect(config: &ConnectionConfig) -> Result<postgres::Client, StoreError> {
     let pg = postgres::Config::from(config.pg_config()?);
     tracing::debug!(target_db = %config, ssl_mode = ?config.ssl_mode, "connecting to PostgreSQL");
-    match config.tls_connector()? {
+    match crate::tls::connector(config)? {
         Some(tls) => pg.connect(tls),
         None => pg.connect(postgres::NoTls),
     }
@@ -26,17 +28,38 @@ pub fn connect(config: &ConnectionConfig) -> Result<postgres::Client, StoreError
 pub type ConnectionTask = tokio::task::JoinHandle<Result<(), StoreError>>;
 
 /// Connect from async code (inside a tokio runtime). The connection's I/O runs in a task of
-/// its own, returned beside the client.
+/// its own, returned beside the client. `connect_timeout` bounds the whole start-up (TCP, TLS,
+/// login), as libpq's does: a server that accepts and then says nothing fails too.
 ///
 /// Fails with [`StoreError::Unreachable`], [`StoreError::Authentication`],
 /// [`StoreError::NoDatabase`] or [`StoreError::Config`].
 pub async fn connect_async(
     config: &ConnectionConfig,
 ) -> Result<(tokio_postgres::Client, ConnectionTask), StoreError> {
+    let Some(limit) = config.connect_timeout else {
+        return start_up(config).await;
+    };
+    tokio::time::timeout(limit, start_up(config))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unreachable {
+                target: config.target(),
+                reason: format!(
+                    "no answer within {} (connect timeout)",
+                    humantime::format_duration(limit)
+                ),
+            })
+        })
+}
+
+/// [`connect_async`] without its time limit.
+async fn start_up(
+    config: &ConnectionConfig,
+) -> Result<(tokio_postgres::Client, ConnectionTask), StoreError> {
     let pg = config.pg_config()?;
     tracing::debug!(target_db = %config, ssl_mode = ?config.ssl_mode, "connecting to PostgreSQL");
     let fail = |error: tokio_postgres::Error| classify_connect_error(config, &error);
-    match config.tls_connector()? {
+    match crate::tls::connector(config)? {
         Some(tls) => {
             let (client, connection) = pg.connect(tls).await.map_err(fail)?;
             Ok((client, spawn_connection(config, connection)))
@@ -92,7 +115,7 @@ pub async fn create_database(config: &ConnectionConfig) -> Result<bool, StoreErr
     match client
         .batch_execute(&format!(
             "CREATE DATABASE {}",
-            quote_ident(&config.database)
+            escape_identifier(&config.database)
         ))
         .await
     {

@@ -26,7 +26,7 @@
 use crate::copy::{CopyError, CopyRow, Decoder};
 use crate::error::StoreError;
 use crate::schema::TableName;
-use crate::sql::{float8_literal, quote_literal, timestamptz_literal};
+use crate::sql::{escape_literal, float8_literal, timestamptz_literal};
 use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;
@@ -50,11 +50,11 @@ impl SensorFilter {
     pub fn sql(&self) -> Option<String> {
         let mut parts = Vec::new();
         if !self.names.is_empty() {
-            let names: Vec<String> = self.names.iter().map(|n| quote_literal(n)).collect();
+            let names: Vec<String> = self.names.iter().map(|n| escape_literal(n)).collect();
             parts.push(format!("sensor_name IN ({})", names.join(", ")));
         }
         for pattern in &self.patterns {
-            parts.push(format!("sensor_name LIKE {}", quote_literal(pattern)));
+            parts.push(format!("sensor_name LIKE {}", escape_literal(pattern)));
         }
         match parts.len() {
             0 => None,
@@ -243,6 +243,28 @@ pub struct Column {
     pub kind: ColumnKind,
 }
 
+/// Where the columns of [`ExportQuery::columns`] sit in a streamed row ([`CopyRow`] indices),
+/// so that readers name the columns they read instead of counting positions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowLayout {
+    /// `sensor_name` ([`ColumnKind::Text`]).
+    pub sensor_name: usize,
+    /// `timestamp`, of kind [`RowLayout::timestamp_kind`].
+    pub timestamp: usize,
+    /// [`ColumnKind::Timestamp`] for rows, [`ColumnKind::EpochMicros`] for bucket starts.
+    pub timestamp_kind: ColumnKind,
+    /// `value_raw` of a raw row (always there, so that resuming can identify rows); `None` for
+    /// buckets.
+    pub value_raw: Option<usize>,
+    /// `value_cal` of a raw row; `None` for buckets.
+    pub value_cal: Option<usize>,
+    /// The value columns to write, in output order: those [`ExportQuery::values`] selects for
+    /// raw rows, every aggregate column for buckets.
+    pub values: Vec<usize>,
+    /// `utc_offset` ([`ColumnKind::UtcOffset`]), when [`ExportQuery::with_utc_offset`].
+    pub utc_offset: Option<usize>,
+}
+
 /// Everything that decides the SELECT.
 #[derive(Clone, Debug, Default)]
 pub struct ExportQuery {
@@ -291,37 +313,65 @@ impl ExportQuery {
 
     /// The output columns, in order.
     pub fn columns(&self) -> Vec<Column> {
-        let column = |name: &str, kind| Column {
-            name: name.to_string(),
-            kind,
+        self.columns_and_layout().0
+    }
+
+    /// Where each column sits in a streamed row (see [`RowLayout`]).
+    pub fn layout(&self) -> RowLayout {
+        self.columns_and_layout().1
+    }
+
+    /// The columns, and the layout recorded while listing them (so the two cannot disagree).
+    fn columns_and_layout(&self) -> (Vec<Column>, RowLayout) {
+        let mut columns = Vec::new();
+        let mut push = |name: &str, kind| {
+            columns.push(Column {
+                name: name.to_string(),
+                kind,
+            });
+            columns.len() - 1
         };
-        let mut columns = vec![column("sensor_name", ColumnKind::Text)];
+        let sensor_name = push("sensor_name", ColumnKind::Text);
+        let mut layout = RowLayout {
+            sensor_name,
+            timestamp: 0,
+            timestamp_kind: ColumnKind::Timestamp,
+            value_raw: None,
+            value_cal: None,
+            values: Vec::new(),
+            utc_offset: None,
+        };
         match &self.bucketing {
             None => {
-                columns.push(column("timestamp", ColumnKind::Timestamp));
-                columns.push(column("value_raw", ColumnKind::Float));
-                columns.push(column("value_cal", ColumnKind::Float));
+                layout.timestamp = push("timestamp", ColumnKind::Timestamp);
+                let raw = push("value_raw", ColumnKind::Float);
+                let cal = push("value_cal", ColumnKind::Float);
+                (layout.value_raw, layout.value_cal) = (Some(raw), Some(cal));
+                layout.values = match self.values {
+                    Values::Raw => vec![raw],
+                    Values::Cal => vec![cal],
+                    Values::Both => vec![raw, cal],
+                };
             }
             Some(bucketing) => {
-                columns.push(column("timestamp", ColumnKind::EpochMicros));
+                layout.timestamp = push("timestamp", ColumnKind::EpochMicros);
+                layout.timestamp_kind = ColumnKind::EpochMicros;
                 for aggregate in &bucketing.aggregates {
                     if *aggregate == Aggregate::Count {
-                        columns.push(column("count", ColumnKind::Count));
+                        layout.values.push(push("count", ColumnKind::Count));
                     } else {
                         for value in self.values.columns() {
-                            columns.push(column(
-                                &format!("{value}_{}", aggregate.name()),
-                                ColumnKind::Float,
-                            ));
+                            let name = format!("{value}_{}", aggregate.name());
+                            layout.values.push(push(&name, ColumnKind::Float));
                         }
                     }
                 }
             }
         }
         if self.with_utc_offset {
-            columns.push(column("utc_offset", ColumnKind::UtcOffset));
+            layout.utc_offset = Some(push("utc_offset", ColumnKind::UtcOffset));
         }
-        columns
+        (columns, layout)
     }
 
     /// The SELECT statement (also what `dl-export --print-query` shows, and what the benchmark
@@ -371,7 +421,7 @@ impl ExportQuery {
                 .map(|e| {
                     format!(
                         "({}, {}, {}, {})",
-                        quote_literal(&e.sensor_name),
+                        escape_literal(&e.sensor_name),
                         float8_literal(e.value_raw),
                         e.value_cal
                             .map_or("NULL::float8".to_string(), float8_literal),
@@ -593,6 +643,26 @@ mod tests {
                 "value_cal_last",
                 "utc_offset"
             ]
+        );
+        let layout = query.layout();
+        assert_eq!(
+            (layout.timestamp, layout.values.clone(), layout.utc_offset),
+            (1, vec![2, 3, 4], Some(5))
+        );
+        assert_eq!(layout.timestamp_kind, ColumnKind::EpochMicros);
+        let rows = ExportQuery {
+            values: Values::Cal,
+            ..Default::default()
+        };
+        let layout = rows.layout();
+        assert_eq!(
+            (
+                layout.value_raw,
+                layout.value_cal,
+                layout.values,
+                layout.utc_offset
+            ),
+            (Some(2), Some(3), vec![3], None)
         );
         let sql = query.select_sql();
         assert!(

@@ -23,7 +23,7 @@
 
 use crate::error::StoreError;
 use crate::schema::{SensorTables, TableName};
-use crate::sql::quote_ident;
+use crate::sql::escape_identifier;
 use chrono::{DateTime, Utc};
 use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -444,7 +444,7 @@ async fn inspect(client: &Client, table: &TableName) -> Result<Shape, StoreError
             .map(|columns| {
                 columns
                     .iter()
-                    .map(|c| quote_ident(c))
+                    .map(|c| escape_identifier(c))
                     .collect::<Vec<_>>()
                     .join(", ")
             });

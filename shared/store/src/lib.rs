@@ -5,12 +5,15 @@
 //! - [`config`]: where to connect and as whom. [`ConnectionOptions`] is what a user gave
 //!   (a `postgresql://` URL, host/port/database/user, an auth file with a `postgres` group,
 //!   a password file, `sslmode` and `sslrootcert`); [`ConnectionConfig::resolve`] layers it
-//!   over the environment
-//!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`) and dripline-python's defaults (`postgres`/`postgres`).
-//!   Passwords are never printed: [`ConnectionConfig`] shows itself as `user@host:port/db`.
+//!   over libpq's environment (`PGHOST`, `PGUSER`, `PGPASSWORD`, `PGAPPNAME`, …), dripline's
+//!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`), the auth file, libpq's password file
+//!   (`PGPASSFILE`, `~/.pgpass`) and dripline-python's defaults (`postgres`/`postgres`), in
+//!   the order the [`config`] module lists. Passwords are never printed: [`ConnectionConfig`]
+//!   shows itself as `user@host:port/db`.
 //! - [`connect_async`]: a `tokio_postgres` client (what the queries here take: the export
 //!   stream runs inside one future, and the sensor logger is async anyway) with its
-//!   connection's I/O spawned as a [`ConnectionTask`], and [`connect`](connect()) for a
+//!   connection's I/O spawned as a [`ConnectionTask`], the whole start-up bounded by
+//!   `connect_timeout`, and [`connect`](connect()) for a
 //!   synchronous [`postgres::Client`] (set-up, tests); both map failures to [`StoreError`].
 //!   [`create_database`] makes the configured database when it is missing. TLS is rustls,
 //!   checked as libpq's `sslmode` says (`prefer` and `require` encrypt without checking the
@@ -22,13 +25,16 @@
 //! - [`ingest`]: [`SensorWriter`], the batched writer behind `dl-log-to-pg`: binary COPY,
 //!   one transaction per batch, redelivered alerts recognised by [`message_key`].
 //! - [`time`]: the time grammar the tools share (`24h`, `2026-11-25T00:00:00Z`, `2026-11-25`,
-//!   `now`) as a [`TimeSpec`], turned into SQL the database resolves.
+//!   `now`) as a [`TimeSpec`], turned into SQL the database resolves, and the session time zone
+//!   as a [`TimeZone`] (an ISO 8601 offset east of UTC, or a zone name; POSIX-style `UTC+2`
+//!   refused).
 //! - [`export`]: [`ExportQuery`], the one SELECT behind `dl-export` (filters, time range,
 //!   incremental resume, downsampling into aligned buckets), and [`export::stream`], which runs
 //!   it as `COPY … TO STDOUT (FORMAT binary)` and hands each row to a callback in constant memory.
 //!   The SQL is built with literals (COPY takes no parameters), always through [`sql`].
 //! - [`copy`]: the decoder of PostgreSQL's binary COPY stream.
-//! - [`sql`]: quoting of identifiers and literals (COPY takes no parameters).
+//! - [`sql`]: literals for the SQL we build (COPY takes no parameters): postgres-protocol's
+//!   escapers for names and strings, and our own for numbers and instants.
 //!
 //! ## Failure modes
 //!
@@ -40,6 +46,7 @@
 //! the server (`127.0.0.1:5433`) or the table, never a password. A long-running writer sorts
 //! failures with [`StoreError::is_connection_problem`] (reconnect, retry the batch) and
 //! [`StoreError::is_data_problem`] (a bad row: split the batch to find it).
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod config;
@@ -48,6 +55,7 @@ pub mod copy;
 mod error;
 pub mod export;
 pub mod ingest;
+mod pgpass;
 pub mod schema;
 pub mod sql;
 pub mod time;
@@ -59,7 +67,7 @@ pub use error::StoreError;
 pub use export::ExportQuery;
 pub use ingest::{message_key, JsonRow, NumericRow, SensorWriter, Written};
 pub use schema::{init_schema, init_schema_blocking, table_exists, SensorTables, TableName};
-pub use time::TimeSpec;
+pub use time::{TimeSpec, TimeZone};
 
 /// Re-exported so that users of this crate name the same client types.
 pub use postgres;

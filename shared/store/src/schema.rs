@@ -43,7 +43,7 @@
 //! ```
 
 use crate::error::StoreError;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{escape_identifier, escape_literal};
 use std::fmt;
 use std::str::FromStr;
 
@@ -98,8 +98,12 @@ impl TableName {
     /// The quoted SQL form: `"archive"."numeric_data"`.
     pub fn sql(&self) -> String {
         match &self.schema {
-            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.name)),
-            None => quote_ident(&self.name),
+            Some(schema) => format!(
+                "{}.{}",
+                escape_identifier(schema),
+                escape_identifier(&self.name)
+            ),
+            None => escape_identifier(&self.name),
         }
     }
 }
@@ -177,7 +181,7 @@ pub fn create_statements(tables: &SensorTables) -> Vec<String> {
                 schemas.push(schema);
                 statements.push(format!(
                     "CREATE SCHEMA IF NOT EXISTS {}",
-                    quote_ident(schema)
+                    escape_identifier(schema)
                 ));
             }
         }
@@ -212,7 +216,7 @@ fn create_table(table: &TableName, values: &str) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n    sensor_name text COLLATE \"C\" NOT NULL,\n    \"timestamp\" timestamp with time zone NOT NULL DEFAULT now(),\n    {values},\n    message_id uuid,\n    CONSTRAINT {} UNIQUE (sensor_name, \"timestamp\", message_id)\n)",
         table.sql(),
-        quote_ident(&format!("{}_sensor_time_message_id_key", table.name)),
+        escape_identifier(&format!("{}_sensor_time_message_id_key", table.name)),
     )
 }
 
@@ -231,8 +235,8 @@ fn create_index(table: &TableName) -> String {
         CREATE INDEX IF NOT EXISTS {} ON {} (sensor_name, \"timestamp\");
     END IF;
 END $dripline$",
-        quote_literal(&table.sql()),
-        quote_ident(&format!("{}_sensor_time_idx", table.name)),
+        escape_literal(&table.sql()),
+        escape_identifier(&format!("{}_sensor_time_idx", table.name)),
         table.sql()
     )
 }
@@ -275,13 +279,7 @@ pub async fn table_exists(
     table: &TableName,
 ) -> Result<bool, StoreError> {
     let row = client
-        .query_one(
-            &format!(
-                "SELECT to_regclass({}) IS NOT NULL",
-                quote_literal(&table.sql())
-            ),
-            &[],
-        )
+        .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&table.sql()])
         .await
         .map_err(|e| StoreError::query(format!("looking up table {table}"), &e))?;
     Ok(row.get(0))

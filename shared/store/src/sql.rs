@@ -1,23 +1,12 @@
-//! Quoting for SQL text we build ourselves. `COPY (SELECT …) TO STDOUT` takes no parameters,
-//! so values chosen by the user (sensor names, patterns, times) are written as literals, always
-//! through these functions.
+//! SQL text we build ourselves. `COPY (SELECT …) TO STDOUT` takes no parameters, so values
+//! chosen by the user (sensor names, patterns, times) are written as literals, always through
+//! this module: strings and names through postgres-protocol's escapers (re-exported here),
+//! numbers and instants through the literal builders below.
 
-/// Quote an identifier: `numeric_data` → `"numeric_data"`, doubling any `"` inside.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Quote a string literal, as libpq's `PQescapeLiteral`: `'` doubled, and when the text holds
-/// a backslash, the `E'…'` form with backslashes doubled (correct whatever
-/// `standard_conforming_strings` is).
-pub fn quote_literal(text: &str) -> String {
-    let body = text.replace('\'', "''");
-    if body.contains('\\') {
-        format!("E'{}'", body.replace('\\', "\\\\"))
-    } else {
-        format!("'{body}'")
-    }
-}
+/// Quote an identifier (`numeric_data` → `"numeric_data"`) or a string literal (`o'neil` →
+/// `'o''neil'`; text with a backslash gets the ` E'…'` form, right whatever
+/// `standard_conforming_strings` is), as libpq's `PQescapeIdentifier` and `PQescapeLiteral`.
+pub use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 /// A `double precision` literal that reads back as exactly `value` (NaN and infinities too).
 pub fn float8_literal(value: f64) -> String {
@@ -55,10 +44,10 @@ mod tests {
 
     #[test]
     fn literals_are_escaped() {
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_literal("peaches"), "'peaches'");
-        assert_eq!(quote_literal("o'neil"), "'o''neil'");
-        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+        assert_eq!(escape_identifier("a\"b"), "\"a\"\"b\"");
+        assert_eq!(escape_literal("peaches"), "'peaches'");
+        assert_eq!(escape_literal("o'neil"), "'o''neil'");
+        assert_eq!(escape_literal("a\\b'"), " E'a\\\\b'''");
     }
 
     #[test]

@@ -117,9 +117,143 @@ impl fmt::Display for TimeSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TimeSpec::Now => f.write_str("now"),
-            TimeSpec::Ago(duration) => write!(f, "{}s ago", duration.as_secs_f64()),
+            TimeSpec::Ago(duration) => write!(f, "{} ago", humantime::format_duration(*duration)),
             TimeSpec::At(time) => f.write_str(&time.to_rfc3339()),
             TimeSpec::Local(time) => write!(f, "{}", time.format("%Y-%m-%d %H:%M:%S%.f")),
+        }
+    }
+}
+
+/// The longest time zone text taken (IANA names are under 40 characters).
+const MAX_ZONE_LEN: usize = 64;
+
+/// A session time zone as users write it: an ISO 8601 offset east of UTC (`+02:00`, `-0530`,
+/// `+02`, `Z`) or a name the database knows (`Europe/Berlin`, `UTC`).
+///
+/// PostgreSQL reads a bare offset given to `SET TIME ZONE` as a POSIX zone, whose sign is the
+/// other way round (`'+02:00'` there is two hours *west* of UTC); [`TimeZone::set_sql`] sets an
+/// offset as an interval instead, which keeps the ISO meaning. POSIX-style text with a sign
+/// (`UTC+2`, `CET-1`, `Etc/GMT+2`, `<+02>-02`) is refused: its sign means the opposite of what
+/// most readers expect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimeZone {
+    /// A fixed offset, seconds east of UTC.
+    Offset(i32),
+    /// A zone name, resolved by the server.
+    Named(String),
+}
+
+/// A `--tz` that is refused before it reaches the database.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TimeZoneError {
+    /// POSIX-style text with a sign, whose sign PostgreSQL reads the other way round.
+    #[error("'{text}' is a POSIX-style zone whose sign means the opposite of ISO 8601 (UTC+2 is 2 hours west of UTC there); write an ISO offset east of UTC (+02:00 for UTC+2, -05:30) or a zone name (Europe/Berlin)")]
+    Posix {
+        /// The text given.
+        text: String,
+    },
+    /// Not an offset and not a plausible name (empty, too long, control characters, an offset
+    /// out of range).
+    #[error("'{text}' is not a time zone: write an ISO offset east of UTC (+02:00, -05:30, Z) or a zone name (UTC, Europe/Berlin)")]
+    Invalid {
+        /// The text given (shortened when long).
+        text: String,
+    },
+}
+
+impl FromStr for TimeZone {
+    type Err = TimeZoneError;
+
+    fn from_str(text: &str) -> Result<Self, TimeZoneError> {
+        let trimmed = text.trim();
+        let invalid = || TimeZoneError::Invalid {
+            text: trimmed.chars().take(MAX_ZONE_LEN).collect(),
+        };
+        if trimmed.is_empty()
+            || trimmed.len() > MAX_ZONE_LEN
+            || trimmed.chars().any(char::is_control)
+        {
+            return Err(invalid());
+        }
+        if trimmed == "Z" || trimmed == "z" {
+            return Ok(TimeZone::Offset(0));
+        }
+        if trimmed.starts_with(['+', '-']) {
+            return iso_offset(trimmed)
+                .map(TimeZone::Offset)
+                .ok_or_else(invalid);
+        }
+        let signed_number = trimmed
+            .as_bytes()
+            .windows(2)
+            .any(|pair| matches!(pair[0], b'+' | b'-') && pair[1].is_ascii_digit());
+        if signed_number {
+            return Err(TimeZoneError::Posix {
+                text: trimmed.to_string(),
+            });
+        }
+        if trimmed.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+            // `2`, `0200`: an offset without its sign.
+            return Err(invalid());
+        }
+        Ok(TimeZone::Named(trimmed.to_string()))
+    }
+}
+
+/// Seconds east of UTC of `+HH:MM`, `+HHMM`, `+HH` or `+H` (or `-`); hours 0–23, minutes 0–59.
+fn iso_offset(text: &str) -> Option<i32> {
+    let (sign, rest) = match text.split_at(1) {
+        ("+", rest) => (1, rest),
+        ("-", rest) => (-1, rest),
+        _ => return None,
+    };
+    let (hours, minutes) = match (rest.len(), rest.split_once(':')) {
+        (_, Some((h, m))) if m.len() == 2 => (h, m),
+        (4, None) => rest.split_at(2),
+        (1 | 2, None) => (rest, "0"),
+        _ => return None,
+    };
+    if hours.is_empty()
+        || hours.len() > 2
+        || !(hours.bytes().chain(minutes.bytes())).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    Some(sign * (hours * 3600 + minutes * 60))
+}
+
+impl TimeZone {
+    /// The `SET TIME ZONE` statement for this zone (an offset as an interval, which PostgreSQL
+    /// reads with the ISO sign; a name as a literal).
+    pub fn set_sql(&self) -> String {
+        match self {
+            TimeZone::Offset(seconds) => {
+                let minutes = seconds.unsigned_abs() / 60;
+                format!(
+                    "SET TIME ZONE INTERVAL '{}{:02}:{:02}' HOUR TO MINUTE",
+                    if *seconds < 0 { '-' } else { '+' },
+                    minutes / 60,
+                    minutes % 60
+                )
+            }
+            TimeZone::Named(name) => format!("SET TIME ZONE {}", crate::sql::escape_literal(name)),
+        }
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeZone::Offset(seconds) => {
+                let minutes = seconds.unsigned_abs() / 60;
+                let sign = if *seconds < 0 { '-' } else { '+' };
+                write!(f, "{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+            }
+            TimeZone::Named(name) => f.write_str(name),
         }
     }
 }
@@ -180,6 +314,50 @@ mod tests {
         assert!("24 parsecs".parse::<TimeSpec>().is_err());
         assert!("2026-13-01".parse::<TimeSpec>().is_err());
         assert!("-5h".parse::<TimeSpec>().is_err());
+    }
+
+    #[test]
+    fn iso_offsets_are_east_of_utc() {
+        let zone = |text: &str| text.parse::<TimeZone>();
+        assert_eq!(zone("+02:00"), Ok(TimeZone::Offset(7200)));
+        assert_eq!(zone("-05:30"), Ok(TimeZone::Offset(-19_800)));
+        assert_eq!(zone("+0545"), Ok(TimeZone::Offset(20_700)));
+        assert_eq!(zone("+2"), Ok(TimeZone::Offset(7200)));
+        assert_eq!(zone("-00"), Ok(TimeZone::Offset(0)));
+        assert_eq!(zone("Z"), Ok(TimeZone::Offset(0)));
+        assert_eq!(
+            zone("Europe/Berlin"),
+            Ok(TimeZone::Named("Europe/Berlin".into()))
+        );
+        assert_eq!(
+            zone("America/Port-au-Prince"),
+            Ok(TimeZone::Named("America/Port-au-Prince".into()))
+        );
+        assert_eq!(
+            TimeZone::Offset(-19_800).set_sql(),
+            "SET TIME ZONE INTERVAL '-05:30' HOUR TO MINUTE"
+        );
+        assert_eq!(
+            TimeZone::Named("o'zone".into()).set_sql(),
+            "SET TIME ZONE 'o''zone'"
+        );
+        assert_eq!(TimeZone::Offset(20_700).to_string(), "+05:45");
+    }
+
+    #[test]
+    fn posix_and_broken_zones_are_refused() {
+        for text in ["UTC+2", "GMT-05:00", "CET-1CEST", "Etc/GMT+2", "<+02>-02"] {
+            let error = text.parse::<TimeZone>().unwrap_err();
+            assert!(matches!(error, TimeZoneError::Posix { .. }), "{text}");
+            assert!(error.to_string().contains("+02:00 for UTC+2"), "{error}");
+        }
+        for text in ["", "+24:00", "+02:60", "+123", "2", "0200", "+2:0", "a\nb"] {
+            assert!(
+                matches!(text.parse::<TimeZone>(), Err(TimeZoneError::Invalid { .. })),
+                "{text:?}"
+            );
+        }
+        assert!("x".repeat(65).parse::<TimeZone>().is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use clap::{Parser, ValueEnum};
 use dripline_cli::{AuthFileArgs, DatabaseArgs, LogArgs};
 use dripline_store::export::{Aggregate, Values};
-use dripline_store::{TableName, TimeSpec};
+use dripline_store::{TableName, TimeSpec, TimeZone};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ Columns:
   (named <sensor>.<column> when more than one value column is selected).
   Timestamps are RFC 3339 in UTC with microseconds (2026-11-25T00:00:00.000000Z); with --tz
   they carry that zone's offset (+01:00); --epoch gives seconds since 1970 instead.
+  --tz +02:00 means 2 hours east of UTC (ISO 8601), as in the timestamps written: a row at
+  00:19Z is written 02:19:00+02:00. POSIX-style zones with a sign (UTC+2, CET-1, Etc/GMT+2)
+  count the other way round and are refused (status 64).
   NaN and infinities are written as NaN, Infinity, -Infinity (quoted strings in JSON).
 
 Times (--since, --until):
@@ -60,7 +63,8 @@ Exit status:
        closes the pipe (| head)
     1  other failure (e.g. the database ended the query)
     2  no rows matched and --fail-if-empty was given
-   64  bad command line: unknown flag, bad time (--since yesterdayy), bad duration, --tz the
+   64  bad command line: unknown flag, bad time (--since yesterdayy), bad duration, a
+       reversed or empty range (--since 1h --until 2h), --tz POSIX-style (UTC+2) or one the
        database does not know
    65  unknown sensor or pattern with --strict; a --state file that is not a dl-export state
        or belongs to another table or --every
@@ -69,11 +73,18 @@ Exit status:
    70  internal error: a bug
    73  --output or --state cannot be written
    77  the database refused the user or password, or denied access to the table
-   78  bad connection settings: auth file, password file, --pg-url, --pg-sslmode require
+   78  bad connection settings: auth file, password file, --pg-url, a PG variable
+       (PGPORT=abc), --pg-sslmode require
   130  interrupted by SIGINT, SIGTERM or SIGHUP: no state saved, --output FILE left as it was
 
 Environment:
-  DATABASE_URL, PGHOST, PGPORT, PGDATABASE (as the flags), POSTGRES_USER, POSTGRES_PASSWORD.";
+  Each connection setting comes from the first of: its flag; the URL (--pg-url, else
+  DATABASE_URL); libpq's PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE,
+  PGSSLROOTCERT, PGAPPNAME, PGCONNECT_TIMEOUT (seconds, 0 for no limit); POSTGRES_USER,
+  POSTGRES_PASSWORD; the auth file's postgres group; for the password, PGPASSFILE (default
+  ~/.pgpass, mode 0600 or less); the defaults (localhost:5432, user and password postgres,
+  sslmode prefer, application_name dl-export, 10s). A PG variable that cannot be used
+  (PGPORT=abc) is status 78.";
 
 /// Export dripline sensor history from PostgreSQL as CSV, TSV or JSON lines.
 ///
@@ -121,10 +132,13 @@ pub struct Args {
     /// Leave out the CSV/TSV header line.
     #[arg(long, help_heading = "Output")]
     pub no_header: bool,
-    /// Write timestamps in this time zone (a name the database knows: Europe/Berlin, UTC,
-    /// America/Chicago); times without offset in --since/--until are read in it too.
-    #[arg(long, value_name = "ZONE", help_heading = "Output")]
-    pub tz: Option<String>,
+    /// Write timestamps in this time zone: an ISO 8601 offset east of UTC (+02:00, -05:30) or
+    /// a name the database knows (Europe/Berlin, UTC, America/Chicago); times without offset
+    /// in --since/--until are read in it too. POSIX-style UTC+2 or Etc/GMT+2, whose sign
+    /// means west, is refused.
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone, allow_hyphen_values = true,
+          help_heading = "Output")]
+    pub tz: Option<TimeZone>,
     /// Write timestamps as seconds since 1970-01-01T00:00:00Z (with microseconds).
     #[arg(long, help_heading = "Output")]
     pub epoch: bool,
@@ -215,6 +229,11 @@ pub enum Fill {
 fn parse_time(text: &str) -> Result<TimeSpec, String> {
     text.parse()
         .map_err(|e: dripline_store::time::TimeSpecError| e.to_string())
+}
+
+fn parse_zone(text: &str) -> Result<TimeZone, String> {
+    text.parse()
+        .map_err(|e: dripline_store::time::TimeZoneError| e.to_string())
 }
 
 fn parse_table(text: &str) -> Result<TableName, String> {

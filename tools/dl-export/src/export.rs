@@ -13,11 +13,11 @@ use dripline_cli::exit_status::{CANNOT_CREATE, CONFIG, DATA_ERROR, SUCCESS, USAG
 use dripline_cli::ExitFailure;
 use dripline_store::copy::CopyRow;
 use dripline_store::export::{
-    self, glob_to_like, Bucketing, ColumnKind, ExportQuery, SensorFilter, StreamError,
+    self, glob_to_like, Bucketing, Column, ColumnKind, ExportQuery, RowLayout, SensorFilter,
+    StreamError,
 };
-use dripline_store::sql::quote_literal;
 use dripline_store::tokio_postgres::Client;
-use dripline_store::{ConnectionConfig, StoreError};
+use dripline_store::{ConnectionConfig, StoreError, TimeZone};
 use std::io;
 
 /// How often (in rows) to update the progress line.
@@ -30,34 +30,15 @@ pub async fn run(args: Args) -> Result<u8> {
         .database
         .to_options(args.auth.auth_file.as_deref(), "dl-export");
     let config = ConnectionConfig::resolve(&options).map_err(|e| failure(CONFIG, e.to_string()))?;
-    let table_name = args.table.to_string();
     let previous = match &args.state {
-        Some(path) => {
-            state::load(path, &table_name).map_err(|e| failure(DATA_ERROR, e.to_string()))?
-        }
+        Some(path) => state::load(path, &args.table.to_string())
+            .map_err(|e| failure(DATA_ERROR, e.to_string()))?,
         None => None,
     };
     let every_micros = args.every.map(|d| d.as_micros() as i64);
     check_state_mode(previous.as_ref(), every_micros, args)?;
 
-    let (client, _connection) = dripline_store::connect_async(&config)
-        .await
-        .map_err(|e| store_failure(e, &config))?;
-    set_time_zone(&client, args.tz.as_deref()).await?;
-    if !dripline_store::table_exists(&client, &args.table)
-        .await
-        .map_err(|e| store_failure(e, &config))?
-    {
-        return Err(store_failure(
-            StoreError::MissingTable {
-                table: table_name,
-                database: config.database.clone(),
-                target: config.target(),
-            },
-            &config,
-        ));
-    }
-
+    let client = open_table(args, &config).await?;
     let sensors = SensorFilter {
         names: args.sensor_names(),
         patterns: args.patterns.iter().map(|p| glob_to_like(p)).collect(),
@@ -65,54 +46,99 @@ pub async fn run(args: Args) -> Result<u8> {
     if args.strict {
         check_sensors_exist(&client, args, &sensors, &config).await?;
     }
-
-    let query = build_query(&client, args, sensors, previous.as_ref(), every_micros)
+    let range = resolve_range(&client, args)
         .await
         .map_err(|e| store_failure(e, &config))?;
+    check_range(args, &range)?;
+    let query = build_query(args, range, sensors, previous.as_ref(), every_micros);
     if args.print_query {
         println!("{}", query.select_sql());
         return Ok(SUCCESS);
     }
 
-    let mut sink = Sink::open(args.output.as_deref(), args.gzip)
-        .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-    let outcome = stream_rows(&client, args, &query, &mut sink).await;
-    let (rows, tracker) = match outcome {
-        Ok(done) => done,
-        Err(StreamError::Store(error)) => return Err(store_failure(error, &config)),
-        Err(StreamError::Sink(error)) => return Err(sink_failure(error, args)),
-    };
-    sink.finish().map_err(|e| match e {
-        FinishError::Stdout(io) => anyhow::Error::from(io).context("cannot write to stdout"),
-        FinishError::File(file) => failure(CANNOT_CREATE, file.to_string()),
-    })?;
+    let (rows, tracker) = write_output(&client, args, &query, &config).await?;
     tracing::info!(rows, table = %args.table, "export finished");
-
     if let Some(path) = &args.state {
-        let next = match (every_micros, query.until_micros) {
-            (Some(every), Some(until)) => {
-                // Never move back (a run with an earlier --until must not re-open buckets).
-                let done = match &previous {
-                    Some(Position::Buckets { next_micros, .. }) => *next_micros,
-                    _ => i64::MIN,
-                };
-                Some(Position::Buckets {
-                    every_micros: every,
-                    next_micros: until.max(done),
-                })
-            }
-            _ => tracker.position(previous.as_ref()),
-        };
-        if let Some(position) = next {
-            state::save(path, &table_name, &position)
-                .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
-        }
+        save_state(path, args, previous.as_ref(), &query, &tracker)?;
     }
     if rows == 0 && args.fail_if_empty {
         tracing::warn!("no rows matched");
         return Ok(NO_ROWS);
     }
     Ok(SUCCESS)
+}
+
+/// Connect, set the session's time zone (`--tz`), and check that the table is there.
+async fn open_table(args: &Args, config: &ConnectionConfig) -> Result<Client> {
+    let (client, _connection) = dripline_store::connect_async(config)
+        .await
+        .map_err(|e| store_failure(e, config))?;
+    set_time_zone(&client, args.tz.as_ref()).await?;
+    let exists = dripline_store::table_exists(&client, &args.table)
+        .await
+        .map_err(|e| store_failure(e, config))?;
+    if !exists {
+        let missing = StoreError::MissingTable {
+            table: args.table.to_string(),
+            database: config.database.clone(),
+            target: config.target(),
+        };
+        return Err(store_failure(missing, config));
+    }
+    Ok(client)
+}
+
+/// Stream the rows into `--output` (or stdout) and complete it; the records written and what
+/// the incremental state needs.
+async fn write_output(
+    client: &Client,
+    args: &Args,
+    query: &ExportQuery,
+    config: &ConnectionConfig,
+) -> Result<(u64, Tracker)> {
+    let mut sink = Sink::open(args.output.as_deref(), args.gzip)
+        .map_err(|e| failure(CANNOT_CREATE, e.to_string()))?;
+    let (rows, tracker) = match stream_rows(client, args, query, &mut sink).await {
+        Ok(done) => done,
+        Err(StreamError::Store(error)) => return Err(store_failure(error, config)),
+        Err(StreamError::Sink(error)) => return Err(sink_failure(error, args)),
+    };
+    sink.finish().map_err(|e| match e {
+        FinishError::Stdout(io) => anyhow::Error::from(io).context("cannot write to stdout"),
+        FinishError::File(file) => failure(CANNOT_CREATE, file.to_string()),
+    })?;
+    Ok((rows, tracker))
+}
+
+/// Record where the next `--state` run starts: after the last whole bucket (never moving
+/// back), or after the rows exported.
+fn save_state(
+    path: &std::path::Path,
+    args: &Args,
+    previous: Option<&Position>,
+    query: &ExportQuery,
+    tracker: &Tracker,
+) -> Result<()> {
+    let every = query.bucketing.as_ref().map(|b| b.width_micros);
+    let next = match (every, query.until_micros) {
+        (Some(every), Some(until)) => {
+            // Never move back (a run with an earlier --until must not re-open buckets).
+            let done = match previous {
+                Some(Position::Buckets { next_micros, .. }) => *next_micros,
+                _ => i64::MIN,
+            };
+            Some(Position::Buckets {
+                every_micros: every,
+                next_micros: until.max(done),
+            })
+        }
+        _ => tracker.position(previous),
+    };
+    match next {
+        Some(position) => state::save(path, &args.table.to_string(), &position)
+            .map_err(|e| failure(CANNOT_CREATE, e.to_string())),
+        None => Ok(()),
+    }
 }
 
 fn failure(status: u8, message: impl Into<String>) -> anyhow::Error {
@@ -173,20 +199,19 @@ fn check_state_mode(previous: Option<&Position>, every: Option<i64>, args: &Args
     }
 }
 
-async fn set_time_zone(client: &Client, tz: Option<&str>) -> Result<()> {
-    let zone = tz.unwrap_or("UTC");
-    client
-        .batch_execute(&format!("SET TIME ZONE {}", quote_literal(zone)))
-        .await
-        .map_err(|e| {
-            failure(
-                USAGE,
-                format!(
-                    "--tz '{zone}': not a time zone the database knows ({}); try UTC or Europe/Berlin",
-                    e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string())
-                ),
-            )
-        })
+async fn set_time_zone(client: &Client, tz: Option<&TimeZone>) -> Result<()> {
+    let utc = TimeZone::Named("UTC".to_string());
+    let zone = tz.unwrap_or(&utc);
+    client.batch_execute(&zone.set_sql()).await.map_err(|e| {
+        failure(
+            USAGE,
+            format!(
+                "--tz '{zone}': not a time zone the database knows ({}); try UTC, +02:00 or Europe/Berlin",
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_string())
+            ),
+        )
+    })
 }
 
 async fn check_sensors_exist(
@@ -222,23 +247,62 @@ async fn check_sensors_exist(
     }
 }
 
+/// `--since` and `--until` as resolved by the server, µs since the Unix epoch.
+struct Range {
+    since: Option<i64>,
+    until: i64,
+}
+
+/// Resolve `--since` and `--until` (default now) on the server, in one statement.
+async fn resolve_range(client: &Client, args: &Args) -> Result<Range, StoreError> {
+    let now = dripline_store::TimeSpec::Now;
+    let mut specs = vec![args.until.as_ref().unwrap_or(&now)];
+    specs.extend(args.since.as_ref());
+    let resolved = dripline_store::time::resolve(client, &specs).await?;
+    Ok(Range {
+        until: resolved[0],
+        since: resolved.get(1).copied(),
+    })
+}
+
+/// A range with nothing in it (`--since 1h --until 2h`) is a usage error, not a quiet empty
+/// export.
+fn check_range(args: &Args, range: &Range) -> Result<()> {
+    let Some(since) = range.since.filter(|since| *since >= range.until) else {
+        return Ok(());
+    };
+    let mut formatter = TimeFormatter::new(TimeStyle::Rfc3339);
+    let mut text = |micros: i64| {
+        let mut out = Vec::new();
+        formatter.write(&mut out, micros, None);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let given = |spec: Option<&dripline_store::TimeSpec>| {
+        spec.map_or_else(|| "now".to_string(), ToString::to_string)
+    };
+    let (since_text, until_text) = (text(since), text(range.until));
+    Err(failure(
+        USAGE,
+        format!(
+            "empty time range: --since {} ({since_text}) is not before --until {} ({until_text}); the range is since <= timestamp < until",
+            given(args.since.as_ref()),
+            given(args.until.as_ref()),
+        ),
+    ))
+}
+
 /// The query for this run: resolved time range, resume point, downsampling.
-async fn build_query(
-    client: &Client,
+fn build_query(
     args: &Args,
+    range: Range,
     sensors: SensorFilter,
     previous: Option<&Position>,
     every_micros: Option<i64>,
-) -> Result<ExportQuery, StoreError> {
-    let now = dripline_store::TimeSpec::Now;
-    let until_spec = args.until.as_ref().unwrap_or(&now);
-    let mut specs = vec![until_spec];
-    if let Some(since) = &args.since {
-        specs.push(since);
-    }
-    let resolved = dripline_store::time::resolve(client, &specs).await?;
-    let mut until = resolved[0];
-    let mut since = resolved.get(1).copied();
+) -> ExportQuery {
+    let Range {
+        mut since,
+        mut until,
+    } = range;
     let mut resume = None;
     match previous {
         Some(Position::Buckets { next_micros, .. }) => since = Some(*next_micros),
@@ -252,7 +316,7 @@ async fn build_query(
         // Only whole buckets, so the next run can start exactly at the end of this one.
         until = until.div_euclid(every) * every;
     }
-    Ok(ExportQuery {
+    ExportQuery {
         table: args.table.clone(),
         sensors,
         since_micros: since,
@@ -264,7 +328,7 @@ async fn build_query(
             aggregates: args.aggregates(),
         }),
         with_utc_offset: args.tz.is_some() && !args.epoch,
-    })
+    }
 }
 
 /// Stream the rows of `query` into `sink`; returns the number of records written and what the
@@ -275,37 +339,21 @@ async fn stream_rows(
     query: &ExportQuery,
     sink: &mut Sink,
 ) -> Result<(u64, Tracker), StreamError<io::Error>> {
+    let layout = query.layout();
     let columns = query.columns();
-    let has_offset = columns.last().map(|c| c.kind) == Some(ColumnKind::UtcOffset);
-    let value_end = columns.len() - usize::from(has_offset);
-    let style = if args.epoch {
-        TimeStyle::Epoch
-    } else {
-        TimeStyle::Rfc3339
-    };
-    // Which of the query's value columns are written (raw rows always carry both).
-    let value_columns: Vec<usize> = if query.bucketing.is_none() {
-        query
-            .values
-            .columns()
-            .iter()
-            .map(|name| if *name == "value_raw" { 2 } else { 3 })
-            .collect()
-    } else {
-        (2..value_end).collect()
-    };
-    let cell_names: Vec<String> = value_columns
+    let cell_names: Vec<String> = layout
+        .values
         .iter()
         .map(|&i| columns[i].name.clone())
         .collect();
-    let template: Vec<Cell> = value_columns
+    let template: Vec<Cell> = layout
+        .values
         .iter()
         .map(|&i| match columns[i].kind {
             ColumnKind::Count => Cell::Count(None),
             _ => Cell::Float(None),
         })
         .collect();
-
     let mut pivot = if args.wide {
         let sensors = export::sensor_names(client, query)
             .await
@@ -314,21 +362,7 @@ async fn stream_rows(
     } else {
         None
     };
-    let names: Vec<String> = match &pivot {
-        Some(pivot) => std::iter::once("timestamp".to_string())
-            .chain(pivot.column_names(&cell_names))
-            .collect(),
-        None => ["sensor_name".to_string(), "timestamp".to_string()]
-            .into_iter()
-            .chain(cell_names.iter().cloned())
-            .collect(),
-    };
-    let mut writer = RecordWriter::new(
-        args.format,
-        names,
-        pivot.is_none(),
-        TimeFormatter::new(style),
-    );
+    let mut writer = record_writer(args, pivot.as_ref(), &cell_names);
     if !args.no_header {
         if let Some(header) = writer.header() {
             sink.write_line(&header).map_err(StreamError::Sink)?;
@@ -341,32 +375,17 @@ async fn stream_rows(
     let mut cells = template.clone();
     let mut records = 0u64;
     let mut rows = 0u64;
-    let bad = |e: io::Error| e;
     let result = export::stream(client, query, |row: &CopyRow<'_>| -> io::Result<()> {
         rows += 1;
         if rows.is_multiple_of(CHECK_EVERY) {
             progress.update(rows);
         }
-        let sensor = row.text(0).unwrap_or_default();
-        let timestamp = match columns[1].kind {
-            ColumnKind::Timestamp => row.timestamptz(1).map_err(bad)?,
-            _ => row.int8(1).map_err(bad)?,
-        }
-        .unwrap_or_default();
-        let offset = if has_offset {
-            row.int4(value_end).map_err(bad)?
-        } else {
-            None
-        };
-        for (cell, &i) in cells.iter_mut().zip(&value_columns) {
-            *cell = match columns[i].kind {
-                ColumnKind::Count => Cell::Count(row.int8(i)?),
-                _ => Cell::Float(row.float8(i)?),
-            };
-        }
+        let (sensor, timestamp, offset) = read_row(&layout, &columns, row, &mut cells)?;
         if track {
-            let raw = row.float8(2)?.unwrap_or(f64::NAN);
-            tracker.row(sensor, timestamp, raw, row.float8(3)?);
+            if let (Some(raw), Some(cal)) = (layout.value_raw, layout.value_cal) {
+                let raw = row.float8(raw)?.unwrap_or(f64::NAN);
+                tracker.row(sensor, timestamp, raw, row.float8(cal)?);
+            }
         }
         match &mut pivot {
             Some(pivot) => pivot.add(timestamp, offset, sensor, &cells, |t, o, line| {
@@ -391,4 +410,56 @@ async fn stream_rows(
             .map_err(StreamError::Sink)?;
     }
     Ok((records, tracker))
+}
+
+/// The record writer for `args`' format and time style, with the header names of the long
+/// layout (sensor, timestamp, values) or of `pivot`'s wide one.
+fn record_writer(args: &Args, pivot: Option<&Pivot>, cell_names: &[String]) -> RecordWriter {
+    let style = if args.epoch {
+        TimeStyle::Epoch
+    } else {
+        TimeStyle::Rfc3339
+    };
+    let names: Vec<String> = match pivot {
+        Some(pivot) => std::iter::once("timestamp".to_string())
+            .chain(pivot.column_names(cell_names))
+            .collect(),
+        None => ["sensor_name".to_string(), "timestamp".to_string()]
+            .into_iter()
+            .chain(cell_names.iter().cloned())
+            .collect(),
+    };
+    RecordWriter::new(
+        args.format,
+        names,
+        pivot.is_none(),
+        TimeFormatter::new(style),
+    )
+}
+
+/// One streamed row: its sensor, timestamp (µs) and UTC offset, with its value cells written
+/// into `cells` (in `layout.values` order).
+fn read_row<'a>(
+    layout: &RowLayout,
+    columns: &[Column],
+    row: &CopyRow<'a>,
+    cells: &mut [Cell],
+) -> io::Result<(&'a [u8], i64, Option<i32>)> {
+    let sensor = row.text(layout.sensor_name).unwrap_or_default();
+    let timestamp = match layout.timestamp_kind {
+        ColumnKind::Timestamp => row.timestamptz(layout.timestamp)?,
+        _ => row.int8(layout.timestamp)?,
+    }
+    .unwrap_or_default();
+    let offset = match layout.utc_offset {
+        Some(i) => row.int4(i)?,
+        None => None,
+    };
+    for (cell, &i) in cells.iter_mut().zip(&layout.values) {
+        *cell = match columns[i].kind {
+            ColumnKind::Count => Cell::Count(row.int8(i)?),
+            _ => Cell::Float(row.float8(i)?),
+        };
+    }
+    Ok((sensor, timestamp, offset))
 }

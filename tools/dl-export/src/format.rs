@@ -122,22 +122,7 @@ impl RecordWriter {
         };
         if self.has_sensor {
             separator(&mut line, &self.json_keys);
-            let name = sensor.unwrap_or_default();
-            let encoded = match self.sensors.get(name) {
-                Some(encoded) => encoded,
-                None => {
-                    let encoded = if json {
-                        let text = String::from_utf8_lossy(name);
-                        serde_json::to_string(&text)
-                            .expect("a string serializes")
-                            .into_bytes()
-                    } else {
-                        delimited_field(name, delimiter)
-                    };
-                    self.sensors.entry(name.to_vec()).or_insert(encoded)
-                }
-            };
-            line.extend_from_slice(encoded);
+            line.extend_from_slice(self.sensor_field(sensor.unwrap_or_default()));
         }
         separator(&mut line, &self.json_keys);
         // Epoch seconds are JSON numbers; RFC 3339 text and ±infinity are strings.
@@ -152,41 +137,66 @@ impl RecordWriter {
         }
         for cell in cells {
             separator(&mut line, &self.json_keys);
-            match *cell {
-                Cell::Float(Some(value)) if value.is_finite() => {
-                    line.extend_from_slice(self.floats.format_finite(value).as_bytes());
-                }
-                Cell::Float(Some(value)) => {
-                    let text: &[u8] = if value.is_nan() {
-                        b"NaN"
-                    } else if value > 0.0 {
-                        b"Infinity"
-                    } else {
-                        b"-Infinity"
-                    };
-                    if json {
-                        line.push(b'"');
-                        line.extend_from_slice(text);
-                        line.push(b'"');
-                    } else {
-                        line.extend_from_slice(text);
-                    }
-                }
-                Cell::Count(Some(count)) => {
-                    line.extend_from_slice(self.ints.format(count).as_bytes());
-                }
-                Cell::Float(None) | Cell::Count(None) => {
-                    if json {
-                        line.extend_from_slice(b"null");
-                    }
-                }
-            }
+            self.write_cell(&mut line, *cell);
         }
         if json {
             line.push(b'}');
         }
         self.line = line;
         &self.line
+    }
+}
+
+impl RecordWriter {
+    /// A sensor name as a CSV/TSV field or JSON string, encoded once per name.
+    fn sensor_field(&mut self, name: &[u8]) -> &[u8] {
+        if !self.sensors.contains_key(name) {
+            let encoded = if self.format == Format::Jsonl {
+                let text = String::from_utf8_lossy(name);
+                serde_json::to_string(&text)
+                    .expect("a string serializes")
+                    .into_bytes()
+            } else {
+                delimited_field(name, self.delimiter())
+            };
+            self.sensors.insert(name.to_vec(), encoded);
+        }
+        &self.sensors[name]
+    }
+
+    /// Append one value: shortest round-trip decimal, NaN/Infinity/-Infinity (strings in JSON),
+    /// empty (null in JSON) for none.
+    fn write_cell(&mut self, line: &mut Vec<u8>, cell: Cell) {
+        let json = self.format == Format::Jsonl;
+        match cell {
+            Cell::Float(Some(value)) if value.is_finite() => {
+                line.extend_from_slice(self.floats.format_finite(value).as_bytes());
+            }
+            Cell::Float(Some(value)) => {
+                let text: &[u8] = if value.is_nan() {
+                    b"NaN"
+                } else if value > 0.0 {
+                    b"Infinity"
+                } else {
+                    b"-Infinity"
+                };
+                if json {
+                    line.push(b'"');
+                    line.extend_from_slice(text);
+                    line.push(b'"');
+                } else {
+                    line.extend_from_slice(text);
+                }
+            }
+            Cell::Count(Some(count)) => {
+                line.extend_from_slice(self.ints.format(count).as_bytes());
+            }
+            Cell::Float(None) | Cell::Count(None) => {
+                if json {
+                    line.extend_from_slice(b"null");
+                }
+            }
+        }
     }
 }
 

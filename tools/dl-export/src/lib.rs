@@ -13,6 +13,8 @@
 //! Database work (connection settings, the table, the query, the binary COPY stream) lives in
 //! `dripline-store`, flags shared with other programs in `dripline-cli`.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod export;
 mod format;
