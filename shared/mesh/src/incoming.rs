@@ -5,23 +5,9 @@ use crate::MeshError;
 use dripline_protocol::wire::{ChunkId, DEFAULT_CHUNK_WAIT};
 use dripline_protocol::{AssemblyLimits, ChunkAssembler, DecodeError, Message, WireChunk};
 use futures_util::StreamExt;
-use lapin::Consumer;
+use lapin::{Acker, Consumer};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
-
-/// The handle to acknowledge one delivery of a queue read with acknowledgements
-/// ([`Incoming::ackers`]).
-pub use lapin::Acker;
-
-/// Acknowledge `acker`'s delivery, or with `multiple` every delivery of its channel up to it.
-/// An error means the connection is gone: the broker delivers the messages again.
-pub async fn acknowledge(acker: &Acker, multiple: bool) -> Result<(), MeshError> {
-    acker
-        .ack(lapin::options::BasicAckOptions { multiple })
-        .await
-        .map(|_| ())
-        .map_err(|e| MeshError::amqp("acknowledging a delivery", e))
-}
 
 /// One received dripline message (all its chunks).
 pub struct Incoming {

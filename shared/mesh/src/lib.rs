@@ -37,7 +37,7 @@ pub use backoff::Backoff;
 pub use client::{Replies, RequestClient, RequestOutcome};
 pub use connection::{our_sender_info, timestamp_now, MeshConnection};
 pub use error::MeshError;
-pub use incoming::{acknowledge, Acker, Incoming, MessageStream, RawDelivery};
+pub use incoming::{Incoming, MessageStream, RawDelivery};
 pub use listener::{Binding, ListenQueue, Listener, ListenerEvent};
 pub use publisher::{Exchange, PendingPublish, Published, Publisher};
 pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};

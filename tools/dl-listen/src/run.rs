@@ -8,7 +8,7 @@ use dripline_cli::exit_status::SUCCESS;
 use dripline_cli::failures::mesh_failure;
 use dripline_cli::Shutdown;
 use dripline_mesh::{
-    acknowledge, Acker, Binding, Exchange, Incoming, ListenQueue, Listener, ListenerEvent,
+    Acknowledgements, Binding, Exchange, Incoming, ListenQueue, Listener, ListenerEvent,
 };
 use dripline_protocol::MessageRecord;
 use futures_util::FutureExt;
@@ -177,7 +177,7 @@ fn far_future() -> Instant {
 struct Printer {
     out: io::BufWriter<io::StdoutLock<'static>>,
     format: Format,
-    unacked: Vec<Acker>,
+    unacked: Acknowledgements,
 }
 
 impl Printer {
@@ -185,13 +185,13 @@ impl Printer {
         Printer {
             out: io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
             format,
-            unacked: Vec::new(),
+            unacked: Acknowledgements::default(),
         }
     }
 
     /// Pass over a message that is not shown (its deliveries are acknowledged with the rest).
     fn skip(&mut self, incoming: Incoming) {
-        self.unacked.extend(incoming.ackers);
+        self.unacked.add(incoming.ackers);
     }
 
     /// Write one message's line; false when it could not be decoded (logged, not printed).
@@ -202,7 +202,7 @@ impl Printer {
             ackers,
             ..
         } = incoming;
-        self.unacked.extend(ackers);
+        self.unacked.add(ackers);
         let message = match message {
             Ok(message) => message,
             Err(error) => {
@@ -220,24 +220,9 @@ impl Printer {
     /// far is in a printed message), else one by one.
     async fn flush_and_ack(&mut self, all_printed: bool) -> anyhow::Result<()> {
         self.out.flush().context("writing to stdout")?;
-        let acks: Vec<(Acker, bool)> = match self.unacked.pop() {
-            Some(last) if all_printed => {
-                self.unacked.clear();
-                vec![(last, true)]
-            }
-            Some(last) => self
-                .unacked
-                .drain(..)
-                .chain(std::iter::once(last))
-                .map(|acker| (acker, false))
-                .collect(),
-            None => Vec::new(),
-        };
-        for (acker, multiple) in acks {
-            // A failure means the connection is gone: the broker delivers the message again.
-            if let Err(error) = acknowledge(&acker, multiple).await {
-                tracing::debug!("acknowledgement not sent: {error}");
-            }
+        // A failure means the connection is gone: the broker delivers the messages again.
+        if let Err(error) = self.unacked.ack(all_printed).await {
+            tracing::debug!("acknowledgement not sent: {error}");
         }
         Ok(())
     }
@@ -245,7 +230,7 @@ impl Printer {
     /// Flush stdout and drop the acknowledgements of a lost connection (the broker delivers
     /// those messages again).
     fn flush_and_forget_acks(&mut self) -> anyhow::Result<()> {
-        self.unacked.clear();
+        self.unacked.forget();
         self.out.flush().context("writing to stdout")
     }
 }
