@@ -177,10 +177,13 @@ pub struct Args {
     #[arg(long, help_heading = "Incremental")]
     pub fail_if_empty: bool,
 
+    /// Database connection flags.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// The auth file with the database credentials.
     #[command(flatten)]
     pub auth: AuthFileArgs,
+    /// Logging flags.
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -13,6 +13,7 @@
 //! Database work (connection settings, the table, the query, the binary COPY stream) lives in
 //! `dripline-store`, flags shared with other programs in `dripline-cli`.
 
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod args;
