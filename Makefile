@@ -85,17 +85,21 @@ man:
 completions:
 	$(CARGO) run --quiet -p dripline-e2e --bin gen-completions -- completions
 
-# `make install` builds the programs' release binaries first (only theirs, not the test
-# package's generators). INSTALL_FROM=DIR installs the programs already built in DIR instead
+# `make install` builds the release multi-call binary first (tools/dripline-tools: every
+# program in one binary, one link per program; not the test package's generators).
+# INSTALL_FROM=DIR installs the programs already built in DIR instead
 # (e.g. target/debug, or a CI cache's release directory) and builds nothing:
 # tests/packaging.rs does that with the debug build `make test` has just made.
 install:
-	$(if $(INSTALL_FROM),,$(CARGO) build --release $(addprefix -p ,$(PROGRAMS)) --bins)
+	$(if $(INSTALL_FROM),,$(CARGO) build --release -p dripline-tools)
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
-	@set -e; dir="$(or $(INSTALL_FROM),$(TARGET_DIR)/release)"; for program in $(PROGRAMS); do \
-		echo "install $$dir/$$program -> $(DESTDIR)$(BINDIR)/$$program"; \
-		install -m 755 "$$dir/$$program" "$(DESTDIR)$(BINDIR)/$$program"; \
+	@set -e; dir="$(or $(INSTALL_FROM),$(TARGET_DIR)/release)"; \
+	echo "install $$dir/dripline-tools -> $(DESTDIR)$(BINDIR)/dripline-tools"; \
+	install -m 755 "$$dir/dripline-tools" "$(DESTDIR)$(BINDIR)/dripline-tools"; \
+	for program in $(PROGRAMS); do \
+		echo "link $(DESTDIR)$(BINDIR)/$$program -> dripline-tools"; \
+		ln -sf dripline-tools "$(DESTDIR)$(BINDIR)/$$program"; \
 	done
 	install -m 644 man/*.1 "$(DESTDIR)$(MANDIR)/"
 	install -m 644 completions/bash/* "$(DESTDIR)$(BASHCOMPDIR)/"

@@ -50,7 +50,7 @@ fn man_pages() -> Vec<String> {
 
 /// The files `make install` must put under a prefix, relative to it.
 fn expected_files() -> BTreeSet<String> {
-    let mut files = BTreeSet::new();
+    let mut files = BTreeSet::from(["bin/dripline-tools".to_string()]);
     for program in programs() {
         files.insert(format!("bin/{program}"));
         files.insert(format!("share/man/man1/{program}.1"));
@@ -130,7 +130,28 @@ fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() 
     make_install(&[format!("PREFIX={}", prefix.display())]);
     assert_eq!(files_under(&prefix), expected_files());
 
-    // Programs: installed executable and runnable.
+    // Programs: one multi-call binary, a link per program, each runnable by its name.
+    let bin = prefix.join("bin");
+    for program in programs() {
+        let link = std::fs::read_link(bin.join(&program))
+            .unwrap_or_else(|e| panic!("bin/{program} is not a link: {e}"));
+        assert_eq!(link, Path::new("dripline-tools"), "bin/{program}");
+    }
+    let listed = run_command(Command::new(bin.join("dripline-tools")).arg("--help"), None);
+    for program in programs() {
+        assert!(
+            text(&listed.stdout).contains(&program),
+            "dripline-tools --help does not name {program}: {}",
+            text(&listed.stdout)
+        );
+    }
+    let through = run_command(
+        Command::new(bin.join("dripline-tools")).args(["dl-get", "--version"]),
+        None,
+    );
+    assert!(text(&through.stdout).starts_with("dl-get "), "{through:?}");
+    let unknown = run_command(Command::new(bin.join("dripline-tools")).arg("dl-nope"), None);
+    assert_eq!(unknown.status.code(), Some(64), "{unknown:?}");
     for program in programs() {
         let output = run_command(
             Command::new(prefix.join("bin").join(&program)).arg("--version"),
