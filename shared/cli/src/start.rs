@@ -66,11 +66,6 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    /// True once a stop signal came.
-    pub fn is_requested(&self) -> bool {
-        *self.requested.borrow()
-    }
-
     /// Completes when a stop signal comes (at once if one came already). Cancel-safe, so it
     /// can stand in a `select!` loop.
     pub async fn requested(&mut self) {
@@ -81,11 +76,6 @@ impl Shutdown {
     /// The underlying channel, for code that passes a `watch::Receiver<bool>` around.
     pub fn receiver(&self) -> watch::Receiver<bool> {
         self.requested.clone()
-    }
-
-    /// A `Shutdown` that fires when `sender` sends `true` (for tests and embedding).
-    pub fn from_channel(requested: watch::Receiver<bool>) -> Self {
-        Shutdown { requested }
     }
 }
 
