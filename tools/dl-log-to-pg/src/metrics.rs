@@ -2,13 +2,46 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Upper bounds (seconds) of the batch commit latency histogram.
 const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// What `/readyz` checks.
+#[derive(Clone, Copy)]
+pub struct ReadinessRule {
+    /// Whether the broker connection counts (not with `--stdin`).
+    pub needs_broker: bool,
+    /// How long alerts may wait with nothing committed.
+    pub stall: Duration,
+}
+
+/// The metrics with the rule `/readyz` applies: what the HTTP endpoint serves.
+pub struct Readiness {
+    metrics: Arc<Metrics>,
+    rule: ReadinessRule,
+}
+
+impl Readiness {
+    /// Serve `metrics`, ready by `rule`.
+    pub fn new(metrics: Arc<Metrics>, rule: ReadinessRule) -> Self {
+        Readiness { metrics, rule }
+    }
+}
+
+impl dripline_metrics::Exposition for Readiness {
+    fn render(&self) -> String {
+        self.metrics.render()
+    }
+
+    fn readiness(&self) -> Result<(), String> {
+        self.metrics
+            .readiness(self.rule.needs_broker, self.rule.stall)
+    }
+}
 
 /// Counters and gauges, shared by the consuming and writing tasks and the HTTP endpoint.
 #[derive(Default)]
