@@ -227,16 +227,16 @@ fn services_heartbeats_and_logged_values_of_a_real_dl_serve() {
     let interval = "dripline_service_heartbeat_interval_seconds";
     assert!(
         wait_until(PATIENCE, || exporter
-            .value(interval, "service", &service)
+            .value(interval, "service_name", &service)
             .is_some()),
         "no heartbeat interval for {service}: {}",
         exporter.stderr()
     );
-    let seen = exporter.value(interval, "service", &service).unwrap();
+    let seen = exporter.value(interval, "service_name", &service).unwrap();
     assert!((0.5..=2.0).contains(&seen), "interval {seen}, heartbeats every 1 s");
     assert!(
         exporter
-            .value("dripline_service_heartbeats_total", "service", &service)
+            .value("dripline_service_heartbeats_total", "service_name", &service)
             .unwrap()
             >= 2.0
     );
@@ -259,14 +259,14 @@ fn services_heartbeats_and_logged_values_of_a_real_dl_serve() {
         .unwrap();
     assert!((unix_now() - last).abs() < 5.0, "last alert at {last}");
     let age = "dripline_service_heartbeat_age_seconds";
-    assert!(exporter.value(age, "service", &service).unwrap() < 2.5);
+    assert!(exporter.value(age, "service_name", &service).unwrap() < 2.5);
 
     // The service stops: its heartbeat age grows with the time since.
     serve.terminate(Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
-    let first = exporter.value(age, "service", &service).unwrap();
+    let first = exporter.value(age, "service_name", &service).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let second = exporter.value(age, "service", &service).unwrap();
+    let second = exporter.value(age, "service_name", &service).unwrap();
     assert!(
         second >= first + 1.4,
         "the age should grow with time: {first} then {second}"
@@ -428,7 +428,7 @@ fn error_replies_are_counted_by_service_and_return_code_with_requests() {
     let errors = || {
         exporter.samples().into_iter().find(|s| {
             s.name == "dripline_error_replies_total"
-                && s.labels.get("service") == Some(&store.service)
+                && s.labels.get("service_name") == Some(&store.service)
         })
     };
     assert!(
@@ -445,7 +445,7 @@ fn error_replies_are_counted_by_service_and_return_code_with_requests() {
             .samples()
             .iter()
             .filter(|s| s.name == "dripline_error_replies_total"
-                && s.labels.get("service") == Some(&store.service))
+                && s.labels.get("service_name") == Some(&store.service))
             .count(),
         1
     );

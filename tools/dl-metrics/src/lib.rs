@@ -20,16 +20,17 @@ use dripline_cli::{BrokerArgs, LogArgs, OnSignal, Program, ProgramArgs, Threads}
 use std::net::SocketAddr;
 
 const AFTER_HELP: &str = "\
-Metrics (per service: label service = the routing key after `heartbeat.`; per sensor: label
-sensor = the routing key after `sensor_value.`; label values escaped, any name is safe):
+Metrics (per service: label service_name = the routing key after `heartbeat.`, not `service`,
+which Prometheus targets already carry; per sensor: label sensor = the routing key after
+`sensor_value.`; label values escaped, any name is safe):
   dripline_service_heartbeat_age_seconds       seconds since the last heartbeat
   dripline_service_heartbeat_interval_seconds  time between its last two heartbeats
   dripline_service_heartbeats_total            heartbeats seen
   dripline_sensor_value_raw, _value_cal        the last numeric value_raw / value_cal
   dripline_sensor_last_alert_timestamp_seconds when the last alert came (Unix time)
   dripline_sensor_alerts_total                 alerts seen: rate() of it is the alert rate
-  dripline_error_replies_total                 with --requests: error replies by service
-                                               and return_code
+  dripline_error_replies_total                 with --requests: error replies by
+                                               service_name and return_code
   dl_metrics_tracked, dl_metrics_dropped_total  series held and alerts that did not fit the
                                                --max-sensors / --max-services cap
 A sensor whose value_raw is not a number (a string, a boolean, an object) exports its time

@@ -201,7 +201,7 @@ impl MeshState {
         text.family(name, Kind::Gauge, "Seconds since the service's last heartbeat.");
         for (service, state) in &services {
             let age = now.instant.saturating_duration_since(state.last);
-            text.sample(name, &[("service", service)], age.as_secs_f64());
+            text.sample(name, &[("service_name", service)], age.as_secs_f64());
         }
         let name = "dripline_service_heartbeat_interval_seconds";
         text.family(
@@ -211,13 +211,13 @@ impl MeshState {
         );
         for (service, state) in &services {
             if let Some(interval) = state.interval {
-                text.sample(name, &[("service", service)], interval.as_secs_f64());
+                text.sample(name, &[("service_name", service)], interval.as_secs_f64());
             }
         }
         let name = "dripline_service_heartbeats_total";
         text.family(name, Kind::Counter, "Heartbeats seen from the service.");
         for (service, state) in &services {
-            text.sample(name, &[("service", service)], state.heartbeats);
+            text.sample(name, &[("service_name", service)], state.heartbeats);
         }
 
         for (name, help, field) in [
@@ -266,7 +266,7 @@ impl MeshState {
             let code = code.to_string();
             text.sample(
                 name,
-                &[("service", service), ("return_code", &code)],
+                &[("service_name", service), ("return_code", &code)],
                 *count,
             );
         }
@@ -333,13 +333,13 @@ mod tests {
         let mut state = MeshState::new(Limits { sensors: 10, services: 10 }, "heartbeat");
         state.observe(&alert("heartbeat.peaches", json!({"name": "peaches"})), at(0, start));
         let text = state.render(at(5, start));
-        assert!(text.contains("dripline_service_heartbeat_age_seconds{service=\"peaches\"} 5.0\n"), "{text}");
+        assert!(text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 5.0\n"), "{text}");
         assert!(!text.contains("dripline_service_heartbeat_interval_seconds{"), "{text}");
         state.observe(&alert("heartbeat.peaches", json!({})), at(10, start));
         let text = state.render(at(12, start));
-        assert!(text.contains("dripline_service_heartbeat_interval_seconds{service=\"peaches\"} 10.0\n"), "{text}");
-        assert!(text.contains("dripline_service_heartbeat_age_seconds{service=\"peaches\"} 2.0\n"), "{text}");
-        assert!(text.contains("dripline_service_heartbeats_total{service=\"peaches\"} 2\n"), "{text}");
+        assert!(text.contains("dripline_service_heartbeat_interval_seconds{service_name=\"peaches\"} 10.0\n"), "{text}");
+        assert!(text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 2.0\n"), "{text}");
+        assert!(text.contains("dripline_service_heartbeats_total{service_name=\"peaches\"} 2\n"), "{text}");
     }
 
     #[test]
