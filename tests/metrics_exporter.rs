@@ -468,3 +468,34 @@ fn a_taken_metrics_address_is_unavailable_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn without_a_broker_it_waits_serving_metrics_and_not_ready() {
+    let closed = free_port().to_string();
+    let port = free_port();
+    let mut process = ChildGuard::spawn(
+        without_env_settings(Command::new(binary("dl-metrics")))
+            .args(["-b", "127.0.0.1", "-p", &closed])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    assert!(
+        wait_until(PATIENCE, || http_get(port, "/healthz").0 == 200),
+        "/healthz never answered"
+    );
+    let (status, body) = http_get(port, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not connected to the broker"), "{body}");
+    let (_, metrics) = http_get(port, "/metrics");
+    let connected = parse(&metrics)
+        .into_iter()
+        .find(|s| s.name == "dl_metrics_broker_connected")
+        .expect("dl_metrics_broker_connected");
+    assert_eq!(connected.value, 0.0);
+    // Still trying a second later, and a signal stops it cleanly.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(http_get(port, "/healthz").0, 200);
+    let status = process.terminate(Duration::from_secs(10));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}

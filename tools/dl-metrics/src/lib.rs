@@ -46,7 +46,9 @@ Examples:
 Exit status:
   0   stopped by SIGINT or SIGTERM; a lost broker is reconnected to, not an exit
   64  bad command line (EX_USAGE)
-  69  broker unreachable at start, or the metrics address cannot be bound (EX_UNAVAILABLE)
+  69  the metrics address cannot be bound, or the broker was unreachable for
+      --max-connection-attempts N (by default it waits for ever, /readyz not ready and
+      dl_metrics_broker_connected 0 meanwhile) (EX_UNAVAILABLE)
   70  internal error: a bug (EX_SOFTWARE)
   77  the broker refused the user name or password (EX_NOPERM)
   78  bad broker settings, e.g. an unreadable auth file (EX_CONFIG)

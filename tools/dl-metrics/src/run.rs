@@ -37,9 +37,12 @@ impl dripline_metrics::Exposition for Shared {
 
 /// Listen and serve until `shutdown`; returns the exit status.
 pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
-    // Reconnect for ever once running (a metrics pod must outlive broker restarts); the
-    // first connection is tried as the flags and mesh file say.
-    let settings = args.broker.settings_with(|_| {})?;
+    // Connect and reconnect for ever unless told otherwise: an exporter that exits while
+    // the broker is away reports nothing, one that waits reports the broker down (and
+    // /readyz says not ready).
+    let settings = args.broker.settings_with(|options| {
+        options.max_connection_attempts = options.max_connection_attempts.or(Some(0));
+    })?;
     let limits = Limits {
         sensors: args.max_sensors as usize,
         services: args.max_services as usize,
