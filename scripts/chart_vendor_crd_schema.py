@@ -43,12 +43,38 @@ def strict(node):
 KINDS = ("ServiceMonitor", "PrometheusRule")
 
 
+def case_insensitive(pattern):
+    """A Go regex with the inline flag (?i), which JSON Schema's ECMA-262 regexes lack, as the
+    same pattern with each letter spelled both ways ([aA]). Enough for the CRDs' patterns
+    (e.g. PrometheusRule's partial_response_strategy, ^(?i)(abort|warn)?$), which hold no
+    character classes or escapes."""
+    body = pattern.replace("(?i)", "")
+    if "[" in body or "\\" in body:
+        sys.exit(f"chart_vendor_crd_schema.py: cannot rewrite {pattern!r} without (?i)")
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in body)
+
+
+def ecma_patterns(node):
+    """Every pattern with (?i) rewritten by case_insensitive."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str) and "(?i)" in value:
+                node[key] = case_insensitive(value)
+            else:
+                ecma_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            ecma_patterns(value)
+    return node
+
+
 def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else "ServiceMonitor"
     if kind not in KINDS:
         sys.exit(f"chart_vendor_crd_schema.py: unknown kind {kind!r} (one of {', '.join(KINDS)})")
     schema = getattr(v1, kind).model_json_schema(by_alias=True, mode="validation")
     strict(schema)
+    ecma_patterns(schema)
     # The API server fills these in; a manifest must name them exactly.
     schema["properties"]["apiVersion"] = {"const": "monitoring.coreos.com/v1"}
     schema["properties"]["kind"] = {"const": kind}
