@@ -499,3 +499,70 @@ fn without_a_broker_it_waits_serving_metrics_and_not_ready() {
     let status = process.terminate(Duration::from_secs(10));
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
+
+/// The words of `text` that look like a metric of dl-metrics: `dripline_…` or `dl_metrics_…`.
+fn metric_names_in(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("dripline_") || word.starts_with("dl_metrics_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The label names that `{{ $labels.x }}` (alert annotations) and `{{x}}` (Grafana legends)
+/// and `on (x)` name in `text`.
+fn label_names_in(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (open, close) in [("$labels.", " "), ("{{", "}}"), ("on (", ")")] {
+        for piece in text.split(open).skip(1) {
+            let name = piece.split(close).next().unwrap_or_default().trim();
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_second_mesh_rules_and_dashboard_name_only_what_dl_metrics_exports() {
+    let exchange = unique_name("metrics_alerts");
+    let exporter = Exporter::start(&["--alerts-exchange", &exchange]);
+    alert_lines(
+        "{\"routing_key\":\"heartbeat.s\",\"payload\":{\"name\":\"s\",\"id\":\"1\"}}\n\
+         {\"routing_key\":\"sensor_value.t\",\"payload\":{\"value_raw\":1}}\n",
+        Some(&exchange),
+    );
+    assert!(
+        wait_until(PATIENCE, || exporter.plain("dl_metrics_tracked", "sensor") == 1.0
+            && exporter.plain("dl_metrics_tracked", "service") == 1.0),
+        "{}",
+        exporter.stderr()
+    );
+    let (_, body) = http_get(exporter.port, "/metrics");
+    let families: std::collections::BTreeSet<String> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let labels: std::collections::BTreeSet<String> = parse(&body)
+        .into_iter()
+        .flat_map(|s| s.labels.into_keys())
+        .collect();
+    drop(exporter);
+    delete_exchange(&exchange);
+    for file in [
+        "examples/second-mesh/prometheus-rules.yaml",
+        "examples/second-mesh/grafana-dashboard-mesh-health.yaml",
+    ] {
+        let text = std::fs::read_to_string(dripline_e2e::repo_path(file)).unwrap();
+        let named = metric_names_in(&text);
+        assert!(!named.is_empty(), "{file} names no dl-metrics metric");
+        for name in &named {
+            assert!(families.contains(name), "{file} names {name}, which dl-metrics does not export ({families:?})");
+        }
+        for label in label_names_in(&text) {
+            assert!(labels.contains(&label), "{file} uses label {label}, which no dl-metrics series has ({labels:?})");
+        }
+    }
+}
