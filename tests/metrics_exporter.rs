@@ -40,7 +40,7 @@ fn parse(text: &str) -> Vec<Sample> {
             continue;
         }
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .unwrap_or_else(|| panic!("no value on line {line:?}"));
         let name = &line[..name_end];
         assert!(
@@ -190,7 +190,10 @@ fn alert_lines(lines: &str, exchange: Option<&str>) {
 fn delete_exchange(name: &str) {
     let _ = on_broker_channel(5672, async |channel| {
         channel
-            .exchange_delete(name.into(), lapin::options::ExchangeDeleteOptions::default())
+            .exchange_delete(
+                name.into(),
+                lapin::options::ExchangeDeleteOptions::default(),
+            )
             .await
     });
 }
@@ -233,10 +236,17 @@ fn services_heartbeats_and_logged_values_of_a_real_dl_serve() {
         exporter.stderr()
     );
     let seen = exporter.value(interval, "service_name", &service).unwrap();
-    assert!((0.5..=2.0).contains(&seen), "interval {seen}, heartbeats every 1 s");
+    assert!(
+        (0.5..=2.0).contains(&seen),
+        "interval {seen}, heartbeats every 1 s"
+    );
     assert!(
         exporter
-            .value("dripline_service_heartbeats_total", "service_name", &service)
+            .value(
+                "dripline_service_heartbeats_total",
+                "service_name",
+                &service
+            )
             .unwrap()
             >= 2.0
     );
@@ -255,7 +265,11 @@ fn services_heartbeats_and_logged_values_of_a_real_dl_serve() {
         Some(1.5)
     );
     let last = exporter
-        .value("dripline_sensor_last_alert_timestamp_seconds", "sensor", &peaches)
+        .value(
+            "dripline_sensor_last_alert_timestamp_seconds",
+            "sensor",
+            &peaches,
+        )
         .unwrap();
     assert!((unix_now() - last).abs() < 5.0, "last alert at {last}");
     let age = "dripline_service_heartbeat_age_seconds";
@@ -295,14 +309,24 @@ fn hostile_sensor_names_are_escaped_and_non_numeric_values_export_their_time_onl
         lines.push_str(&format!("{line}\n"));
     }
     let non_numeric = [
-        ("text", serde_json::json!({"value_raw": "on", "value_cal": "on"})),
+        (
+            "text",
+            serde_json::json!({"value_raw": "on", "value_cal": "on"}),
+        ),
         ("flag", serde_json::json!({"value_raw": true})),
-        ("object", serde_json::json!({"value_raw": {"a": 1}, "value_cal": 2})),
+        (
+            "object",
+            serde_json::json!({"value_raw": {"a": 1}, "value_cal": 2}),
+        ),
         ("bare", serde_json::json!(42)),
-        ("cal_text", serde_json::json!({"value_raw": 7, "value_cal": "seven"})),
+        (
+            "cal_text",
+            serde_json::json!({"value_raw": 7, "value_cal": "seven"}),
+        ),
     ];
     for (name, payload) in &non_numeric {
-        let line = serde_json::json!({"routing_key": format!("sensor_value.{name}"), "payload": payload});
+        let line =
+            serde_json::json!({"routing_key": format!("sensor_value.{name}"), "payload": payload});
         lines.push_str(&format!("{line}\n"));
     }
     alert_lines(&lines, Some(&exchange));
@@ -329,13 +353,24 @@ fn hostile_sensor_names_are_escaped_and_non_numeric_values_export_their_time_onl
         );
     }
     let samples = exporter.samples();
-    assert!(!samples.iter().any(|s| s.name == "fake"), "an injected line");
+    assert!(
+        !samples.iter().any(|s| s.name == "fake"),
+        "an injected line"
+    );
     for (name, _) in &non_numeric[..4] {
         for metric in ["dripline_sensor_value_raw", "dripline_sensor_value_cal"] {
-            assert_eq!(exporter.value(metric, "sensor", name), None, "{metric} {name}");
+            assert_eq!(
+                exporter.value(metric, "sensor", name),
+                None,
+                "{metric} {name}"
+            );
         }
         let last = exporter
-            .value("dripline_sensor_last_alert_timestamp_seconds", "sensor", name)
+            .value(
+                "dripline_sensor_last_alert_timestamp_seconds",
+                "sensor",
+                name,
+            )
             .unwrap_or_else(|| panic!("no update time for {name}"));
         assert!((unix_now() - last).abs() < 30.0);
         assert_eq!(
@@ -372,7 +407,8 @@ fn the_sensor_cap_keeps_the_first_and_counts_what_it_drops() {
     }
     alert_lines(&lines, Some(&exchange));
     assert!(
-        wait_until(PATIENCE, || exporter.plain("dl_metrics_dropped_total", "sensor")
+        wait_until(PATIENCE, || exporter
+            .plain("dl_metrics_dropped_total", "sensor")
             == 4.0),
         "dropped {} (expected 2 sensors x 2 rounds): {}",
         exporter.plain("dl_metrics_dropped_total", "sensor"),
@@ -414,8 +450,15 @@ fn error_replies_are_counted_by_service_and_return_code_with_requests() {
     ));
     let cmd = |target: &str, method: &str| {
         run_command(
-            without_env_settings(Command::new(binary("dl-cmd")))
-                .args(["-b", "127.0.0.1", "-p", "5672", target, "-s", method]),
+            without_env_settings(Command::new(binary("dl-cmd"))).args([
+                "-b",
+                "127.0.0.1",
+                "-p",
+                "5672",
+                target,
+                "-s",
+                method,
+            ]),
             None,
         )
     };
@@ -456,8 +499,14 @@ fn a_taken_metrics_address_is_unavailable_with_one_line() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let output = run_command(
-        without_env_settings(Command::new(binary("dl-metrics")))
-            .args(["-b", "127.0.0.1", "-p", "5672", "--metrics-addr", &address]),
+        without_env_settings(Command::new(binary("dl-metrics"))).args([
+            "-b",
+            "127.0.0.1",
+            "-p",
+            "5672",
+            "--metrics-addr",
+            &address,
+        ]),
         None,
     );
     let stderr = stderr_of(&output);
@@ -533,7 +582,8 @@ fn the_second_mesh_rules_and_dashboard_name_only_what_dl_metrics_exports() {
         Some(&exchange),
     );
     assert!(
-        wait_until(PATIENCE, || exporter.plain("dl_metrics_tracked", "sensor") == 1.0
+        wait_until(PATIENCE, || exporter.plain("dl_metrics_tracked", "sensor")
+            == 1.0
             && exporter.plain("dl_metrics_tracked", "service") == 1.0),
         "{}",
         exporter.stderr()
@@ -559,10 +609,16 @@ fn the_second_mesh_rules_and_dashboard_name_only_what_dl_metrics_exports() {
         let named = metric_names_in(&text);
         assert!(!named.is_empty(), "{file} names no dl-metrics metric");
         for name in &named {
-            assert!(families.contains(name), "{file} names {name}, which dl-metrics does not export ({families:?})");
+            assert!(
+                families.contains(name),
+                "{file} names {name}, which dl-metrics does not export ({families:?})"
+            );
         }
         for label in label_names_in(&text) {
-            assert!(labels.contains(&label), "{file} uses label {label}, which no dl-metrics series has ({labels:?})");
+            assert!(
+                labels.contains(&label),
+                "{file} uses label {label}, which no dl-metrics series has ({labels:?})"
+            );
         }
     }
 }

@@ -100,8 +100,7 @@ impl Text {
             Value::Count(count) => self.out.push_str(itoa::Buffer::new().format(count)),
             Value::Float(value) if value.is_nan() => self.out.push_str("NaN"),
             Value::Float(value) if value.is_infinite() => {
-                self.out
-                    .push_str(if value > 0.0 { "+Inf" } else { "-Inf" })
+                self.out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" })
             }
             Value::Float(value) => self.out.push_str(ryu::Buffer::new().format_finite(value)),
         }
@@ -148,7 +147,14 @@ mod tests {
     #[test]
     fn floats_use_prometheus_spellings() {
         let mut text = Text::new();
-        for value in [1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -0.25] {
+        for value in [
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -0.25,
+        ] {
             text.sample("v", &[], value);
         }
         assert_eq!(

@@ -62,7 +62,11 @@ Exit status:
 pub struct Args {
     /// Serve /metrics, /healthz and /readyz (ready while connected to the broker) at this
     /// address.
-    #[arg(long = "metrics-addr", value_name = "ADDR", default_value = "127.0.0.1:9103")]
+    #[arg(
+        long = "metrics-addr",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9103"
+    )]
     pub metrics_addr: SocketAddr,
 
     /// Also listen to the replies on the requests exchange (those to server-named reply

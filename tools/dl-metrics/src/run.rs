@@ -1,6 +1,6 @@
 //! Wiring: flags → listener → the mesh state, served on the metrics address, until a signal.
 
-use crate::state::{Limits, MeshState, Now};
+use crate::state::{Limits, MeshState, Moment};
 use crate::Args;
 use dripline_cli::exit_status::{ExitFailure, SUCCESS, UNAVAILABLE};
 use dripline_cli::failures::mesh_failure;
@@ -23,7 +23,7 @@ impl Shared {
 
 impl dripline_metrics::Exposition for Shared {
     fn render(&self) -> String {
-        self.lock().render(Now::now())
+        self.lock().render(Moment::now())
     }
 
     fn readiness(&self) -> Result<(), String> {
@@ -94,7 +94,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
         };
         match event {
             ListenerEvent::Message(incoming) => {
-                let now = Now::now();
+                let now = Moment::now();
                 let mut state = shared.lock();
                 match &incoming.message {
                     Ok(message) => state.observe(message, now),

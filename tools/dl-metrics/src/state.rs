@@ -25,17 +25,17 @@ pub struct Limits {
 
 /// A moment, on both clocks: monotonic for ages, the wall clock for timestamps.
 #[derive(Clone, Copy, Debug)]
-pub struct Now {
+pub struct Moment {
     /// For ages and intervals.
     pub instant: Instant,
     /// Seconds since the Unix epoch.
     pub unix: f64,
 }
 
-impl Now {
+impl Moment {
     /// The present moment.
     pub fn now() -> Self {
-        Now {
+        Moment {
             instant: Instant::now(),
             unix: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -111,7 +111,7 @@ impl MeshState {
     }
 
     /// Take one message heard at `now`.
-    pub fn observe(&mut self, message: &Message, now: Now) {
+    pub fn observe(&mut self, message: &Message, now: Moment) {
         match &message.kind {
             MessageKind::Alert => {
                 let (word, name) = message
@@ -143,7 +143,7 @@ impl MeshState {
         }
     }
 
-    fn heartbeat(&mut self, name: &str, now: Now) {
+    fn heartbeat(&mut self, name: &str, now: Moment) {
         if let Some(service) = self.services.get_mut(name) {
             service.interval = Some(now.instant.saturating_duration_since(service.last));
             service.last = now.instant;
@@ -162,7 +162,7 @@ impl MeshState {
         }
     }
 
-    fn sensor_value(&mut self, name: &str, payload: &Value, now: Now) {
+    fn sensor_value(&mut self, name: &str, payload: &Value, now: Moment) {
         if !self.sensors.contains_key(name) {
             if self.sensors.len() >= self.limits.sensors {
                 self.dropped.sensors += 1;
@@ -190,7 +190,7 @@ impl MeshState {
     }
 
     /// The Prometheus text exposition as of `now`, names in sorted order.
-    pub fn render(&self, now: Now) -> String {
+    pub fn render(&self, now: Moment) -> String {
         let mut text = Text::new();
         let mut services: Vec<(&String, &Service)> = self.services.iter().collect();
         services.sort_unstable_by_key(|(name, _)| *name);
@@ -198,7 +198,11 @@ impl MeshState {
         sensors.sort_unstable_by_key(|(name, _)| *name);
 
         let name = "dripline_service_heartbeat_age_seconds";
-        text.family(name, Kind::Gauge, "Seconds since the service's last heartbeat.");
+        text.family(
+            name,
+            Kind::Gauge,
+            "Seconds since the service's last heartbeat.",
+        );
         for (service, state) in &services {
             let age = now.instant.saturating_duration_since(state.last);
             text.sample(name, &[("service_name", service)], age.as_secs_f64());
@@ -249,7 +253,11 @@ impl MeshState {
             text.sample(name, &[("sensor", sensor)], state.last_unix);
         }
         let name = "dripline_sensor_alerts_total";
-        text.family(name, Kind::Counter, "sensor_value alerts seen for the sensor.");
+        text.family(
+            name,
+            Kind::Counter,
+            "sensor_value alerts seen for the sensor.",
+        );
         for (sensor, state) in &sensors {
             text.sample(name, &[("sensor", sensor)], state.alerts);
         }
@@ -294,7 +302,11 @@ impl MeshState {
             text.sample(name, &[("kind", kind)], count);
         }
         let name = "dl_metrics_undecodable_total";
-        text.family(name, Kind::Counter, "Messages that were not valid dripline.");
+        text.family(
+            name,
+            Kind::Counter,
+            "Messages that were not valid dripline.",
+        );
         text.sample(name, &[], self.undecodable);
         let name = "dl_metrics_other_alerts_total";
         text.family(
@@ -320,8 +332,8 @@ mod tests {
         Message::alert(key, payload, Default::default(), String::new())
     }
 
-    fn at(seconds: u64, start: Instant) -> Now {
-        Now {
+    fn at(seconds: u64, start: Instant) -> Moment {
+        Moment {
             instant: start + Duration::from_secs(seconds),
             unix: 1_000_000.0 + seconds as f64,
         }
@@ -330,34 +342,104 @@ mod tests {
     #[test]
     fn heartbeats_give_age_and_interval() {
         let start = Instant::now();
-        let mut state = MeshState::new(Limits { sensors: 10, services: 10 }, "heartbeat");
-        state.observe(&alert("heartbeat.peaches", json!({"name": "peaches"})), at(0, start));
+        let mut state = MeshState::new(
+            Limits {
+                sensors: 10,
+                services: 10,
+            },
+            "heartbeat",
+        );
+        state.observe(
+            &alert("heartbeat.peaches", json!({"name": "peaches"})),
+            at(0, start),
+        );
         let text = state.render(at(5, start));
-        assert!(text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 5.0\n"), "{text}");
-        assert!(!text.contains("dripline_service_heartbeat_interval_seconds{"), "{text}");
+        assert!(
+            text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 5.0\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("dripline_service_heartbeat_interval_seconds{"),
+            "{text}"
+        );
         state.observe(&alert("heartbeat.peaches", json!({})), at(10, start));
         let text = state.render(at(12, start));
-        assert!(text.contains("dripline_service_heartbeat_interval_seconds{service_name=\"peaches\"} 10.0\n"), "{text}");
-        assert!(text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 2.0\n"), "{text}");
-        assert!(text.contains("dripline_service_heartbeats_total{service_name=\"peaches\"} 2\n"), "{text}");
+        assert!(
+            text.contains(
+                "dripline_service_heartbeat_interval_seconds{service_name=\"peaches\"} 10.0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("dripline_service_heartbeat_age_seconds{service_name=\"peaches\"} 2.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dripline_service_heartbeats_total{service_name=\"peaches\"} 2\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn non_numeric_values_keep_only_time_and_count_and_the_cap_drops_the_rest() {
         let start = Instant::now();
-        let mut state = MeshState::new(Limits { sensors: 2, services: 1 }, "heartbeat");
-        state.observe(&alert("sensor_value.t1", json!({"value_raw": 1.5, "value_cal": 3})), at(0, start));
-        state.observe(&alert("sensor_value.t1", json!({"value_raw": "on", "value_cal": 3})), at(1, start));
-        state.observe(&alert("sensor_value.t2", json!({"value_raw": 2, "value_cal": "x"})), at(2, start));
-        state.observe(&alert("sensor_value.t3", json!({"value_raw": 3})), at(3, start));
+        let mut state = MeshState::new(
+            Limits {
+                sensors: 2,
+                services: 1,
+            },
+            "heartbeat",
+        );
+        state.observe(
+            &alert("sensor_value.t1", json!({"value_raw": 1.5, "value_cal": 3})),
+            at(0, start),
+        );
+        state.observe(
+            &alert(
+                "sensor_value.t1",
+                json!({"value_raw": "on", "value_cal": 3}),
+            ),
+            at(1, start),
+        );
+        state.observe(
+            &alert("sensor_value.t2", json!({"value_raw": 2, "value_cal": "x"})),
+            at(2, start),
+        );
+        state.observe(
+            &alert("sensor_value.t3", json!({"value_raw": 3})),
+            at(3, start),
+        );
         let text = state.render(at(4, start));
-        assert!(!text.contains("dripline_sensor_value_raw{sensor=\"t1\"}"), "{text}");
-        assert!(text.contains("dripline_sensor_last_alert_timestamp_seconds{sensor=\"t1\"} 1000001.0\n"), "{text}");
-        assert!(text.contains("dripline_sensor_alerts_total{sensor=\"t1\"} 2\n"), "{text}");
-        assert!(text.contains("dripline_sensor_value_raw{sensor=\"t2\"} 2.0\n"), "{text}");
-        assert!(!text.contains("dripline_sensor_value_cal{sensor=\"t2\"}"), "{text}");
+        assert!(
+            !text.contains("dripline_sensor_value_raw{sensor=\"t1\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "dripline_sensor_last_alert_timestamp_seconds{sensor=\"t1\"} 1000001.0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("dripline_sensor_alerts_total{sensor=\"t1\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dripline_sensor_value_raw{sensor=\"t2\"} 2.0\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("dripline_sensor_value_cal{sensor=\"t2\"}"),
+            "{text}"
+        );
         assert!(!text.contains("sensor=\"t3\""), "{text}");
-        assert!(text.contains("dl_metrics_dropped_total{kind=\"sensor\"} 1\n"), "{text}");
-        assert!(text.contains("dl_metrics_tracked{kind=\"sensor\"} 2\n"), "{text}");
+        assert!(
+            text.contains("dl_metrics_dropped_total{kind=\"sensor\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dl_metrics_tracked{kind=\"sensor\"} 2\n"),
+            "{text}"
+        );
     }
 }
