@@ -617,18 +617,7 @@ fn logger_command_stores_alerts_and_answers_its_probes() {
         ),
     );
     let deployment = cluster.find("Deployment", "logger").clone();
-    let probe = |name: &str| probe_of(&deployment, name);
-    let (live_path, live_port) = probe("livenessProbe");
-    let (ready_path, ready_port) = probe("readinessProbe");
-    assert_eq!((live_port, ready_port), (port, port));
-
-    let logger = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
-    assert!(
-        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
-        "{ready_path} never answered 200: {}",
-        logger.stderr()
-    );
-    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
+    let logger = start_and_probe(&cluster, &deployment, port);
 
     publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
     let count = || {
@@ -655,9 +644,10 @@ fn logger_command_stores_alerts_and_answers_its_probes() {
     );
 }
 
-/// The path and port of a workload's first container's HTTP probe `name` (e.g.
-/// `livenessProbe`), a named port resolved through the container's ports.
-fn probe_of(workload: &Value, name: &str) -> (String, u16) {
+/// Start a workload whose probes are HTTP on its metrics `port` (the logger, dl-metrics) as
+/// the kubelet would, and wait until its readiness probe answers 200; its liveness probe must
+/// answer 200 too.
+fn start_and_probe(cluster: &Cluster, workload: &Value, port: u16) -> Started {
     let container = &workload["spec"]["template"]["spec"]["containers"][0];
     let ports: BTreeMap<String, u64> = container["ports"]
         .as_sequence()
@@ -670,12 +660,26 @@ fn probe_of(workload: &Value, name: &str) -> (String, u16) {
             )
         })
         .collect();
-    let http = &container[name]["httpGet"];
-    let port = match &http["port"] {
-        Value::String(named) => ports[named.as_str()],
-        other => other.as_u64().unwrap(),
+    let probe = |name: &str| -> (String, u16) {
+        let http = &container[name]["httpGet"];
+        let port = match &http["port"] {
+            Value::String(named) => ports[named.as_str()],
+            other => other.as_u64().unwrap(),
+        };
+        (http["path"].as_str().unwrap().to_string(), port as u16)
     };
-    (http["path"].as_str().unwrap().to_string(), port as u16)
+    let (live_path, live_port) = probe("livenessProbe");
+    let (ready_path, ready_port) = probe("readinessProbe");
+    assert_eq!((live_port, ready_port), (port, port));
+
+    let started = Started::spawn(cluster.command(workload, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
+        "{ready_path} never answered 200: {}",
+        started.stderr()
+    );
+    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
+    started
 }
 
 #[test]
@@ -697,17 +701,7 @@ fn mesh_metrics_command_answers_its_probes_and_exports_a_heartbeat() {
         ),
     );
     let deployment = cluster.find("Deployment", "mesh-metrics").clone();
-    let (live_path, live_port) = probe_of(&deployment, "livenessProbe");
-    let (ready_path, ready_port) = probe_of(&deployment, "readinessProbe");
-    assert_eq!((live_port, ready_port), (port, port));
-
-    let mut metrics = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
-    assert!(
-        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
-        "{ready_path} never answered 200: {}",
-        metrics.stderr()
-    );
-    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
+    let mut metrics = start_and_probe(&cluster, &deployment, port);
 
     // A heartbeat as a dripline service sends it reaches the rendered program.
     let service = unique_name("chart_heartbeat");

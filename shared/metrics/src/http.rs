@@ -37,8 +37,14 @@ pub trait Exposition: Send + Sync + 'static {
 }
 
 /// Bind `address` now (so a taken port is reported at start), and serve in the background.
+/// The error says which address could not be bound: `cannot serve metrics on ADDR: why`.
 pub async fn serve<E: Exposition>(address: SocketAddr, exposition: Arc<E>) -> std::io::Result<()> {
-    let listener = TcpListener::bind(address).await?;
+    let listener = TcpListener::bind(address).await.map_err(|error| {
+        std::io::Error::new(
+            error.kind(),
+            format!("cannot serve metrics on {address}: {error}"),
+        )
+    })?;
     tracing::info!(%address, "serving /metrics, /healthz and /readyz");
     tokio::spawn(accept_loop(listener, exposition));
     Ok(())

@@ -31,12 +31,7 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
         };
         dripline_metrics::serve(address, Arc::new(Readiness::new(metrics.clone(), rule)))
             .await
-            .map_err(|e| {
-                ExitFailure::new(
-                    UNAVAILABLE,
-                    format!("cannot serve metrics on {address}: {e}"),
-                )
-            })?;
+            .map_err(|error| ExitFailure::new(UNAVAILABLE, error.to_string()))?;
     }
     let tables = match &args.json_table {
         Some(json) => SensorTables {

@@ -54,12 +54,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     let address = args.metrics_addr;
     dripline_metrics::serve(address, shared.clone())
         .await
-        .map_err(|e| {
-            ExitFailure::new(
-                UNAVAILABLE,
-                format!("cannot serve metrics on {address}: {e}"),
-            )
-        })?;
+        .map_err(|error| ExitFailure::new(UNAVAILABLE, error.to_string()))?;
 
     let mut bindings = vec![
         Binding {
