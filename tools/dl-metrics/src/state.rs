@@ -14,6 +14,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
+/// The longest name tracked, in bytes: as long as an AMQP routing key can be.
+pub const MAX_NAME_BYTES: usize = 255;
+
 /// How many names are tracked at most.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -129,17 +132,23 @@ impl MeshState {
                 }
             }
             MessageKind::Reply { return_code, .. } if *return_code != 0 => {
-                let key = (message.sender_info.service_name.clone(), *return_code);
-                let fits = self.error_replies.len() < self.limits.services;
-                match self.error_replies.get_mut(&key) {
-                    Some(count) => *count += 1,
-                    None if fits => {
-                        self.error_replies.insert(key, 1);
-                    }
-                    None => self.dropped.error_replies += 1,
-                }
+                self.error_reply(&message.sender_info.service_name, *return_code);
             }
             _ => {}
+        }
+    }
+
+    /// A reply's service name comes from its `sender_info` header, which, unlike a routing
+    /// key, has no length of its own: one over [`MAX_NAME_BYTES`] is not tracked (dropped).
+    fn error_reply(&mut self, service: &str, return_code: u32) {
+        let key = (service.to_string(), return_code);
+        if let Some(count) = self.error_replies.get_mut(&key) {
+            *count += 1;
+        } else if self.error_replies.len() < self.limits.services && service.len() <= MAX_NAME_BYTES
+        {
+            self.error_replies.insert(key, 1);
+        } else {
+            self.dropped.error_replies += 1;
         }
     }
 
@@ -439,6 +448,49 @@ mod tests {
         );
         assert!(
             text.contains("dl_metrics_tracked{kind=\"sensor\"} 2\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn error_replies_are_counted_within_the_cap_and_a_huge_sender_name_is_dropped() {
+        let start = Instant::now();
+        let mut state = MeshState::new(
+            Limits {
+                sensors: 1,
+                services: 2,
+            },
+            "heartbeat",
+        );
+        let reply = |service: &str, code: u32| {
+            let mut sender = dripline_protocol::SenderInfo::default();
+            sender.service_name = service.to_string();
+            let mut message = alert("amq.gen-x", json!(null));
+            message.kind = MessageKind::Reply {
+                return_code: code,
+                return_message: String::new(),
+            };
+            message.sender_info = sender;
+            message
+        };
+        state.observe(&reply("a", 0), at(0, start));
+        state.observe(&reply("a", 306), at(0, start));
+        state.observe(&reply("a", 306), at(0, start));
+        state.observe(&reply(&"x".repeat(1 << 20), 301), at(0, start));
+        state.observe(&reply("b", 301), at(0, start));
+        state.observe(&reply("c", 301), at(0, start));
+        let text = state.render(at(1, start));
+        assert!(
+            text.contains(
+                "dripline_error_replies_total{service_name=\"a\",return_code=\"306\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("return_code=\"301\"} 1\n"), "{text}");
+        assert!(!text.contains("xxxx"), "{text}");
+        assert!(!text.contains("service_name=\"c\""), "{text}");
+        assert!(
+            text.contains("dl_metrics_dropped_total{kind=\"error_reply\"} 2\n"),
             "{text}"
         );
     }
