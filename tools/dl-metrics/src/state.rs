@@ -463,8 +463,10 @@ mod tests {
             "heartbeat",
         );
         let reply = |service: &str, code: u32| {
-            let mut sender = dripline_protocol::SenderInfo::default();
-            sender.service_name = service.to_string();
+            let sender = dripline_protocol::SenderInfo {
+                service_name: service.to_string(),
+                ..Default::default()
+            };
             let mut message = alert("amq.gen-x", json!(null));
             message.kind = MessageKind::Reply {
                 return_code: code,
