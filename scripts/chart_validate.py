@@ -222,9 +222,10 @@ def check_promises(where, docs):
                 problem(here, f"helm test pod pings {command[1:2]}, neither the service {name!r} "
                         f"nor one of its endpoints {endpoints}")
 
-    # The logger: probes on its health endpoints, served where --metrics-addr says.
+    # The logger and dl-metrics: probes on their health endpoints, served where
+    # --metrics-addr says.
     for deployment in by_kind.get("Deployment", []):
-        if not component(deployment, "logger"):
+        if not (component(deployment, "logger") or component(deployment, "mesh-metrics")):
             continue
         here = f"{where}: {name_of(deployment)}"
         container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -12,6 +12,7 @@
 //!   environment reaches it too;
 //! - the logger's rendered command stores alerts, and its probe paths answer 200 on its
 //!   metrics port;
+//! - dl-metrics' rendered command answers its probes and exports a heartbeat it heard;
 //! - the export CronJob's command writes a new file per run on its volume, incrementally, and
 //!   the stdout variant prints the rows;
 //! - examples/second-mesh's values, renamed for the test, carry a value set through the
@@ -616,37 +617,7 @@ fn logger_command_stores_alerts_and_answers_its_probes() {
         ),
     );
     let deployment = cluster.find("Deployment", "logger").clone();
-    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    let ports: BTreeMap<String, u64> = container["ports"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["containerPort"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let probe = |name: &str| -> (String, u16) {
-        let http = &container[name]["httpGet"];
-        let port = match &http["port"] {
-            Value::String(named) => ports[named.as_str()],
-            other => other.as_u64().unwrap(),
-        };
-        (http["path"].as_str().unwrap().to_string(), port as u16)
-    };
-    let (live_path, live_port) = probe("livenessProbe");
-    let (ready_path, ready_port) = probe("readinessProbe");
-    assert_eq!((live_port, ready_port), (port, port));
-
-    let logger = Started::spawn(cluster.command(&deployment, &[]), &cluster.root);
-    assert!(
-        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
-        "{ready_path} never answered 200: {}",
-        logger.stderr()
-    );
-    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
+    let logger = start_and_probe(&cluster, &deployment, port);
 
     publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
     let count = || {
@@ -670,6 +641,90 @@ fn logger_command_stores_alerts_and_answers_its_probes() {
             )
         ),
         10
+    );
+}
+
+/// Start a workload whose probes are HTTP on its metrics `port` (the logger, dl-metrics) as
+/// the kubelet would, and wait until its readiness probe answers 200; its liveness probe must
+/// answer 200 too.
+fn start_and_probe(cluster: &Cluster, workload: &Value, port: u16) -> Started {
+    let container = &workload["spec"]["template"]["spec"]["containers"][0];
+    let ports: BTreeMap<String, u64> = container["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["containerPort"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let probe = |name: &str| -> (String, u16) {
+        let http = &container[name]["httpGet"];
+        let port = match &http["port"] {
+            Value::String(named) => ports[named.as_str()],
+            other => other.as_u64().unwrap(),
+        };
+        (http["path"].as_str().unwrap().to_string(), port as u16)
+    };
+    let (live_path, live_port) = probe("livenessProbe");
+    let (ready_path, ready_port) = probe("readinessProbe");
+    assert_eq!((live_port, ready_port), (port, port));
+
+    let started = Started::spawn(cluster.command(workload, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_get(ready_port, &ready_path).0 == 200),
+        "{ready_path} never answered 200: {}",
+        started.stderr()
+    );
+    assert_eq!(http_get(live_port, &live_path).0, 200, "{live_path}");
+    started
+}
+
+#[test]
+fn mesh_metrics_command_answers_its_probes_and_exports_a_heartbeat() {
+    let mut cluster = Cluster::new();
+    let port = free_port();
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({
+                "meshMetrics": {
+                    "enabled": true,
+                    "requests": true,
+                    "maxSensors": 100,
+                    "metrics": {"port": port}
+                }
+            }),
+        ),
+    );
+    let deployment = cluster.find("Deployment", "mesh-metrics").clone();
+    let mut metrics = start_and_probe(&cluster, &deployment, port);
+
+    // A heartbeat as a dripline service sends it reaches the rendered program.
+    let service = unique_name("chart_heartbeat");
+    let sent = run_command(
+        Command::new(binary("dl-alert"))
+            .args(["-b", "127.0.0.1", "-p", &BROKER_PORT.to_string()])
+            .arg(format!("heartbeat.{service}"))
+            .arg(json!({"name": service, "id": "0"}).to_string()),
+        None,
+    );
+    assert!(sent.status.success(), "dl-alert: {}", describe(&sent));
+    let line = format!("dripline_service_heartbeats_total{{service_name=\"{service}\"}} 1\n");
+    assert!(
+        wait_until(PATIENCE, || http_get(port, "/metrics").1.contains(&line)),
+        "no {line:?} in /metrics: {}",
+        metrics.stderr()
+    );
+    let status = metrics.process.terminate(Duration::from_secs(15));
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "dl-metrics on SIGTERM: {}",
+        metrics.stderr()
     );
 }
 

@@ -32,6 +32,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-serve", vec!["-c".into(), config]),
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
+        ("dl-metrics", words(&["--metrics-addr", "127.0.0.1:0"])),
     ]
 }
 
@@ -306,4 +307,11 @@ fn a_signal_is_the_normal_end_of_a_listener() {
     );
     assert_eq!(status, 0, "{stderr}");
     assert_documented("dl-listen", status, "SIGINT");
+    let (status, stderr) = interrupt(
+        "dl-metrics",
+        &["--metrics-addr", "127.0.0.1:0"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(status, 0, "dl-metrics: {stderr}");
+    assert_documented("dl-metrics", status, "SIGINT");
 }

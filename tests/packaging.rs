@@ -150,7 +150,10 @@ fn make_install_into_a_prefix_installs_working_programs_pages_and_completions() 
         None,
     );
     assert!(text(&through.stdout).starts_with("dl-get "), "{through:?}");
-    let unknown = run_command(Command::new(bin.join("dripline-tools")).arg("dl-nope"), None);
+    let unknown = run_command(
+        Command::new(bin.join("dripline-tools")).arg("dl-nope"),
+        None,
+    );
     assert_eq!(unknown.status.code(), Some(64), "{unknown:?}");
     for program in programs() {
         let output = run_command(

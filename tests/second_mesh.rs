@@ -1071,9 +1071,18 @@ fn manifests() -> BTreeMap<String, Yaml> {
             continue;
         }
         let object = read_yaml(&name);
-        assert_eq!(object["apiVersion"], "v1", "{name}");
         let kind = str_at(&object, &["kind"]);
-        assert!(["Secret", "ConfigMap"].contains(&kind), "{name}: {kind}");
+        // prometheus-rules.yaml: prometheus-operator's alert rules on dl-metrics.
+        let api = if kind == "PrometheusRule" {
+            "monitoring.coreos.com/v1"
+        } else {
+            "v1"
+        };
+        assert_eq!(object["apiVersion"], api, "{name}");
+        assert!(
+            ["Secret", "ConfigMap", "PrometheusRule"].contains(&kind),
+            "{name}: {kind}"
+        );
         assert_eq!(
             str_at(&object, &["metadata", "namespace"]),
             "default",

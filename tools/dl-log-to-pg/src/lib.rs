@@ -6,7 +6,8 @@
 //! - [`database`]: writing a batch, retried through outages, split to find a refused row.
 //! - [`broker`]: the durable queue, the dead-letter queue, acknowledgement after commit.
 //! - [`stdin`]: the same from JSON lines on stdin.
-//! - [`metrics`] and [`http`]: Prometheus metrics, `/healthz` and `/readyz`.
+//! - [`metrics`]: Prometheus metrics and readiness, served on `/metrics`, `/healthz` and
+//!   `/readyz` by `dripline_metrics::http`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -15,7 +16,6 @@ mod args;
 pub mod batch;
 pub mod broker;
 pub mod database;
-pub mod http;
 pub mod metrics;
 mod run;
 pub mod stdin;

@@ -1,14 +1,47 @@
 //! What the logger counts, as Prometheus metrics, and whether it is healthy.
 
-use std::fmt::Write;
+use dripline_metrics::text::{Kind, Text, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Upper bounds (seconds) of the batch commit latency histogram.
 const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// What `/readyz` checks.
+#[derive(Clone, Copy)]
+pub struct ReadinessRule {
+    /// Whether the broker connection counts (not with `--stdin`).
+    pub needs_broker: bool,
+    /// How long alerts may wait with nothing committed.
+    pub stall: Duration,
+}
+
+/// The metrics with the rule `/readyz` applies: what the HTTP endpoint serves.
+pub struct Readiness {
+    metrics: Arc<Metrics>,
+    rule: ReadinessRule,
+}
+
+impl Readiness {
+    /// Serve `metrics`, ready by `rule`.
+    pub fn new(metrics: Arc<Metrics>, rule: ReadinessRule) -> Self {
+        Readiness { metrics, rule }
+    }
+}
+
+impl dripline_metrics::Exposition for Readiness {
+    fn render(&self) -> String {
+        self.metrics.render()
+    }
+
+    fn readiness(&self) -> Result<(), String> {
+        self.metrics
+            .readiness(self.rule.needs_broker, self.rule.stall)
+    }
+}
 
 /// Counters and gauges, shared by the consuming and writing tasks and the HTTP endpoint.
 #[derive(Default)]
@@ -154,88 +187,88 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let mut counter = |name: &str, help: &str, samples: &[(&str, u64)]| {
-            let _ = writeln!(out, "# HELP dl_log_to_pg_{name} {help}");
-            let _ = writeln!(out, "# TYPE dl_log_to_pg_{name} counter");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "dl_log_to_pg_{name}{labels} {value}");
+        let mut out = Text::new();
+        let mut counter = |name: &str, help: &str, samples: &[(Option<&str>, u64)]| {
+            let name = format!("dl_log_to_pg_{name}");
+            out.family(&name, Kind::Counter, help);
+            for (peer, value) in samples {
+                match peer {
+                    Some(peer) => out.sample(&name, &[("peer", peer)], *value),
+                    None => out.sample(&name, &[], *value),
+                }
             }
         };
         counter(
             "received_total",
             "Alerts received.",
-            &[("", self.received.load(Relaxed))],
+            &[(None, self.received.load(Relaxed))],
         );
         counter(
             "written_rows_total",
             "Rows committed (numeric and JSON tables).",
-            &[("", self.written.load(Relaxed))],
+            &[(None, self.written.load(Relaxed))],
         );
         counter(
             "duplicates_total",
             "Redelivered alerts whose row was already stored.",
-            &[("", self.duplicates.load(Relaxed))],
+            &[(None, self.duplicates.load(Relaxed))],
         );
         counter(
             "dead_lettered_total",
             "Alerts that could not be stored, passed to the dead-letter queue.",
-            &[("", self.dead_lettered.load(Relaxed))],
+            &[(None, self.dead_lettered.load(Relaxed))],
         );
         counter(
             "batches_total",
             "Transactions committed.",
-            &[("", self.batches.load(Relaxed))],
+            &[(None, self.batches.load(Relaxed))],
         );
         counter(
             "reconnects_total",
             "Connections re-established after a loss, by peer.",
             &[
-                ("{peer=\"broker\"}", self.broker_reconnects.load(Relaxed)),
-                (
-                    "{peer=\"database\"}",
-                    self.database_reconnects.load(Relaxed),
-                ),
+                (Some("broker"), self.broker_reconnects.load(Relaxed)),
+                (Some("database"), self.database_reconnects.load(Relaxed)),
             ],
         );
-        let gauges: [(&str, &str, String); 4] = [
+        let gauges: [(&str, &str, Value); 4] = [
             (
                 "lag_seconds",
                 "Commit time minus the timestamp of the newest alert in the last batch.",
-                f64::from_bits(self.lag_seconds.load(Relaxed)).to_string(),
+                Value::Float(f64::from_bits(self.lag_seconds.load(Relaxed))),
             ),
             (
                 "waiting_alerts",
                 "Alerts received and not yet settled.",
-                self.waiting.load(Relaxed).to_string(),
+                Value::Count(self.waiting.load(Relaxed)),
             ),
             (
                 "broker_connected",
                 "1 while connected to the broker.",
-                u8::from(self.broker_connected.load(Relaxed)).to_string(),
+                Value::Count(u64::from(self.broker_connected.load(Relaxed))),
             ),
             (
                 "database_connected",
                 "1 while connected to the database.",
-                u8::from(self.database_connected.load(Relaxed)).to_string(),
+                Value::Count(u64::from(self.database_connected.load(Relaxed))),
             ),
         ];
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP dl_log_to_pg_{name} {help}");
-            let _ = writeln!(out, "# TYPE dl_log_to_pg_{name} gauge");
-            let _ = writeln!(out, "dl_log_to_pg_{name} {value}");
+            let name = format!("dl_log_to_pg_{name}");
+            out.family(&name, Kind::Gauge, help);
+            out.sample(&name, &[], value);
         }
         let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         let name = "dl_log_to_pg_batch_seconds";
-        let _ = writeln!(out, "# HELP {name} Time to write and commit one batch.");
-        let _ = writeln!(out, "# TYPE {name} histogram");
+        out.family(name, Kind::Histogram, "Time to write and commit one batch.");
+        let bucket = format!("{name}_bucket");
         for (bound, count) in LATENCY_BUCKETS.iter().zip(latency.counts.iter()) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+            out.sample(&bucket, &[("le", &bound.to_string())], *count);
         }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", latency.count);
-        let _ = writeln!(out, "{name}_sum {}", latency.sum);
-        let _ = writeln!(out, "{name}_count {}", latency.count);
-        out
+        out.sample(&bucket, &[("le", "+Inf")], latency.count);
+        out.sample(&format!("{name}_sum"), &[], latency.sum);
+        out.sample(&format!("{name}_count"), &[], latency.count);
+        out.finish()
     }
 }
 

@@ -4,8 +4,7 @@
 use crate::args::Args;
 use crate::broker::{self, QueuePlan};
 use crate::database::Database;
-use crate::http::{self, ReadinessRule};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Readiness, ReadinessRule};
 use crate::stdin;
 use dripline_cli::exit_status::{self, CONFIG, DATA_ERROR, SUCCESS, UNAVAILABLE};
 use dripline_cli::failures::{mesh_failure, store_failure};
@@ -30,14 +29,9 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
             needs_broker: !args.stdin,
             stall: args.stall_timeout,
         };
-        http::serve(address, metrics.clone(), rule)
+        dripline_metrics::serve(address, Arc::new(Readiness::new(metrics.clone(), rule)))
             .await
-            .map_err(|e| {
-                ExitFailure::new(
-                    UNAVAILABLE,
-                    format!("cannot serve metrics on {address}: {e}"),
-                )
-            })?;
+            .map_err(|error| ExitFailure::new(UNAVAILABLE, error.to_string()))?;
     }
     let tables = match &args.json_table {
         Some(json) => SensorTables {

@@ -25,6 +25,7 @@ const PROGRAMS: &[(&str, Main)] = &[
     ("dl-get", dl_get::main),
     ("dl-listen", dl_listen::main),
     ("dl-log-to-pg", dl_log_to_pg::main),
+    ("dl-metrics", dl_metrics::main),
     ("dl-serve", dl_serve::main),
     ("dl-set", dl_set::main),
 ];
@@ -60,7 +61,10 @@ fn main() -> ExitCode {
         Ok(exe) => Command::new(exe).arg0(&first).args(args).exec(),
         Err(error) => error,
     };
-    eprintln!("dripline-tools: cannot run {}: {error}", first.to_string_lossy());
+    eprintln!(
+        "dripline-tools: cannot run {}: {error}",
+        first.to_string_lossy()
+    );
     ExitCode::from(70)
 }
 

@@ -9,7 +9,6 @@
 //! from accept to the last byte of the answer. An accept error (out of file descriptors, say) is retried after a growing pause, and
 //! logged at most once a minute, so the listener never spins.
 
-use crate::metrics::Metrics;
 use dripline_mesh::Backoff;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,28 +28,29 @@ pub const CONNECTION_TIME: Duration = Duration::from_secs(5);
 /// How often an accept error is logged at most.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// What `/readyz` checks.
-#[derive(Clone, Copy)]
-pub struct ReadinessRule {
-    /// Whether the broker connection counts (not with `--stdin`).
-    pub needs_broker: bool,
-    /// How long alerts may wait with nothing committed.
-    pub stall: Duration,
+/// What a program serves: its metrics and whether it is ready.
+pub trait Exposition: Send + Sync + 'static {
+    /// The Prometheus text exposition of every metric (see [`crate::text`]).
+    fn render(&self) -> String;
+    /// `Ok` when the program can do its job; otherwise why not (the body of a 503).
+    fn readiness(&self) -> Result<(), String>;
 }
 
 /// Bind `address` now (so a taken port is reported at start), and serve in the background.
-pub async fn serve(
-    address: SocketAddr,
-    metrics: Arc<Metrics>,
-    rule: ReadinessRule,
-) -> std::io::Result<()> {
-    let listener = TcpListener::bind(address).await?;
+/// The error says which address could not be bound: `cannot serve metrics on ADDR: why`.
+pub async fn serve<E: Exposition>(address: SocketAddr, exposition: Arc<E>) -> std::io::Result<()> {
+    let listener = TcpListener::bind(address).await.map_err(|error| {
+        std::io::Error::new(
+            error.kind(),
+            format!("cannot serve metrics on {address}: {error}"),
+        )
+    })?;
     tracing::info!(%address, "serving /metrics, /healthz and /readyz");
-    tokio::spawn(accept_loop(listener, metrics, rule));
+    tokio::spawn(accept_loop(listener, exposition));
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, rule: ReadinessRule) {
+async fn accept_loop<E: Exposition>(listener: TcpListener, metrics: Arc<E>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
     let mut errors = RateLimited::new(ERROR_LOG_INTERVAL);
@@ -63,8 +63,7 @@ async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, rule: Readine
                 backoff.reset();
                 let metrics = metrics.clone();
                 tokio::spawn(async move {
-                    let _ =
-                        tokio::time::timeout(CONNECTION_TIME, answer(stream, &metrics, rule)).await;
+                    let _ = tokio::time::timeout(CONNECTION_TIME, answer(stream, &*metrics)).await;
                     drop(slot);
                 });
             }
@@ -135,11 +134,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(request))
 }
 
-async fn answer(
-    mut stream: TcpStream,
-    metrics: &Metrics,
-    rule: ReadinessRule,
-) -> std::io::Result<()> {
+async fn answer<E: Exposition>(mut stream: TcpStream, metrics: &E) -> std::io::Result<()> {
     let head = tokio::time::timeout(HEAD_TIME, read_head(&mut stream))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?;
@@ -149,7 +144,7 @@ async fn answer(
             "text/plain",
             "request too large\n".to_string(),
         ),
-        Some(request) => route(&request, metrics, rule),
+        Some(request) => route(&request, metrics),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -159,11 +154,7 @@ async fn answer(
     stream.shutdown().await
 }
 
-fn route(
-    request: &[u8],
-    metrics: &Metrics,
-    rule: ReadinessRule,
-) -> (&'static str, &'static str, String) {
+fn route<E: Exposition>(request: &[u8], metrics: &E) -> (&'static str, &'static str, String) {
     let head = String::from_utf8_lossy(request);
     let mut words = head.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
@@ -171,7 +162,7 @@ fn route(
     match (method, path) {
         ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", metrics.render()),
         ("GET", "/healthz") => ("200 OK", "text/plain", "ok\n".to_string()),
-        ("GET", "/readyz") => match metrics.readiness(rule.needs_broker, rule.stall) {
+        ("GET", "/readyz") => match metrics.readiness() {
             Ok(()) => ("200 OK", "text/plain", "ready\n".to_string()),
             Err(reason) => (
                 "503 Service Unavailable",
