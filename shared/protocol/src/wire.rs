@@ -651,7 +651,8 @@ impl ChunkAssembler {
                 .cloned();
             let Some(oldest) = oldest else { break };
             let reason = format!(
-                "given up to make room: more than {} incomplete messages or {} bytes waiting                  for chunks",
+                "given up to make room: more than {} incomplete messages or {} bytes waiting \
+                 for chunks",
                 self.limits.max_pending_messages, self.limits.max_pending_bytes
             );
             self.give_up(&oldest, reason);
@@ -674,6 +675,18 @@ impl ChunkAssembler {
             Err(err) => return Some(Err(err)),
         };
         if id.count == 1 {
+            if chunk.body.len() > self.limits.max_message_bytes {
+                // Refused before decoding: the size bound holds for one-chunk messages too.
+                self.refused_total += 1;
+                let reason = format!(
+                    "the message is larger than {} bytes; refused",
+                    self.limits.max_message_bytes
+                );
+                return Some(
+                    decode_envelope(&chunk.routing_key, &chunk.properties, &id.base)
+                        .and_then(|message| Err(body_error(message, &chunk.body, reason))),
+                );
+            }
             return Some(
                 decode_envelope(&chunk.routing_key, &chunk.properties, &id.base)
                     .and_then(|message| decode_body(message, &chunk.body)),
