@@ -21,13 +21,19 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// A raw publisher on `connection`.
+    /// A raw publisher on `connection`'s requests exchange.
     pub async fn open(connection: &MeshConnection) -> Raw {
+        let exchange = connection.settings().requests_exchange.clone();
+        Raw::on(connection, &exchange).await
+    }
+
+    /// A raw publisher on `connection`'s `exchange`.
+    pub async fn on(connection: &MeshConnection, exchange: &str) -> Raw {
         let channel = connection.channel().await.expect("a channel");
         connection.declare_exchanges(&channel).await.unwrap();
         Raw {
             channel,
-            exchange: connection.settings().requests_exchange.clone(),
+            exchange: exchange.to_string(),
         }
     }
 

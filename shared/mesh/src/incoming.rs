@@ -271,8 +271,8 @@ impl MessageStream {
                 given_up = count,
                 total = self.assembler.refused_total(),
                 pending_bytes = self.assembler.pending_bytes(),
-                "incomplete multi-chunk messages given up for the assembly limits (a flood of \
-                 chunks that never complete?)"
+                "multi-chunk messages given up for the assembly limits (larger than a message \
+                 may be, or too many incomplete ones: a flood of chunks that never complete?)"
             );
         }
     }

@@ -1596,4 +1596,44 @@ mod tests {
         assert_eq!(assembler.pending_count(), 0);
         assert_eq!(assembler.pending_bytes(), 0);
     }
+
+    #[test]
+    fn a_one_chunk_message_past_its_size_is_refused_before_decoding() {
+        let mut assembler =
+            ChunkAssembler::with_limits(Duration::from_secs(60), limits(100, 250, 10_000));
+        // 300 bytes of unclosed brackets: refused for the size, never parsed.
+        let mut chunk = piece("single", 0, 1, 0);
+        chunk.body = vec![b'['; 300];
+        match assembler.offer(chunk, Instant::now()) {
+            Some(Err(DecodeError::Body { reason, .. })) => {
+                assert!(reason.contains("larger than 250 bytes"), "{reason}")
+            }
+            other => panic!("expected a body error, got {other:?}"),
+        }
+        assert_eq!(assembler.refused_total(), 1);
+        assert!(assembler.offer(piece("fits", 0, 1, 250), Instant::now()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_deeply_nested_body_is_a_body_error_not_a_stack_overflow() {
+        let mut assembler = ChunkAssembler::default();
+        for body in [
+            "[".repeat(100_000),
+            r#"{"a":"#.repeat(100_000),
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        ] {
+            let mut chunk = piece("deep", 0, 1, 0);
+            chunk.body = body.into_bytes();
+            match assembler.offer(chunk, Instant::now()) {
+                Some(Err(DecodeError::Body { reason, .. })) => {
+                    assert!(reason.contains("recursion limit exceeded"), "{reason}")
+                }
+                other => panic!("expected a body error, got {other:?}"),
+            }
+        }
+        // serde_json's limit is 128 levels: 127 still decode.
+        let mut chunk = piece("deep", 0, 1, 0);
+        chunk.body = format!("{}1{}", "[".repeat(127), "]".repeat(127)).into_bytes();
+        assert!(assembler.offer(chunk, Instant::now()).unwrap().is_ok());
+    }
 }

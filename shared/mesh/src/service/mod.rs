@@ -33,7 +33,7 @@ mod endpoint;
 mod lockout;
 mod runtime;
 
-pub use dispatch::{Dispatcher, DuplicateName, Outcome, DEFAULT_BROADCAST_KEY};
+pub use dispatch::{Answer, Dispatcher, DuplicateName, Outcome, DEFAULT_BROADCAST_KEY};
 pub use endpoint::{Alert, Context, Endpoint, Reply, ReplyError, ServiceEndpoint};
 pub use lockout::{force_flag, Lockout};
 pub use runtime::{Service, ServiceOptions, DEFAULT_PREFETCH};

@@ -1,13 +1,13 @@
 //! The AMQP side of a service: queue, bindings, the receive → dispatch → reply loop,
 //! heartbeats, scheduled endpoint work, reconnection and a clean stop.
 
-use super::dispatch::{Dispatcher, Outcome};
+use super::dispatch::{Answer, Dispatcher, Outcome};
 use super::endpoint::Alert;
 use crate::connection::{timestamp_now, MeshConnection};
 use crate::incoming::{Incoming, MessageStream};
 use crate::publisher::{Exchange, Publisher};
 use crate::MeshError;
-use dripline_protocol::{AssemblyLimits, DecodeError, Message, MessageKind, SenderInfo};
+use dripline_protocol::{AssemblyLimits, Message, SenderInfo};
 use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
 };
@@ -352,30 +352,29 @@ impl Service {
         sender: &Sender,
         timers: &mut Timers,
     ) -> Result<(), MeshError> {
-        let (request, outcome) = match incoming.message {
-            Ok(message) if matches!(message.kind, MessageKind::Request { .. }) => {
-                let outcome = self.dispatcher.handle(&message);
-                if let Some(index) = self.dispatcher.route(&message.routing_key) {
+        let (request, outcome) = match self.dispatcher.answer(incoming.message) {
+            Answer::Reply { request, outcome } => {
+                if let Some(index) = self.dispatcher.route(&request.routing_key) {
                     timers.refresh(&self.dispatcher, index, Instant::now());
                 }
-                (message, outcome)
+                (request, outcome)
             }
-            Ok(message) => {
-                tracing::debug!(routing_key = %message.routing_key, "ignoring a message that is not a request");
-                return Ok(());
-            }
-            Err(DecodeError::Body {
-                message,
-                invalid,
+            Answer::Refused {
+                request,
+                outcome,
                 reason,
-            }) if matches!(message.kind, MessageKind::Request { .. }) => {
+            } => {
                 self.refusals.count(
-                    &message.routing_key,
+                    &request.routing_key,
                     format_args!("undecodable request body ({reason}); replying 302"),
                 );
-                (*message, Dispatcher::decoding_failure(&invalid))
+                (request, outcome)
             }
-            Err(error) => {
+            Answer::Ignored => {
+                tracing::debug!("ignoring a message that is not a request");
+                return Ok(());
+            }
+            Answer::Dropped(error) => {
                 self.refusals.count(
                     "",
                     format_args!("dropped a message that is not a dripline request: {error}"),
