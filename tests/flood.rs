@@ -133,7 +133,13 @@ pub async fn chunk_bomb(
     chunk_bytes: usize,
     reply_to: &str,
 ) -> Duration {
-    let mut chunk = one_chunk(&request(connection, target, Operation::Get, json!({}), reply_to));
+    let mut chunk = one_chunk(&request(
+        connection,
+        target,
+        Operation::Get,
+        json!({}),
+        reply_to,
+    ));
     chunk.body = vec![b' '; chunk_bytes];
     let start = Instant::now();
     for index in 0..count {

@@ -36,11 +36,24 @@ async fn dl_listen_refuses_a_deeply_nested_alert_and_prints_the_next_one() {
     );
     // Until dl-listen has bound its queue (and so printed a good alert and stopped), each round
     // sends it a deep alert first.
-    let good = Message::alert(&key, json!({"value_raw": 7}), conn.sender_info().clone(), "t".into());
+    let good = Message::alert(
+        &key,
+        json!({"value_raw": 7}),
+        conn.sender_info().clone(),
+        "t".into(),
+    );
     let start = Instant::now();
     let status = loop {
-        assert!(start.elapsed() < Duration::from_secs(20), "dl-listen printed nothing in 20 s");
-        let mut deep = one_chunk(&Message::alert(&key, json!({}), conn.sender_info().clone(), "t".into()));
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "dl-listen printed nothing in 20 s"
+        );
+        let mut deep = one_chunk(&Message::alert(
+            &key,
+            json!({}),
+            conn.sender_info().clone(),
+            "t".into(),
+        ));
         deep.body = deep_body();
         raw.chunk(&deep).await;
         raw.chunk(&one_chunk(&good)).await;
@@ -49,14 +62,15 @@ async fn dl_listen_refuses_a_deeply_nested_alert_and_prints_the_next_one() {
             break status;
         }
     };
-    let output = std::mem::replace(
-        &mut listen.child,
-        Command::new("true").spawn().unwrap(),
-    )
-    .wait_with_output()
-    .unwrap();
+    let output = std::mem::replace(&mut listen.child, Command::new("true").spawn().unwrap())
+        .wait_with_output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(status.success(), "dl-listen: {status}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        status.success(),
+        "dl-listen: {status}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let record: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(record["payload"], json!({"value_raw": 7}), "{stdout}");
 }
@@ -70,8 +84,13 @@ async fn fake_service(
     program_args: &[&str],
 ) -> std::process::Output {
     let requests = conn.settings().requests_exchange.clone();
-    let (_channel, _queue, mut stream) =
-        private_queue(conn, &requests, &[format!("{key}.#"), key.to_string()], false).await;
+    let (_channel, _queue, mut stream) = private_queue(
+        conn,
+        &requests,
+        &[format!("{key}.#"), key.to_string()],
+        false,
+    )
+    .await;
     let raw = Raw::open(conn).await;
     let mut command = without_env_settings(Command::new(binary("dl-get")));
     command
@@ -87,14 +106,25 @@ async fn fake_service(
         .unwrap()
         .message
         .unwrap();
-    let mut reply = Message::reply(&request, 0, "", json!(null), conn.sender_info().clone(), "t".into());
+    let mut reply = Message::reply(
+        &request,
+        0,
+        "",
+        json!(null),
+        conn.sender_info().clone(),
+        "t".into(),
+    );
     reply.payload = json!("x".repeat(body.len()));
     // The reply's chunks as encode cuts them, with the bytes swapped for `body`.
     let mut chunks = encode(&reply, 10_000);
     let count = chunks.len();
     let mut rest = &body[..];
     for (index, chunk) in chunks.iter_mut().enumerate() {
-        let take = if index + 1 == count { rest.len() } else { rest.len().min(10_000) };
+        let take = if index + 1 == count {
+            rest.len()
+        } else {
+            rest.len().min(10_000)
+        };
         chunk.body = rest[..take].to_vec();
         rest = &rest[take..];
         raw.chunk(chunk).await;
@@ -120,7 +150,10 @@ async fn dl_get_refuses_a_deeply_nested_reply_and_one_over_the_size_bound() {
     // then the message is given up for its missing chunks before it passes the bound. Either
     // way dl-get holds at most 16 MiB of it and says why.
     let output = fake_service(&conn, &key, body, &["-t", "5s"]).await;
-    refused_then_timed_out(&output, "larger than 16777216 bytes|chunks did not arrive within");
+    refused_then_timed_out(
+        &output,
+        "larger than 16777216 bytes|chunks did not arrive within",
+    );
 }
 
 /// dl-get warned that it dropped the reply (one of the `|`-separated `why`; a reply given up for the assembly limits
@@ -136,5 +169,8 @@ fn refused_then_timed_out(output: &std::process::Output, why: &str) {
             && why.split('|').any(|reason| line.contains(reason))
     };
     assert!(lines.iter().any(refused), "{stderr}");
-    assert!(lines.last().unwrap().contains("no reply within"), "{stderr}");
+    assert!(
+        lines.last().unwrap().contains("no reply within"),
+        "{stderr}"
+    );
 }

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |index: usize, default: usize| -> Option<usize> {
-        args.get(index).map_or(Some(default), |text| text.parse().ok())
+        args.get(index)
+            .map_or(Some(default), |text| text.parse().ok())
     };
     let (Some(service), Some(endpoint), Some(pid), Some(requests), Some(chunks)) = (
         args.first(),
@@ -49,7 +50,9 @@ async fn bench(service: &str, endpoint: &str, pid: u32, requests: usize, chunks:
     let connection = MeshConnection::connect(&settings, "hostile-flood")
         .await
         .expect("the broker");
-    let client = RequestClient::open(&connection).await.expect("request client");
+    let client = RequestClient::open(&connection)
+        .await
+        .expect("request client");
     let raw = Raw::open(&connection).await;
     let nobody = unique_name("nobody");
     let limit = Duration::from_secs(600);
@@ -71,7 +74,11 @@ async fn bench(service: &str, endpoint: &str, pid: u32, requests: usize, chunks:
     // Baseline: 50 pings one after the other on the idle service.
     let mut idle = Vec::new();
     for _ in 0..50 {
-        idle.push(ping(&connection, &client, service, limit).await.unwrap_or(limit));
+        idle.push(
+            ping(&connection, &client, service, limit)
+                .await
+                .unwrap_or(limit),
+        );
     }
     row("idle ping (baseline)", &idle, status_kib(pid, "VmHWM"));
 

@@ -30,7 +30,11 @@ const RSS_LIMIT_KIB: u64 = 32 * 1024;
 /// The service answers a ping within 1 s and its resident memory is back under 32 MiB.
 async fn still_well(served: &Served, connection: &MeshConnection, client: &RequestClient) {
     let round_trip = ping(connection, client, &served.name, Duration::from_secs(1)).await;
-    assert!(round_trip.is_some(), "{} no ping reply within 1 s", served.name);
+    assert!(
+        round_trip.is_some(),
+        "{} no ping reply within 1 s",
+        served.name
+    );
     let pid = served.process.child.id();
     let rss = status_kib(pid, "VmRSS");
     assert!(
@@ -65,7 +69,13 @@ async fn replies_until(stream: &mut MessageStream, last: &str) -> HashMap<String
 
 /// A set request to `target` with its one chunk's correlation id set to `id`.
 fn set_chunk(connection: &MeshConnection, target: &str, reply_to: &str, id: &str) -> WireChunk {
-    let message = flood::request(connection, target, Operation::Set, json!({"values": [1]}), reply_to);
+    let message = flood::request(
+        connection,
+        target,
+        Operation::Set,
+        json!({"values": [1]}),
+        reply_to,
+    );
     let mut chunk = one_chunk(&message);
     chunk.properties.correlation_id = Some(id.to_string());
     chunk
@@ -93,7 +103,10 @@ async fn malformed_requests_get_302_or_are_dropped_and_the_service_stays_well() 
     let must_302: Vec<(&str, Vec<u8>)> = vec![
         ("deep-array", "[".repeat(100_000).into_bytes()),
         ("deep-object", r#"{"a":"#.repeat(100_000).into_bytes()),
-        ("deep-closed", format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes()),
+        (
+            "deep-closed",
+            format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes(),
+        ),
         ("utf8", b"{\"values\":[\"\xff\xfe\xc3\"]}".to_vec()),
         ("nan", br#"{"values":[NaN]}"#.to_vec()),
         ("1e400", br#"{"values":[1e400]}"#.to_vec()),
@@ -116,7 +129,9 @@ async fn malformed_requests_get_302_or_are_dropped_and_the_service_stays_well() 
     for (index, number) in numbers.iter().enumerate() {
         let chunk = set_chunk(&conn, peaches, &reply_to, &format!("number-{index}"));
         let body = format!(r#"{{"values":[{number}]}}"#);
-        raw.send(peaches, &chunk.properties, body.as_bytes()).await.unwrap();
+        raw.send(peaches, &chunk.properties, body.as_bytes())
+            .await
+            .unwrap();
     }
     // Garbage lockout keys: a string that is no UUID gets 308 (as dripline-python); a key of
     // the wrong AMQP type is an unusable header.
@@ -169,14 +184,24 @@ async fn malformed_requests_get_302_or_are_dropped_and_the_service_stays_well() 
     let mut chunk = set_chunk(&conn, peaches, &reply_to, "no-headers");
     chunk.properties.headers = FieldTable::new();
     raw.chunk(&chunk).await;
-    for (index, encoding) in [None, Some("application/msgpack"), Some("")].into_iter().enumerate() {
+    for (index, encoding) in [None, Some("application/msgpack"), Some("")]
+        .into_iter()
+        .enumerate()
+    {
         let mut chunk = set_chunk(&conn, peaches, &reply_to, &format!("encoding-{index}"));
         chunk.properties.content_encoding = encoding.map(String::from);
         raw.chunk(&chunk).await;
     }
-    for (index, id) in [None, Some(""), Some("garbage"), Some("x/9/4"), Some("x/-1/2"), Some("x/0/0")]
-        .into_iter()
-        .enumerate()
+    for (index, id) in [
+        None,
+        Some(""),
+        Some("garbage"),
+        Some("x/9/4"),
+        Some("x/-1/2"),
+        Some("x/0/0"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut chunk = set_chunk(&conn, peaches, &reply_to, &format!("message-id-{index}"));
         chunk.properties.message_id = id.map(String::from);
@@ -192,10 +217,16 @@ async fn malformed_requests_get_302_or_are_dropped_and_the_service_stays_well() 
     // name reaches it; 256 bytes cannot be sent at all.
     let chunk = set_chunk(&conn, peaches, &reply_to, "empty-key");
     raw.send("", &chunk.properties, &chunk.body).await.unwrap();
-    let long = format!("{}.{}", store.service, "r".repeat(254 - store.service.len()));
+    let long = format!(
+        "{}.{}",
+        store.service,
+        "r".repeat(254 - store.service.len())
+    );
     assert_eq!(long.len(), 255);
     let chunk = set_chunk(&conn, &long, &reply_to, "long-key");
-    raw.send(&long, &chunk.properties, &chunk.body).await.unwrap();
+    raw.send(&long, &chunk.properties, &chunk.body)
+        .await
+        .unwrap();
     let refused = raw
         .send(&format!("{long}r"), &chunk.properties, &chunk.body)
         .await;
@@ -219,7 +250,10 @@ async fn malformed_requests_get_302_or_are_dropped_and_the_service_stays_well() 
     assert_eq!(codes.get("long-key").map(Vec::len), Some(1), "{codes:?}");
     assert_eq!(codes.get("final"), Some(&vec![0]), "{codes:?}");
     assert!(!codes.contains_key("empty-key") && !codes.contains_key("no-reply-to"));
-    assert!(codes.values().all(|c| c.len() == 1), "a request answered twice: {codes:?}");
+    assert!(
+        codes.values().all(|c| c.len() == 1),
+        "a request answered twice: {codes:?}"
+    );
     still_well(&served, &conn, &client).await;
 }
 
@@ -247,14 +281,25 @@ async fn chunk_bombs_are_bounded_and_the_service_stays_well() {
     // A 4 MB value in 10 kB chunks against --max-message-size 1048576: refused with a 302 once
     // it passes 1 MiB, its later chunks dropped without another reply.
     let big = "7".repeat(4_000_000);
-    let mut message = flood::request(&conn, peaches, Operation::Set, json!({"values": [big]}), &reply_to);
+    let mut message = flood::request(
+        &conn,
+        peaches,
+        Operation::Set,
+        json!({"values": [big]}),
+        &reply_to,
+    );
     message.correlation_id = "big".into();
     for chunk in encode(&message, 10_000) {
         raw.chunk(&chunk).await;
     }
     // Duplicate and out-of-order chunks of a good request: answered once, with the value.
-    let mut message: Message =
-        flood::request(&conn, peaches, Operation::Set, json!({"values": [42.5]}), &reply_to);
+    let mut message: Message = flood::request(
+        &conn,
+        peaches,
+        Operation::Set,
+        json!({"values": [42.5]}),
+        &reply_to,
+    );
     message.correlation_id = "shuffled".into();
     let chunks = encode(&message, 5);
     assert!(chunks.len() >= 3, "{} chunks", chunks.len());
@@ -276,7 +321,12 @@ async fn chunk_bombs_are_bounded_and_the_service_stays_well() {
     assert!(!codes.contains_key("count"), "{codes:?}");
     let get = flood::request(&conn, peaches, Operation::Get, json!({}), "");
     let reply = serve_support::ask(&client, get).await;
-    assert_eq!(reply.payload["value_raw"], json!(42.5), "{:?}", reply.payload);
+    assert_eq!(
+        reply.payload["value_raw"],
+        json!(42.5),
+        "{:?}",
+        reply.payload
+    );
     // The mismatched message's first chunk times out (1 s) with the rest of the bomb.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     still_well(&served, &conn, &client).await;
@@ -308,7 +358,10 @@ async fn a_request_burst_waits_in_the_broker_and_pings_are_answered() {
         "burst of 10 000: {} pings, median {median:.0} ms, max {max:.0} ms; peak RSS {peak} kB",
         round_trips.len()
     );
-    assert!(max < 60_000.0, "a ping got no reply while the burst drained");
+    assert!(
+        max < 60_000.0,
+        "a ping got no reply while the burst drained"
+    );
     assert!(peak < RSS_LIMIT_KIB, "peak RSS {peak} kB during the burst");
     still_well(&served, &conn, &client).await;
 }

@@ -1611,7 +1611,10 @@ mod tests {
             other => panic!("expected a body error, got {other:?}"),
         }
         assert_eq!(assembler.refused_total(), 1);
-        assert!(assembler.offer(piece("fits", 0, 1, 250), Instant::now()).unwrap().is_ok());
+        assert!(assembler
+            .offer(piece("fits", 0, 1, 250), Instant::now())
+            .unwrap()
+            .is_ok());
     }
 
     #[test]

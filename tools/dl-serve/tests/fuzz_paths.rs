@@ -18,8 +18,8 @@ use dripline_mesh::service::{Answer, Dispatcher, Outcome};
 use dripline_protocol::fuzzing::chunk_from_bytes;
 use dripline_protocol::wire::encode_sender_info;
 use dripline_protocol::{
-    encode, AssemblyLimits, CONTENT_ENCODING_JSON, ChunkAssembler, FieldValue, LockoutKey, Message, MessageKind,
-    Operation, SenderInfo,
+    encode, AssemblyLimits, ChunkAssembler, FieldValue, LockoutKey, Message, MessageKind,
+    Operation, SenderInfo, CONTENT_ENCODING_JSON,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -146,7 +146,10 @@ fn check_outcome(request: &Message, outcome: Outcome, seed: u64, index: usize) {
         "t".into(),
     );
     let back = round_trip(&reply, seed, index);
-    assert_eq!(back.correlation_id, request.correlation_id, "seed {seed} input {index}");
+    assert_eq!(
+        back.correlation_id, request.correlation_id,
+        "seed {seed} input {index}"
+    );
     match back.kind {
         MessageKind::Reply { return_code, .. } => {
             assert_eq!(return_code, code, "seed {seed} input {index}")
@@ -249,7 +252,12 @@ fn arbitrary_requests_through_the_whole_service_path() {
         // Through reassembly, as MessageStream does it.
         let now = start + Duration::from_millis(index as u64 * 5);
         let mut received: Vec<_> = assembler.offer(chunk, now).into_iter().collect();
-        received.extend(assembler.take_given_up().into_iter().map(|(_, result)| result));
+        received.extend(
+            assembler
+                .take_given_up()
+                .into_iter()
+                .map(|(_, result)| result),
+        );
         received.extend(assembler.expire(now));
         for result in received {
             match dispatcher.answer(result) {
@@ -278,12 +286,17 @@ fn arbitrary_requests_through_the_whole_service_path() {
             for scheduled in 0..dispatcher.len() {
                 if dispatcher.schedule_interval(scheduled).is_some() {
                     for alert in dispatcher.run_scheduled(scheduled) {
-                        let message = Message::alert(&alert.routing_key, alert.payload, sender(), "t".into());
+                        let message =
+                            Message::alert(&alert.routing_key, alert.payload, sender(), "t".into());
                         round_trip(&message, seed, index);
                     }
                 }
             }
-            assert_eq!(ping_code(&mut dispatcher), 0, "seed {seed} input {index}: ping");
+            assert_eq!(
+                ping_code(&mut dispatcher),
+                0,
+                "seed {seed} input {index}: ping"
+            );
         }
     }
     // The generator must reach every branch often.
@@ -368,12 +381,21 @@ fn mutated_configs_never_panic_and_refusals_name_the_file() {
             Err(error) => {
                 refused += 1;
                 let lines = error.lines();
-                assert!(!lines.is_empty(), "seed {seed} input {index}: an empty refusal");
+                assert!(
+                    !lines.is_empty(),
+                    "seed {seed} input {index}: an empty refusal"
+                );
                 for line in lines {
-                    assert!(line.starts_with("fuzz.yaml"), "seed {seed} input {index}: {line}");
+                    assert!(
+                        line.starts_with("fuzz.yaml"),
+                        "seed {seed} input {index}: {line}"
+                    );
                 }
             }
         }
     }
-    assert!(loaded > 100 && refused > 100, "loaded {loaded}, refused {refused}");
+    assert!(
+        loaded > 100 && refused > 100,
+        "loaded {loaded}, refused {refused}"
+    );
 }

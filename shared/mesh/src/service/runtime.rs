@@ -8,9 +8,7 @@ use crate::incoming::{Incoming, MessageStream};
 use crate::publisher::{Exchange, Publisher};
 use crate::MeshError;
 use dripline_protocol::{AssemblyLimits, Message, SenderInfo};
-use lapin::options::{
-    BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use serde_json::json;
 use std::future::Future;
