@@ -12,6 +12,8 @@
 //!   checks, the built-ins (`ping`, `lock`, `unlock`, `set_condition`, get `is-locked`),
 //!   dripline-python's conventions and error texts (303, 306, 307, 308, 310), a 302 reply for
 //!   an undecodable body, 999 for a panicking handler. Unit-testable without a broker.
+//!   [`Dispatcher::answer`] is the whole decision for one received message ([`Answer`]: reply,
+//!   302, ignore or drop), what [`Service`] calls and what dl-serve's fuzz test drives.
 //! - [`Service`]: the AMQP loop. Declares the queue named exactly like the service
 //!   (exclusive, auto-delete, non-durable), binds `<name>.#`, `<broadcast>.#` and each
 //!   `<endpoint>.#` on the requests exchange, acks every delivery when received (manual
