@@ -79,7 +79,7 @@ struct ArrivalAcks {
 }
 
 /// How often a flood of refused chunks is reported, at most.
-const REFUSAL_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const REFUSAL_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl MessageStream {
     /// Read `consumer`; `keep_ackers` is false for auto-ack (no_ack) consumers.

@@ -4,7 +4,7 @@
 use super::dispatch::{Answer, Dispatcher, Outcome};
 use super::endpoint::Alert;
 use crate::connection::{timestamp_now, MeshConnection};
-use crate::incoming::{Incoming, MessageStream};
+use crate::incoming::{Incoming, MessageStream, REFUSAL_REPORT_EVERY};
 use crate::publisher::{Exchange, Publisher};
 use crate::MeshError;
 use dripline_protocol::{AssemblyLimits, Message, SenderInfo};
@@ -66,9 +66,6 @@ struct Refusals {
     since_report: u64,
     last_report: Option<Instant>,
 }
-
-/// How often refused messages are reported, at most.
-const REFUSAL_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 impl Refusals {
     /// Count one refusal; log it when no report was made in the last period.
