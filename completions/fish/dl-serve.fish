@@ -1,6 +1,7 @@
 complete -c dl-serve -s c -l config -d 'The service configuration file (YAML, dripline-python format)' -r -F
 complete -c dl-serve -l heartbeat-interval-s -d 'Seconds between heartbeat alerts, 0 = none; overrides the config\'s heartbeat_interval_s [default: 60]' -r
 complete -c dl-serve -l heartbeat-routing-key -d 'First routing-key word of heartbeat alerts; overrides dripline_mesh.heartbeat_routing_key [default: heartbeat]' -r
+complete -c dl-serve -l max-message-size -d 'Largest request accepted, in bytes, all its chunks together; a bigger one is answered 302 and the refusals are counted in a warning at most every 10 s' -r
 complete -c dl-serve -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
 complete -c dl-serve -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
 complete -c dl-serve -l vhost -d 'RabbitMQ virtual host [default: /]' -r

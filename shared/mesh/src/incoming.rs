@@ -4,7 +4,8 @@ use crate::fields::from_amqp_properties;
 use crate::MeshError;
 use dripline_protocol::wire::{ChunkId, DEFAULT_CHUNK_WAIT};
 use dripline_protocol::{AssemblyLimits, ChunkAssembler, DecodeError, Message, WireChunk};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use lapin::options::BasicAckOptions;
 use lapin::{Acker, Consumer};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -65,11 +66,20 @@ pub struct MessageStream {
     ready: VecDeque<Incoming>,
     keep_ackers: bool,
     keep_raw: bool,
+    arrival_acks: Option<ArrivalAcks>,
     last_refusal_report: Option<Instant>,
 }
 
+/// Deliveries acknowledged as they arrive, several at a time (`multiple`): at most `batch`
+/// wait for their acknowledgement, and none once the consumer has nothing more buffered.
+struct ArrivalAcks {
+    batch: usize,
+    unacked: usize,
+    last: Option<Acker>,
+}
+
 /// How often a flood of refused chunks is reported, at most.
-const REFUSAL_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const REFUSAL_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl MessageStream {
     /// Read `consumer`; `keep_ackers` is false for auto-ack (no_ack) consumers.
@@ -81,6 +91,7 @@ impl MessageStream {
             ready: VecDeque::new(),
             keep_ackers,
             keep_raw: false,
+            arrival_acks: None,
             last_refusal_report: None,
         }
     }
@@ -89,6 +100,35 @@ impl MessageStream {
     pub fn with_limits(mut self, limits: AssemblyLimits) -> Self {
         self.assembler = ChunkAssembler::with_limits(DEFAULT_CHUNK_WAIT, limits);
         self
+    }
+
+    /// Acknowledge every delivery as it arrives (dripline's semantics for requests: a request
+    /// is acknowledged on arrival, whatever becomes of it), `batch` deliveries in one
+    /// `multiple` acknowledgement while a burst drains, at once when the consumer is idle.
+    /// For a manual-acknowledgement consumer with a prefetch count above `batch` (twice it
+    /// keeps the broker sending while the acknowledgement travels): the broker then holds
+    /// what a flood queues, never our process.
+    pub fn acknowledging_on_arrival(mut self, batch: u16) -> Self {
+        self.arrival_acks = Some(ArrivalAcks {
+            batch: usize::from(batch.max(1)),
+            unacked: 0,
+            last: None,
+        });
+        self
+    }
+
+    /// Acknowledge the deliveries received so far (with arrival acknowledgements on).
+    async fn flush_acks(&mut self) -> Result<(), MeshError> {
+        let Some(acks) = self.arrival_acks.as_mut() else {
+            return Ok(());
+        };
+        acks.unacked = 0;
+        if let Some(last) = acks.last.take() {
+            last.ack(BasicAckOptions { multiple: true })
+                .await
+                .map_err(|e| MeshError::amqp("acknowledging deliveries", e))?;
+        }
+        Ok(())
     }
 
     /// How many messages were given up or refused for the assembly limits so far.
@@ -117,22 +157,45 @@ impl MessageStream {
                 return Some(Ok(incoming));
             }
             let deadline = self.assembler.next_deadline();
-            let delivery = match deadline {
-                Some(deadline) => {
-                    tokio::select! {
-                        delivery = self.consumer.next() => delivery,
-                        _ = tokio::time::sleep_until(deadline.into()) => {
-                            self.expire();
-                            continue;
+            if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                self.expire(); // even while a burst keeps the consumer busy
+                continue;
+            }
+            // Whatever the consumer already holds is taken at once; before waiting for more,
+            // the deliveries taken so far are acknowledged.
+            let delivery = match self.consumer.next().now_or_never() {
+                Some(delivery) => delivery,
+                None => {
+                    if let Err(error) = self.flush_acks().await {
+                        return Some(Err(error));
+                    }
+                    match deadline {
+                        Some(deadline) => {
+                            tokio::select! {
+                                delivery = self.consumer.next() => delivery,
+                                _ = tokio::time::sleep_until(deadline.into()) => {
+                                    self.expire();
+                                    continue;
+                                }
+                            }
                         }
+                        None => self.consumer.next().await,
                     }
                 }
-                None => self.consumer.next().await,
             };
             let delivery = match delivery? {
                 Ok(delivery) => delivery,
                 Err(error) => return Some(Err(MeshError::amqp("receiving", error))),
             };
+            if let Some(acks) = self.arrival_acks.as_mut() {
+                acks.last = Some(delivery.acker.clone());
+                acks.unacked += 1;
+                if acks.unacked >= acks.batch {
+                    if let Err(error) = self.flush_acks().await {
+                        return Some(Err(error));
+                    }
+                }
+            }
             let properties = from_amqp_properties(&delivery.properties);
             // The assembler's key: the whole base, which may itself contain '/'.
             let id_base = properties
@@ -208,8 +271,8 @@ impl MessageStream {
                 given_up = count,
                 total = self.assembler.refused_total(),
                 pending_bytes = self.assembler.pending_bytes(),
-                "incomplete multi-chunk messages given up for the assembly limits (a flood of \
-                 chunks that never complete?)"
+                "multi-chunk messages given up for the assembly limits (larger than a message \
+                 may be, or too many incomplete ones: a flood of chunks that never complete?)"
             );
         }
     }

@@ -651,7 +651,8 @@ impl ChunkAssembler {
                 .cloned();
             let Some(oldest) = oldest else { break };
             let reason = format!(
-                "given up to make room: more than {} incomplete messages or {} bytes waiting                  for chunks",
+                "given up to make room: more than {} incomplete messages or {} bytes waiting \
+                 for chunks",
                 self.limits.max_pending_messages, self.limits.max_pending_bytes
             );
             self.give_up(&oldest, reason);
@@ -674,6 +675,18 @@ impl ChunkAssembler {
             Err(err) => return Some(Err(err)),
         };
         if id.count == 1 {
+            if chunk.body.len() > self.limits.max_message_bytes {
+                // Refused before decoding: the size bound holds for one-chunk messages too.
+                self.refused_total += 1;
+                let reason = format!(
+                    "the message is larger than {} bytes; refused",
+                    self.limits.max_message_bytes
+                );
+                return Some(
+                    decode_envelope(&chunk.routing_key, &chunk.properties, &id.base)
+                        .and_then(|message| Err(body_error(message, &chunk.body, reason))),
+                );
+            }
             return Some(
                 decode_envelope(&chunk.routing_key, &chunk.properties, &id.base)
                     .and_then(|message| decode_body(message, &chunk.body)),
@@ -1582,5 +1595,48 @@ mod tests {
         assert!(assembler.take_given_up().is_empty());
         assert_eq!(assembler.pending_count(), 0);
         assert_eq!(assembler.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn a_one_chunk_message_past_its_size_is_refused_before_decoding() {
+        let mut assembler =
+            ChunkAssembler::with_limits(Duration::from_secs(60), limits(100, 250, 10_000));
+        // 300 bytes of unclosed brackets: refused for the size, never parsed.
+        let mut chunk = piece("single", 0, 1, 0);
+        chunk.body = vec![b'['; 300];
+        match assembler.offer(chunk, Instant::now()) {
+            Some(Err(DecodeError::Body { reason, .. })) => {
+                assert!(reason.contains("larger than 250 bytes"), "{reason}")
+            }
+            other => panic!("expected a body error, got {other:?}"),
+        }
+        assert_eq!(assembler.refused_total(), 1);
+        assert!(assembler
+            .offer(piece("fits", 0, 1, 250), Instant::now())
+            .unwrap()
+            .is_ok());
+    }
+
+    #[test]
+    fn a_deeply_nested_body_is_a_body_error_not_a_stack_overflow() {
+        let mut assembler = ChunkAssembler::default();
+        for body in [
+            "[".repeat(100_000),
+            r#"{"a":"#.repeat(100_000),
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        ] {
+            let mut chunk = piece("deep", 0, 1, 0);
+            chunk.body = body.into_bytes();
+            match assembler.offer(chunk, Instant::now()) {
+                Some(Err(DecodeError::Body { reason, .. })) => {
+                    assert!(reason.contains("recursion limit exceeded"), "{reason}")
+                }
+                other => panic!("expected a body error, got {other:?}"),
+            }
+        }
+        // serde_json's limit is 128 levels: 127 still decode.
+        let mut chunk = piece("deep", 0, 1, 0);
+        chunk.body = format!("{}1{}", "[".repeat(127), "]".repeat(127)).into_bytes();
+        assert!(assembler.offer(chunk, Instant::now()).unwrap().is_ok());
     }
 }

@@ -28,6 +28,7 @@ Examples:
   dl-serve -c store.yaml -b rabbit.example.org --auth-file /etc/rabbitmq-secret/authentications.json -v
   dl-serve -c store.yaml --check          # validate the config and exit
   dl-serve -c store.yaml --heartbeat-interval-s 0 --log-format json
+  dl-serve -c store.yaml --max-message-size 1048576   # refuse requests over 1 MiB
 
 Exit status:
   0   stopped by SIGINT or SIGTERM (or --check found the config fine)
@@ -58,6 +59,11 @@ pub struct Args {
     /// dripline_mesh.heartbeat_routing_key [default: heartbeat].
     #[arg(long = "heartbeat-routing-key", value_name = "WORD")]
     pub heartbeat_routing_key: Option<String>,
+
+    /// Largest request accepted, in bytes, all its chunks together; a bigger one is answered
+    /// 302 and the refusals are counted in a warning at most every 10 s.
+    #[arg(long = "max-message-size", value_name = "BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_size: u32,
 
     /// Check the config file (and broker settings) and exit without connecting.
     #[arg(long = "check")]

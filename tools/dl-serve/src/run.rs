@@ -8,6 +8,7 @@ use dripline_cli::failures::mesh_failure;
 use dripline_cli::{ExitFailure, Shutdown};
 use dripline_mesh::service::{Dispatcher, Endpoint, Service, ServiceEndpoint, ServiceOptions};
 use dripline_mesh::{BrokerSettings, MeshConnection};
+use dripline_protocol::AssemblyLimits;
 use serde_json::json;
 use std::time::Duration;
 
@@ -47,8 +48,15 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
         );
         return Ok(SUCCESS);
     }
+    let defaults = AssemblyLimits::default();
+    let max_message_bytes = args.max_message_size as usize;
     let service_options = ServiceOptions {
         heartbeat_interval: heartbeat,
+        limits: AssemblyLimits {
+            max_message_bytes,
+            max_pending_bytes: defaults.max_pending_bytes.max(max_message_bytes),
+            ..defaults
+        },
         ..ServiceOptions::default()
     };
     serve(config, settings, dispatcher, service_options, shutdown).await

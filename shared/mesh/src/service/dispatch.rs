@@ -3,7 +3,7 @@
 
 use super::endpoint::{Alert, Context, Endpoint, Reply, ReplyError};
 use super::lockout::{force_flag, Lockout};
-use dripline_protocol::{LockoutKey, Message, MessageKind, Operation, ReturnCode};
+use dripline_protocol::{DecodeError, LockoutKey, Message, MessageKind, Operation, ReturnCode};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -28,6 +28,32 @@ impl Outcome {
             reply: reply.into(),
         }
     }
+}
+
+/// What a service does with one received message ([`Dispatcher::answer`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// A request handled: publish the outcome's alerts, then its reply.
+    Reply {
+        /// The request (its `reply_to` and correlation id address the reply).
+        request: Box<Message>,
+        /// What handling it produced.
+        outcome: Outcome,
+    },
+    /// A request whose body could not be decoded (or was over the size bound): reply 302.
+    Refused {
+        /// The request's envelope.
+        request: Box<Message>,
+        /// The 302 reply.
+        outcome: Outcome,
+        /// Why the body was refused.
+        reason: String,
+    },
+    /// A decodable message that is not a request (a reply or an alert): nothing to do.
+    Ignored,
+    /// Not a dripline request at all (unusable properties or headers): dropped, for this
+    /// reason; nobody can be answered.
+    Dropped(String),
 }
 
 /// Two endpoints (or an endpoint and the service, or the broadcast key) share a name.
@@ -160,6 +186,31 @@ impl Dispatcher {
                 }),
             ),
         )
+    }
+
+    /// The whole decision for one received message: a decoded request is handled, an
+    /// undecodable request body is refused with 302, anything else is ignored or dropped.
+    pub fn answer(&mut self, received: Result<Message, DecodeError>) -> Answer {
+        match received {
+            Ok(message) if matches!(message.kind, MessageKind::Request { .. }) => {
+                let outcome = self.handle(&message);
+                Answer::Reply {
+                    request: Box::new(message),
+                    outcome,
+                }
+            }
+            Ok(_) => Answer::Ignored,
+            Err(DecodeError::Body {
+                message,
+                invalid,
+                reason,
+            }) if matches!(message.kind, MessageKind::Request { .. }) => Answer::Refused {
+                request: message,
+                outcome: Dispatcher::decoding_failure(&invalid),
+                reason,
+            },
+            Err(error) => Answer::Dropped(error.to_string()),
+        }
     }
 
     /// Handle a decoded request. Anything that is not a request gets a 300-free answer:

@@ -196,7 +196,7 @@ pub trait Endpoint: Send {
         format!("<class '{}'>", self.class_name())
     }
 
-    /// A get without specifier. Default: 306 "<class> does not implement on_get".
+    /// A get without specifier. Default: 306 `"<class> does not implement on_get"`.
     fn on_get(&mut self, ctx: &mut Context<'_>) -> Result<Value, ReplyError> {
         let _ = ctx;
         Err(ReplyError::invalid_method(format!(
@@ -206,7 +206,7 @@ pub trait Endpoint: Send {
     }
 
     /// A set without specifier, with `values[0]` of the request. The returned value is the
-    /// reply payload. Default: 306 "<class> does not implement on_set".
+    /// reply payload. Default: 306 `"<class> does not implement on_set"`.
     fn on_set(&mut self, value: Value, ctx: &mut Context<'_>) -> Result<Value, ReplyError> {
         let _ = (value, ctx);
         Err(ReplyError::invalid_method(format!(

@@ -35,7 +35,7 @@ impl Lockout {
         }
     }
 
-    /// 307 "Request denied due to lockout (key used: <key>)": the reply to a request that
+    /// 307 `"Request denied due to lockout (key used: <key>)"`: the reply to a request that
     /// failed [`Lockout::authenticate`].
     pub fn denied(key: &LockoutKey) -> Reply {
         Reply::new(

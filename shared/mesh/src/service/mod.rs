@@ -12,9 +12,12 @@
 //!   checks, the built-ins (`ping`, `lock`, `unlock`, `set_condition`, get `is-locked`),
 //!   dripline-python's conventions and error texts (303, 306, 307, 308, 310), a 302 reply for
 //!   an undecodable body, 999 for a panicking handler. Unit-testable without a broker.
+//!   [`Dispatcher::answer`] is the whole decision for one received message ([`Answer`]: reply,
+//!   302, ignore or drop), what [`Service`] calls and what dl-serve's fuzz test drives.
 //! - [`Service`]: the AMQP loop. Declares the queue named exactly like the service
 //!   (exclusive, auto-delete, non-durable), binds `<name>.#`, `<broadcast>.#` and each
-//!   `<endpoint>.#` on the requests exchange, acks every delivery when received, publishes
+//!   `<endpoint>.#` on the requests exchange, acks every delivery when received (manual
+//!   acknowledgement, batched, under a prefetch count: a flood waits in the broker), publishes
 //!   alerts then the reply (to the requests exchange, routing key = `reply_to`, correlation id
 //!   copied; nothing when `reply_to` is empty), sends `heartbeat.<name>` alerts and runs
 //!   endpoints' scheduled work. Replies over the chunk size go out chunked.
@@ -32,7 +35,7 @@ mod endpoint;
 mod lockout;
 mod runtime;
 
-pub use dispatch::{Dispatcher, DuplicateName, Outcome, DEFAULT_BROADCAST_KEY};
+pub use dispatch::{Answer, Dispatcher, DuplicateName, Outcome, DEFAULT_BROADCAST_KEY};
 pub use endpoint::{Alert, Context, Endpoint, Reply, ReplyError, ServiceEndpoint};
 pub use lockout::{force_flag, Lockout};
-pub use runtime::{Service, ServiceOptions};
+pub use runtime::{Service, ServiceOptions, DEFAULT_PREFETCH};

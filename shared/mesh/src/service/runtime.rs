@@ -1,14 +1,14 @@
 //! The AMQP side of a service: queue, bindings, the receive → dispatch → reply loop,
 //! heartbeats, scheduled endpoint work, reconnection and a clean stop.
 
-use super::dispatch::{Dispatcher, Outcome};
+use super::dispatch::{Answer, Dispatcher, Outcome};
 use super::endpoint::Alert;
 use crate::connection::{timestamp_now, MeshConnection};
-use crate::incoming::{Incoming, MessageStream};
+use crate::incoming::{Incoming, MessageStream, REFUSAL_REPORT_EVERY};
 use crate::publisher::{Exchange, Publisher};
 use crate::MeshError;
-use dripline_protocol::{DecodeError, Message, MessageKind, SenderInfo};
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use dripline_protocol::{AssemblyLimits, Message, SenderInfo};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use serde_json::json;
 use std::future::Future;
@@ -24,13 +24,27 @@ pub struct ServiceOptions {
     /// Reconnect (with the connection's retry policy) when the broker connection is lost,
     /// keeping endpoint values and locks; `false` ends [`Service::run`] with the error.
     pub reconnect: bool,
+    /// Requests the broker may push before they are acknowledged (AMQP prefetch count):
+    /// what a flood of requests can put in our memory, the rest waits in the broker's queue.
+    /// Requests are acknowledged as they arrive, half this many at a time during a burst.
+    /// Default [`DEFAULT_PREFETCH`].
+    pub prefetch: u16,
+    /// What incomplete multi-chunk requests may hold (dl-serve's `--max-message-size` sets
+    /// the bytes of one message).
+    pub limits: AssemblyLimits,
 }
+
+/// The default prefetch count of a service: 128 deliveries, a few hundred kB of 10 kB chunks;
+/// enough to keep the broker sending while an acknowledgement travels.
+pub const DEFAULT_PREFETCH: u16 = 128;
 
 impl Default for ServiceOptions {
     fn default() -> Self {
         ServiceOptions {
             heartbeat_interval: Duration::from_secs(60),
             reconnect: true,
+            prefetch: DEFAULT_PREFETCH,
+            limits: AssemblyLimits::default(),
         }
     }
 }
@@ -40,6 +54,43 @@ pub struct Service {
     dispatcher: Dispatcher,
     options: ServiceOptions,
     instance_id: uuid::Uuid,
+    refusals: Refusals,
+}
+
+/// Messages refused (undecodable requests answered 302, messages that are no request
+/// dropped), counted and reported at most every [`REFUSAL_REPORT_EVERY`]: a flood of bad
+/// messages costs one log line per period, not one per message.
+#[derive(Default)]
+struct Refusals {
+    total: u64,
+    since_report: u64,
+    last_report: Option<Instant>,
+}
+
+impl Refusals {
+    /// Count one refusal; log it when no report was made in the last period.
+    fn count(&mut self, routing_key: &str, what: std::fmt::Arguments<'_>) {
+        self.total += 1;
+        self.since_report += 1;
+        let now = Instant::now();
+        let due = self
+            .last_report
+            .is_none_or(|last| now.duration_since(last) >= REFUSAL_REPORT_EVERY);
+        if due {
+            tracing::warn!(
+                routing_key,
+                refused = self.since_report,
+                refused_total = self.total,
+                "{what} (refused since the last report: {}, in all: {})",
+                self.since_report,
+                self.total
+            );
+            self.last_report = Some(now);
+            self.since_report = 0;
+        } else {
+            tracing::debug!(routing_key, "{what}");
+        }
+    }
 }
 
 /// Why one connection's serving loop ended.
@@ -133,12 +184,19 @@ impl Service {
             dispatcher,
             options,
             instance_id: uuid::Uuid::new_v4(),
+            refusals: Refusals::default(),
         }
     }
 
     /// The id sent in heartbeats: one per service process.
     pub fn instance_id(&self) -> uuid::Uuid {
         self.instance_id
+    }
+
+    /// How many messages were refused so far: undecodable requests (answered 302, including
+    /// those over the assembly limits) and messages that are not dripline requests.
+    pub fn refused_total(&self) -> u64 {
+        self.refusals.total
     }
 
     /// The endpoints and their locks.
@@ -233,15 +291,19 @@ impl Service {
                 .await
                 .map_err(|e| MeshError::amqp(format!("binding '{key}' to queue '{name}'"), e))?;
         }
+        // Manual acknowledgement with a prefetch count: the broker, not our memory, holds a
+        // flood of requests (with automatic acknowledgement it pushes the whole queue).
+        channel
+            .basic_qos(self.options.prefetch.max(1), BasicQosOptions::default())
+            .await
+            .map_err(|e| MeshError::amqp("setting the prefetch count", e))?;
         let consumer = channel
             .basic_consume(
                 queue,
                 "".into(),
-                // dripline acks each request the moment it arrives, which is what
-                // automatic acknowledgement does, minus one frame per request each way.
                 BasicConsumeOptions {
                     no_local: true,
-                    no_ack: true,
+                    no_ack: false,
                     exclusive: true,
                     nowait: false,
                 },
@@ -249,7 +311,10 @@ impl Service {
             )
             .await
             .map_err(|e| MeshError::amqp(format!("consuming queue '{name}'"), e))?;
-        let mut stream = MessageStream::new(consumer, false);
+        // dripline acknowledges each request the moment it arrives; batched (`multiple`).
+        let mut stream = MessageStream::new(consumer, false)
+            .with_limits(self.options.limits)
+            .acknowledging_on_arrival((self.options.prefetch / 2).max(1));
         let endpoints: Vec<&str> = self.dispatcher.names().skip(1).collect();
         tracing::info!(
             service = %name,
@@ -282,28 +347,33 @@ impl Service {
         sender: &Sender,
         timers: &mut Timers,
     ) -> Result<(), MeshError> {
-        let (request, outcome) = match incoming.message {
-            Ok(message) if matches!(message.kind, MessageKind::Request { .. }) => {
-                let outcome = self.dispatcher.handle(&message);
-                if let Some(index) = self.dispatcher.route(&message.routing_key) {
+        let (request, outcome) = match self.dispatcher.answer(incoming.message) {
+            Answer::Reply { request, outcome } => {
+                if let Some(index) = self.dispatcher.route(&request.routing_key) {
                     timers.refresh(&self.dispatcher, index, Instant::now());
                 }
-                (message, outcome)
+                (request, outcome)
             }
-            Ok(message) => {
-                tracing::debug!(routing_key = %message.routing_key, "ignoring a message that is not a request");
+            Answer::Refused {
+                request,
+                outcome,
+                reason,
+            } => {
+                self.refusals.count(
+                    &request.routing_key,
+                    format_args!("undecodable request body ({reason}); replying 302"),
+                );
+                (request, outcome)
+            }
+            Answer::Ignored => {
+                tracing::debug!("ignoring a message that is not a request");
                 return Ok(());
             }
-            Err(DecodeError::Body {
-                message,
-                invalid,
-                reason,
-            }) if matches!(message.kind, MessageKind::Request { .. }) => {
-                tracing::warn!(routing_key = %message.routing_key, "undecodable request body ({reason}); replying 302");
-                (*message, Dispatcher::decoding_failure(&invalid))
-            }
-            Err(error) => {
-                tracing::warn!("dropped a message that is not a dripline request: {error}");
+            Answer::Dropped(error) => {
+                self.refusals.count(
+                    "",
+                    format_args!("dropped a message that is not a dripline request: {error}"),
+                );
                 return Ok(());
             }
         };
