@@ -32,6 +32,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-serve", vec!["-c".into(), config]),
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
+        ("dl-list", words(&["--no-management", "-t", "200ms"])),
     ]
 }
 
@@ -306,4 +307,16 @@ fn a_signal_is_the_normal_end_of_a_listener() {
     );
     assert_eq!(status, 0, "{stderr}");
     assert_documented("dl-listen", status, "SIGINT");
+}
+
+#[test]
+fn a_signal_interrupts_dl_list_with_130() {
+    let (status, stderr) = interrupt(
+        "dl-list",
+        &["--no-management", "-t", "30s"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(status, 130, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_documented("dl-list", status, "SIGINT");
 }
