@@ -311,9 +311,11 @@ fn a_signal_is_the_normal_end_of_a_listener() {
 
 #[test]
 fn a_signal_interrupts_dl_list_with_130() {
+    // A ping nobody answers: dl-list waits for the whole -t.
+    let silent = SilentEndpoint::new();
     let (status, stderr) = interrupt(
         "dl-list",
-        &["--no-management", "-t", "30s"],
+        &[&silent.name, "--no-management", "-t", "30s"],
         Duration::from_millis(1500),
     );
     assert_eq!(status, 130, "{stderr}");

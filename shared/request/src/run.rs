@@ -130,15 +130,22 @@ async fn send(
     spec: &RequestSpec,
     timeout: Duration,
 ) -> anyhow::Result<RequestResult> {
+    ask(client, spec, timeout).await.map_err(mesh_failure)
+}
+
+/// Send one request and wait up to `timeout` for its reply: the result (a reply, or our 403
+/// unroutable, 404 timeout or 400 bad key); an error only when the broker connection fails.
+/// For programs that send requests of their own (dl-watch's polls, dl-set --verify's get).
+pub async fn ask(
+    client: &(MeshConnection, RequestClient),
+    spec: &RequestSpec,
+    timeout: Duration,
+) -> Result<RequestResult, MeshError> {
     let message = match build_message(client, spec) {
         Ok(message) => message,
         Err(failure) => return Ok(failure),
     };
-    let outcome = client
-        .1
-        .request(message, timeout)
-        .await
-        .map_err(mesh_failure)?;
+    let outcome = client.1.request(message, timeout).await?;
     Ok(match outcome {
         RequestOutcome::Reply(reply) => {
             RequestResult::from_reply(&spec.target, &spec.specifier, *reply)
