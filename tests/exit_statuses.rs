@@ -33,6 +33,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
         ("dl-list", words(&["--no-management", "-t", "200ms"])),
+        ("dl-watch", words(&["exit_status_watch", "--until", "value_cal > 1"])),
     ]
 }
 
@@ -321,4 +322,20 @@ fn a_signal_interrupts_dl_list_with_130() {
     assert_eq!(status, 130, "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_documented("dl-list", status, "SIGINT");
+}
+
+#[test]
+fn a_signal_ends_dl_watch_with_0_and_interrupts_its_wait_with_130() {
+    let never = unique_name("watch_never");
+    let (status, stderr) = interrupt("dl-watch", &[&never], Duration::from_millis(1500));
+    assert_eq!(status, 0, "{stderr}");
+    assert_documented("dl-watch", status, "SIGINT");
+    let (status, stderr) = interrupt(
+        "dl-watch",
+        &[&never, "--until", "value_cal > 1"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(status, 130, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_documented("dl-watch", status, "SIGINT");
 }
