@@ -33,7 +33,10 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
         ("dl-list", words(&["--no-management", "-t", "200ms"])),
-        ("dl-watch", words(&["exit_status_watch", "--until", "value_cal > 1"])),
+        (
+            "dl-watch",
+            words(&["exit_status_watch", "--until", "value_cal > 1"]),
+        ),
     ]
 }
 

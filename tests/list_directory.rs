@@ -22,9 +22,7 @@ fn dl_list(args: &[&str]) -> Output {
 fn lines(output: &Output) -> Vec<Value> {
     stdout_of(output)
         .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
         .collect()
 }
 
@@ -62,7 +60,10 @@ async fn a_service_is_listed_with_its_endpoints_host_and_program() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     let entry = entry_of(&output, &store.service);
     assert_eq!(entry["sources"], serde_json::json!(["ping", "management"]));
-    assert_eq!(entry["endpoints"], serde_json::json!(sorted_endpoints(&store)));
+    assert_eq!(
+        entry["endpoints"],
+        serde_json::json!(sorted_endpoints(&store))
+    );
     assert!(
         entry["exe"].as_str().unwrap().ends_with("dl-serve"),
         "{entry}"
@@ -161,7 +162,11 @@ async fn endpoints_detail_and_expectations() {
     let missing = unique_name("no_such_service");
     let output = dl_list(&[&missing, "-t", "500ms"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
-    assert!(stderr_of(&output).contains(&missing), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains(&missing),
+        "{}",
+        stderr_of(&output)
+    );
 
     let output = dl_list(&["--expect", &store.service]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));

@@ -5,8 +5,8 @@
 #[path = "serve_support.rs"]
 mod serve_support;
 
-use dripline_e2e::{binary, free_port, lines_of, run, stderr_of, unique_name, ChildGuard};
 use dripline_e2e::without_env_settings;
+use dripline_e2e::{binary, free_port, lines_of, run, stderr_of, unique_name, ChildGuard};
 use serde_json::Value;
 use serve_support::{start, Store};
 use std::process::{Command, Stdio};
@@ -203,8 +203,7 @@ fn a_condition_that_cannot_parse_is_refused_before_connecting() {
 async fn alerts_are_followed_and_polling_takes_over_when_they_stop() {
     let store = Store::new();
     let _served = start(&store.service, &store.config(0.0), &[]).await;
-    let (mut watch, stdout, stderr) =
-        spawn_watch(&[&store.peaches, "--alerts", "-i", "1500ms"]);
+    let (mut watch, stdout, stderr) = spawn_watch(&[&store.peaches, "--alerts", "-i", "1500ms"]);
     std::thread::sleep(Duration::from_millis(400));
     // peaches has log_on_set: the set sends sensor_value.<peaches>.
     set(&store.peaches, "7");
@@ -216,7 +215,8 @@ async fn alerts_are_followed_and_polling_takes_over_when_they_stop() {
         .recv_timeout(Duration::from_secs(5))
         .expect("a note on stderr");
     assert!(
-        note.contains(&format!("no sensor_value.{} alert", store.peaches)) && note.contains("polling"),
+        note.contains(&format!("no sensor_value.{} alert", store.peaches))
+            && note.contains("polling"),
         "{note}"
     );
     set(&store.peaches, "8");

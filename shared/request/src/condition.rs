@@ -18,6 +18,7 @@
 use crate::output::select_field;
 use serde_json::Value;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// The longest condition accepted, in bytes.
 pub const MAX_LENGTH: usize = 4096;
@@ -90,7 +91,9 @@ impl Condition {
             depth: 0,
             end: text.chars().count() + 1,
         };
-        let tree = parser.or().map_err(|(reason, column)| fail(&reason, column))?;
+        let tree = parser
+            .or()
+            .map_err(|(reason, column)| fail(&reason, column))?;
         if let Some((token, column)) = parser.peek() {
             return Err(fail(&format!("unexpected {}", token.describe()), column));
         }
@@ -139,6 +142,55 @@ impl Node {
                 None => false,
             },
         }
+    }
+}
+
+/// True when `found` equals `wanted` as `==` in a condition means it: numbers within
+/// `tolerance` (a string that reads as a number counts as one), strings, booleans and null
+/// exactly; arrays and objects exactly. What `dl-set --verify` compares the value read back
+/// with.
+pub fn equals(found: &Value, wanted: &Value, tolerance: f64) -> bool {
+    let literal = match wanted {
+        Value::Number(number) => match number.as_f64() {
+            Some(number) => Literal::Number(number),
+            None => return found == wanted,
+        },
+        Value::String(text) => match text.trim().parse::<f64>() {
+            Ok(number) if number.is_finite() => Literal::Number(number),
+            _ => Literal::Text(text.clone()),
+        },
+        Value::Bool(value) => Literal::Bool(*value),
+        Value::Null => Literal::Null,
+        Value::Array(_) | Value::Object(_) => return found == wanted,
+    };
+    compare(found, Op::Equal, &literal, tolerance)
+}
+
+/// Whether a condition has held long enough: fed each verdict as it comes, it says yes once
+/// the condition held without a break for the stable time (at once when that is zero).
+#[derive(Clone, Debug)]
+pub struct Hold {
+    stable: Duration,
+    since: Option<Instant>,
+}
+
+impl Hold {
+    /// A hold that needs `stable` without a break.
+    pub fn new(stable: Duration) -> Self {
+        Hold {
+            stable,
+            since: None,
+        }
+    }
+
+    /// Record whether the condition holds now; true once it held for the stable time.
+    pub fn update(&mut self, holds: bool) -> bool {
+        if !holds {
+            self.since = None;
+            return false;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        since.elapsed() >= self.stable
     }
 }
 
@@ -263,7 +315,9 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn peek(&self) -> Option<(&Token, usize)> {
-        self.tokens.get(self.at).map(|(token, column)| (token, *column))
+        self.tokens
+            .get(self.at)
+            .map(|(token, column)| (token, *column))
     }
 
     fn take(&mut self) -> Option<(Token, usize)> {
@@ -332,10 +386,7 @@ impl Parser<'_> {
                         ))
                     }
                     None => {
-                        return Err((
-                            "expected a comparison (< <= == != >= >)".into(),
-                            self.end,
-                        ))
+                        return Err(("expected a comparison (< <= == != >= >)".into(), self.end))
                     }
                 };
                 let (value, column) = match self.take() {
@@ -359,7 +410,10 @@ impl Parser<'_> {
                 format!("expected a field name, found {}", token.describe()),
                 column,
             )),
-            None => Err(("expected a comparison such as value_cal >= 1".into(), self.end)),
+            None => Err((
+                "expected a comparison such as value_cal >= 1".into(),
+                self.end,
+            )),
         }
     }
 }
@@ -417,8 +471,14 @@ mod tests {
         assert!(holds("values.0 == 2 || values.0 == 1", payload.clone()));
         assert!(!holds("values.0 == 1 && value_cal == off", payload.clone()));
         // && binds tighter than ||.
-        assert!(holds("values.0 == 1 || values.0 == 2 && n == 1", payload.clone()));
-        assert!(!holds("(values.0 == 1 || values.0 == 2) && n == 1", payload));
+        assert!(holds(
+            "values.0 == 1 || values.0 == 2 && n == 1",
+            payload.clone()
+        ));
+        assert!(!holds(
+            "(values.0 == 1 || values.0 == 2) && n == 1",
+            payload
+        ));
     }
 
     #[test]
@@ -427,21 +487,60 @@ mod tests {
         assert_eq!(error.reason, "expected a value");
         assert_eq!(error.column, 14);
         assert_eq!(Condition::parse("value_cal = 1").unwrap_err().column, 11);
-        assert!(Condition::parse("value_cal >= on").unwrap_err().reason.contains("numbers"));
+        assert!(Condition::parse("value_cal >= on")
+            .unwrap_err()
+            .reason
+            .contains("numbers"));
         assert!(Condition::parse("").is_err());
         assert!(Condition::parse("1 < value_cal").is_err());
-        assert!(Condition::parse("a == 'b").unwrap_err().reason.contains("unterminated"));
+        assert!(Condition::parse("a == 'b")
+            .unwrap_err()
+            .reason
+            .contains("unterminated"));
         assert!(Condition::parse("a == 1 b == 2").is_err());
         assert!(Condition::parse("(a == 1").is_err());
         assert!(Condition::parse("a..b == 1").is_err());
     }
 
     #[test]
+    fn equality_of_a_value_set_and_read_back() {
+        assert!(equals(&json!(3.5), &json!(3.5), 0.0));
+        assert!(equals(&json!("3.5"), &json!(3.5), 0.0));
+        assert!(equals(&json!(3.5), &json!("3.5"), 0.0));
+        assert!(equals(&json!(49.9), &json!(50), 0.2));
+        assert!(!equals(&json!(49.9), &json!(50), 0.0));
+        assert!(equals(&json!("on"), &json!("on"), 0.0));
+        assert!(!equals(&json!("on"), &json!("off"), 0.0));
+        assert!(equals(&json!(true), &json!(true), 0.0));
+        assert!(equals(&json!([1, 2]), &json!([1, 2]), 0.0));
+    }
+
+    #[test]
+    fn a_hold_needs_the_stable_time_without_a_break() {
+        let mut hold = Hold::new(Duration::ZERO);
+        assert!(!hold.update(false));
+        assert!(hold.update(true));
+        let mut hold = Hold::new(Duration::from_millis(50));
+        assert!(!hold.update(true));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!hold.update(false), "a break starts over");
+        assert!(!hold.update(true));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(hold.update(true));
+    }
+
+    #[test]
     fn hostile_conditions_are_refused_not_overflowed() {
         let deep = format!("{}a == 1{}", "(".repeat(100_000), ")".repeat(100_000));
-        assert!(Condition::parse(&deep).unwrap_err().reason.contains("longer"));
+        assert!(Condition::parse(&deep)
+            .unwrap_err()
+            .reason
+            .contains("longer"));
         let nested = format!("{}a == 1{}", "(".repeat(40), ")".repeat(40));
-        assert!(Condition::parse(&nested).unwrap_err().reason.contains("deep"));
+        assert!(Condition::parse(&nested)
+            .unwrap_err()
+            .reason
+            .contains("deep"));
         let error = Condition::parse("a == 1 \u{1b}").unwrap_err();
         assert!(error.reason.contains("unexpected character"));
     }

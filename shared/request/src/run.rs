@@ -72,14 +72,16 @@ pub async fn run(
 }
 
 /// `spec` with `-k`'s lockout key when it names none of its own.
-fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> RequestSpec {
+pub(crate) fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> RequestSpec {
     if spec.lockout_key.is_none() {
         spec.lockout_key = args.lockout_key.clone();
     }
     spec
 }
 
-async fn connect(settings: &BrokerSettings) -> anyhow::Result<(MeshConnection, RequestClient)> {
+pub(crate) async fn connect(
+    settings: &BrokerSettings,
+) -> anyhow::Result<(MeshConnection, RequestClient)> {
     let connection = MeshConnection::connect(settings, "unknown")
         .await
         .map_err(mesh_failure)?;
@@ -90,7 +92,7 @@ async fn connect(settings: &BrokerSettings) -> anyhow::Result<(MeshConnection, R
 }
 
 /// Broker trouble is a dripline AMQP error (101), exit status 1, as dl-agent reports it.
-fn mesh_failure(error: MeshError) -> anyhow::Error {
+pub(crate) fn mesh_failure(error: MeshError) -> anyhow::Error {
     ExitFailure::new(
         ReturnCode::AMQP_ERROR_BROKER_CONNECTION.exit_status(),
         error.to_string(),
@@ -200,7 +202,7 @@ async fn broadcast(
 }
 
 /// Print one result; returns its exit status. Failures also get a line on stderr.
-fn print_result(
+pub(crate) fn print_result(
     result: &RequestResult,
     style: &OutputStyle,
     batch: bool,

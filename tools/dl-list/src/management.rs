@@ -58,10 +58,8 @@ impl ManagementApi {
         &self,
         requests_exchange: &str,
     ) -> Result<BTreeMap<String, ServiceQueue>, String> {
-        let vhost = percent_encoding::utf8_percent_encode(
-            &self.vhost,
-            percent_encoding::NON_ALPHANUMERIC,
-        );
+        let vhost =
+            percent_encoding::utf8_percent_encode(&self.vhost, percent_encoding::NON_ALPHANUMERIC);
         let bindings: Vec<BindingRecord> = self.get(&format!("/api/bindings/{vhost}"))?;
         let queues: Vec<QueueRecord> =
             self.get(&format!("/api/queues/{vhost}?columns=name,consumers"))?;
@@ -176,5 +174,4 @@ mod tests {
         assert_eq!(services.len(), 1);
         assert_eq!(services["store"].endpoints, ["chips", "peaches"]);
     }
-
 }

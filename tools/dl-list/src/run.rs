@@ -100,7 +100,9 @@ pub async fn run(args: Args, _shutdown: Shutdown) -> anyhow::Result<u8> {
     }
     for name in &args.expect {
         if !entries.iter().any(|entry| entry.answers_to(name)) {
-            report::error(format_args!("expected service '{name}' not found ({summary})"));
+            report::error(format_args!(
+                "expected service '{name}' not found ({summary})"
+            ));
             status = FAILURE;
         }
     }

@@ -128,7 +128,9 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 fn parse_tolerance(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("'{text}' is not a tolerance: a number, zero or more")),
+        _ => Err(format!(
+            "'{text}' is not a tolerance: a number, zero or more"
+        )),
     }
 }
 

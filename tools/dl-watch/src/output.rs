@@ -116,9 +116,14 @@ mod tests {
             value.render(Format::Jsonl),
             r#"{"endpoint":"temp","source":"poll","time":"2026-12-07T01:02:03.456Z","value":{"value_cal":1.5,"value_raw":0.75}}"#
         );
-        assert_eq!(value.render(Format::Text), "temp  2026-12-07 01:02:03.456  1.5");
+        assert_eq!(
+            value.render(Format::Text),
+            "temp  2026-12-07 01:02:03.456  1.5"
+        );
         let error = observation(Reading::Error(404, "no reply within 5s".into()));
-        assert!(error.render(Format::Jsonl).contains(r#""error":{"return_code":404"#));
+        assert!(error
+            .render(Format::Jsonl)
+            .contains(r#""error":{"return_code":404"#));
         let hostile = observation(Reading::Value(json!({"value_raw": "a\u{1b}[2Jb"})));
         assert_eq!(hostile.short_value(), "a?[2Jb");
     }

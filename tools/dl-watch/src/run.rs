@@ -9,6 +9,7 @@ use dripline_cli::output::LineOutput;
 use dripline_cli::{report, Shutdown};
 use dripline_mesh::{Binding, Exchange, ListenQueue, Listener, ListenerEvent};
 use dripline_mesh::{MeshConnection, RequestClient};
+use dripline_request::condition::Hold;
 use dripline_request::output::RequestResult;
 use dripline_request::RequestSpec;
 use std::collections::HashMap;
@@ -131,7 +132,8 @@ struct Watch<'a> {
     latest: HashMap<String, Observation>,
     /// With --alerts: when each endpoint's last alert came, and whether it is polled now.
     alerted: HashMap<String, (Option<Instant>, bool)>,
-    held_since: Option<Instant>,
+    /// How long --until's condition has held.
+    hold: Hold,
 }
 
 impl<'a> Watch<'a> {
@@ -142,7 +144,7 @@ impl<'a> Watch<'a> {
             printed: HashMap::new(),
             latest: HashMap::new(),
             alerted: HashMap::new(),
-            held_since: None,
+            hold: Hold::new(args.stable.unwrap_or_default()),
         }
     }
 
@@ -219,18 +221,14 @@ impl<'a> Watch<'a> {
             return Ok(false);
         };
         let holds = self.args.endpoints.iter().all(|endpoint| {
-            self.latest.get(endpoint).is_some_and(|seen| match &seen.reading {
-                Reading::Value(value) => condition.holds(value, self.args.tolerance),
-                Reading::Error(..) => false,
-            })
+            self.latest
+                .get(endpoint)
+                .is_some_and(|seen| match &seen.reading {
+                    Reading::Value(value) => condition.holds(value, self.args.tolerance),
+                    Reading::Error(..) => false,
+                })
         });
-        if !holds {
-            self.held_since = None;
-            return Ok(false);
-        }
-        let since = *self.held_since.get_or_insert_with(Instant::now);
-        let stable = self.args.stable.unwrap_or_default();
-        Ok(since.elapsed() >= stable)
+        Ok(self.hold.update(holds))
     }
 
     /// The one line of a timeout: the condition and each endpoint's last value.
