@@ -126,6 +126,11 @@ fn checks_refuse_what_they_cannot_do() {
         vec!["-", "--verify"],
     ] {
         let output = run("dl-set", &args, None);
-        assert_eq!(output.status.code(), Some(64), "{args:?}: {}", stderr_of(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(64),
+            "{args:?}: {}",
+            stderr_of(&output)
+        );
     }
 }

@@ -177,11 +177,9 @@ fn summarize(
         Some(Err(_)) => "management unreachable".to_string(),
     };
     let heartbeat = match (heartbeats, args.listen) {
-        (Some(heard), Some(listen)) => format!(
-            "heartbeat {} services in {}",
-            heard.services.len(),
-            format!("{listen:?}")
-        ),
+        (Some(heard), Some(listen)) => {
+            format!("heartbeat {} services in {listen:?}", heard.services.len())
+        }
         _ => "heartbeat off (--listen D)".to_string(),
     };
     format!("sources: {ping}, {management}, {heartbeat}")
