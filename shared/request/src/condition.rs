@@ -166,6 +166,16 @@ pub fn equals(found: &Value, wanted: &Value, tolerance: f64) -> bool {
     compare(found, Op::Equal, &literal, tolerance)
 }
 
+/// A `--tolerance` flag's value: a finite number, zero or more (a clap value parser).
+pub fn parse_tolerance(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!(
+            "'{text}' is not a tolerance: a number, zero or more"
+        )),
+    }
+}
+
 /// Whether a condition has held long enough: fed each verdict as it comes, it says yes once
 /// the condition held without a break for the stable time (at once when that is zero).
 #[derive(Clone, Debug)]

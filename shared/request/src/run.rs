@@ -82,13 +82,7 @@ pub(crate) fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> Req
 pub(crate) async fn connect(
     settings: &BrokerSettings,
 ) -> anyhow::Result<(MeshConnection, RequestClient)> {
-    let connection = MeshConnection::connect(settings, "unknown")
-        .await
-        .map_err(mesh_failure)?;
-    let client = RequestClient::open(&connection)
-        .await
-        .map_err(mesh_failure)?;
-    Ok((connection, client))
+    RequestClient::connect(settings).await.map_err(mesh_failure)
 }
 
 /// Broker trouble is a dripline AMQP error (101), exit status 1, as dl-agent reports it.

@@ -10,7 +10,7 @@ use dripline_cli::exit_status::{ExitFailure, FAILURE, SUCCESS, USAGE};
 use dripline_cli::failures::mesh_failure;
 use dripline_cli::output::LineOutput;
 use dripline_cli::{report, Shutdown};
-use dripline_mesh::{BrokerSettings, MeshConnection, RequestClient};
+use dripline_mesh::{BrokerSettings, RequestClient};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -45,10 +45,7 @@ pub async fn run(args: Args, _shutdown: Shutdown) -> anyhow::Result<u8> {
         tokio::spawn(ask_management(api, exchange, expected_sender))
     });
 
-    let connection = MeshConnection::connect(&settings, "unknown")
-        .await
-        .map_err(mesh_failure)?;
-    let client = RequestClient::open(&connection)
+    let (connection, client) = RequestClient::connect(&settings)
         .await
         .map_err(mesh_failure)?;
     let (target, enough) = match &args.service {

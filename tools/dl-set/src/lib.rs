@@ -83,7 +83,7 @@ pub struct Args {
     pub wait_timeout: Option<Duration>,
     /// With --verify or --wait-until: how far two numbers may differ and still be equal.
     #[arg(long = "tolerance", value_name = "X", default_value_t = 0.0, requires = "check",
-          help_heading = "Checking the set", value_parser = parse_tolerance)]
+          help_heading = "Checking the set", value_parser = dripline_request::condition::parse_tolerance)]
     pub tolerance: f64,
     /// Flags shared by the request tools.
     #[command(flatten)]
@@ -111,15 +111,6 @@ fn check_of(args: &Args) -> Option<Check> {
         tolerance: args.tolerance,
         timeout: args.wait_timeout,
     })
-}
-
-fn parse_tolerance(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!(
-            "'{text}' is not a tolerance: a number, zero or more"
-        )),
-    }
 }
 
 /// Run `dl-set` with the process arguments.

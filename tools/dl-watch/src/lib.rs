@@ -84,7 +84,7 @@ pub struct Args {
 
     /// With --until: how far two numbers may differ and still be == (and not !=).
     #[arg(long = "tolerance", value_name = "X", default_value_t = 0.0, requires = "until",
-          value_parser = parse_tolerance)]
+          value_parser = dripline_request::condition::parse_tolerance)]
     pub tolerance: f64,
 
     /// With --until: give up after this long (status 75, the last values on stderr).
@@ -123,15 +123,6 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is too short: at least 10ms"));
     }
     Ok(duration)
-}
-
-fn parse_tolerance(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!(
-            "'{text}' is not a tolerance: a number, zero or more"
-        )),
-    }
 }
 
 /// The program. A signal is the normal end of a watch (status 0), and interrupts a wait

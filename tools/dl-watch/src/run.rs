@@ -7,8 +7,7 @@ use dripline_cli::exit_status::{INTERRUPTED, SUCCESS, TIMED_OUT};
 use dripline_cli::failures::mesh_failure;
 use dripline_cli::output::LineOutput;
 use dripline_cli::{report, Shutdown};
-use dripline_mesh::{Binding, Exchange, ListenQueue, Listener, ListenerEvent};
-use dripline_mesh::{MeshConnection, RequestClient};
+use dripline_mesh::{Binding, Exchange, ListenQueue, Listener, ListenerEvent, RequestClient};
 use dripline_request::condition::Hold;
 use dripline_request::output::RequestResult;
 use dripline_request::RequestSpec;
@@ -18,13 +17,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// Watch until a signal, the condition, or the timeout; the exit status.
 pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     let settings = args.broker.one_shot_settings()?;
-    let connection = MeshConnection::connect(&settings, "unknown")
+    let client = RequestClient::connect(&settings)
         .await
         .map_err(mesh_failure)?;
-    let client = RequestClient::open(&connection)
-        .await
-        .map_err(mesh_failure)?;
-    let client = (connection, client);
     let mut alerts = match args.alerts {
         true => {
             let bindings = args
