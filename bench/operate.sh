@@ -75,7 +75,7 @@ endpoint="bench_list_${suffix}_1_e1"
 /usr/bin/time -f '%U %S %M' -o "$work/watch.time" \
   timeout -s INT 10 "$bin/dl-watch" -b 127.0.0.1 "$endpoint" -i 10ms --always > "$work/watch.out" || true
 polls=$(wc -l < "$work/watch.out")
-read -r user sys rss < "$work/watch.time"
+read -r user sys rss < <(tail -n 1 "$work/watch.time")
 cpu_per_poll=$(python3 -c "print(f'{($user + $sys) * 1e6 / max($polls, 1):.0f}')")
 
 printf '\n%-52s %s\n' "operate (issue 11), $count services" "figure"
