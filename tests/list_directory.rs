@@ -263,3 +263,126 @@ fn a_management_url_that_is_not_http_is_a_usage_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("ftp://127.0.0.1:15672"), "{stderr}");
 }
+
+/// A service that is not ours: a queue named after it, bound as dripline-python binds, whose
+/// consumer answers `ping` with dripline-python's `sender_info`, here with terminal escapes in
+/// its host name (hostile input: the table shows them as `?`, JSON escapes them).
+#[tokio::test]
+async fn a_foreign_service_answering_ping_is_listed_and_its_text_is_made_safe() {
+    use dripline_mesh::fields::to_amqp_properties;
+    use dripline_mesh::MessageStream;
+    use dripline_protocol::{encode, Message, PackageVersion, SenderInfo};
+    use lapin::options::QueueDeclareOptions;
+    use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueBindOptions};
+    use lapin::types::FieldTable;
+
+    let service = unique_name("pyservice");
+    let endpoint = unique_name("pyendpoint");
+    let (connection, _client) = serve_support::client().await;
+    let channel = connection.channel().await.unwrap();
+    connection.declare_exchanges(&channel).await.unwrap();
+    let options = QueueDeclareOptions {
+        exclusive: true,
+        auto_delete: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(service.as_str().into(), options, FieldTable::default())
+        .await
+        .unwrap();
+    for key in [
+        format!("{service}.#"),
+        format!("{endpoint}.#"),
+        "broadcast.#".into(),
+    ] {
+        channel
+            .queue_bind(
+                service.as_str().into(),
+                "requests".into(),
+                key.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let consumer = channel
+        .basic_consume(
+            service.as_str().into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut requests = MessageStream::new(consumer, false);
+    let mut sender = SenderInfo {
+        exe: "/usr/local/bin/dl-serve".into(),
+        hostname: "evil\u{1b}[2Jhost".into(),
+        username: "dripline".into(),
+        service_name: service.clone(),
+        ..SenderInfo::default()
+    };
+    sender.versions.insert(
+        "dripline-python".into(),
+        PackageVersion {
+            version: "5.1.1".into(),
+            commit: None,
+            package: Some("driplineorg/dripline-python".into()),
+        },
+    );
+    let answering = channel.clone();
+    let responder = tokio::spawn(async move {
+        while let Some(Ok(incoming)) = requests.next().await {
+            let Ok(request) = incoming.message else {
+                continue;
+            };
+            let reply = Message::reply(
+                &request,
+                0,
+                "",
+                serde_json::json!("Hello, dl-list"),
+                sender.clone(),
+                dripline_mesh::timestamp_now(),
+            );
+            let chunk = encode(&reply, 10_000).remove(0);
+            let _ = answering
+                .basic_publish(
+                    "requests".into(),
+                    reply.routing_key.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &chunk.body,
+                    to_amqp_properties(&chunk.properties),
+                )
+                .await;
+        }
+    });
+
+    let output = tokio::task::spawn_blocking({
+        let service = service.clone();
+        move || dl_list(&[&service, "-f", "jsonl"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let entry = entry_of(&output, &service);
+    assert_eq!(entry["sources"], serde_json::json!(["ping", "management"]));
+    assert_eq!(entry["endpoints"], serde_json::json!([endpoint]));
+    assert_eq!(entry["hostname"], "evil\u{1b}[2Jhost");
+    assert_eq!(entry["versions"]["dripline-python"]["version"], "5.1.1");
+
+    let output = tokio::task::spawn_blocking({
+        let service = service.clone();
+        move || dl_list(&[&service, "-f", "table"])
+    })
+    .await
+    .unwrap();
+    let table = stdout_of(&output);
+    assert!(!table.contains('\u{1b}'), "{table:?}");
+    assert!(table.contains("host       evil?[2Jhost\n"), "{table}");
+    assert!(table.contains("dripline-python 5.1.1"), "{table}");
+    responder.abort();
+}
