@@ -111,7 +111,7 @@ async fn until_ends_once_the_condition_held_long_enough() {
         "--until",
         "value_cal >= 49.5 && value_raw != 'x'",
         "--stable",
-        "600ms",
+        "1500ms",
         "--timeout",
         "20s",
     ]);
@@ -119,7 +119,7 @@ async fn until_ends_once_the_condition_held_long_enough() {
     set(&store.peaches, "25");
     let reached = next_json(&stdout, Duration::from_secs(5));
     assert_eq!(reached["value"]["value_cal"], 50.0);
-    // Not before it held for 600 ms.
+    // Not before it held for 1.5 s.
     std::thread::sleep(Duration::from_millis(300));
     assert!(watch.child.try_wait().unwrap().is_none(), "ended early");
     let status = wait_exit(&mut watch, Duration::from_secs(5)).expect("ends by itself");
@@ -197,6 +197,14 @@ fn a_condition_that_cannot_parse_is_refused_before_connecting() {
     }
     let output = run("dl-watch", &["-p", &closed, "x", "--stable", "1s"], None);
     assert_eq!(output.status.code(), Some(64), "--stable needs --until");
+    // A wildcard would bind every sensor's alerts: refused.
+    let output = run("dl-watch", &["-p", &closed, "temp.#", "--alerts"], None);
+    assert_eq!(output.status.code(), Some(64));
+    assert!(
+        stderr_of(&output).contains("'temp.#' is not an endpoint name"),
+        "{}",
+        stderr_of(&output)
+    );
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ Exit status:
 #[derive(Parser, Debug)]
 #[command(name = "dl-watch", version, about, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Endpoints to watch.
+    /// Endpoints to watch (names: no * or # wildcards).
     #[arg(value_name = "ENDPOINT", required = true)]
     pub endpoints: Vec<String>,
 

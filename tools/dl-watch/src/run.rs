@@ -3,7 +3,7 @@
 use crate::output::{Observation, Reading, Source};
 use crate::Args;
 use anyhow::Context;
-use dripline_cli::exit_status::{INTERRUPTED, SUCCESS, TIMED_OUT};
+use dripline_cli::exit_status::{ExitFailure, INTERRUPTED, SUCCESS, TIMED_OUT, USAGE};
 use dripline_cli::failures::mesh_failure;
 use dripline_cli::output::LineOutput;
 use dripline_cli::{report, Shutdown};
@@ -16,6 +16,14 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 /// Watch until a signal, the condition, or the timeout; the exit status.
 pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
+    if let Some(wild) = args
+        .endpoints
+        .iter()
+        .find(|endpoint| endpoint.contains(['*', '#']) || endpoint.is_empty())
+    {
+        let message = format!("'{wild}' is not an endpoint name (no wildcards: * #)");
+        return Err(ExitFailure::new(USAGE, message).into());
+    }
     let settings = args.broker.one_shot_settings()?;
     let client = RequestClient::connect(&settings)
         .await
