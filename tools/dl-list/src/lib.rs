@@ -32,7 +32,8 @@ answer is named in a warning on stderr, and the table's last line names those th
               them every heartbeat_interval_s, 60 s by default)
 
 Output: a table when stdout is a terminal, else one JSON object per service:
-  service, sources, endpoints (null when the management API did not answer), consumers,
+  service, sources, endpoints (null when the management API did not answer), consumers (null
+  until the broker's statistics include the queue, a few seconds),
   hostname, exe, username, versions, ping_ms, heartbeat_age_s, heartbeats.
 With --endpoints: one object per endpoint: endpoint, service.
 
