@@ -87,6 +87,7 @@ async fn a_service_is_listed_with_its_endpoints_host_and_program() {
         .find(|line| line.starts_with(&store.service))
         .unwrap_or_else(|| panic!("no row for {}:\n{table}", store.service));
     assert!(row.contains("dl-serve"), "{row}");
+    assert!(row.contains("dripline-tools 0.1.0"), "{row}");
     let last = table.lines().last().unwrap();
     assert!(last.starts_with("sources: ping "), "{table}");
     assert!(last.contains("management "), "{table}");

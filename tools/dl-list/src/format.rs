@@ -81,6 +81,17 @@ fn program(exe: &str) -> &str {
     exe.rsplit('/').next().unwrap_or(exe)
 }
 
+/// The implementation's version, e.g. `dripline-python 5.1.1`: the first package but
+/// `dripline` (the standard's version, the same for all).
+fn package_version(entry: &Entry) -> Option<String> {
+    let versions = entry.versions.as_ref()?;
+    let (package, version) = versions
+        .iter()
+        .find(|(package, _)| package.as_str() != "dripline")
+        .or_else(|| versions.iter().next())?;
+    Some(format!("{package} {}", version.version))
+}
+
 fn endpoints_cell(entry: &Entry) -> String {
     or_dash(entry.endpoints.as_ref(), |endpoints| {
         cell(&endpoints.join(","))
@@ -94,6 +105,7 @@ pub fn services_table(entries: &[Entry]) -> Vec<String> {
         "ENDPOINTS",
         "HOST",
         "PROGRAM",
+        "VERSION",
         "PING",
         "HEARTBEAT",
         "CONSUMERS",
@@ -106,6 +118,7 @@ pub fn services_table(entries: &[Entry]) -> Vec<String> {
             endpoints_cell(entry),
             or_dash(entry.hostname.as_deref(), cell),
             or_dash(entry.exe.as_deref(), |exe| cell(program(exe))),
+            or_dash(package_version(entry), |text| cell(&text)),
             or_dash(entry.ping_ms, |ms| format!("{ms}ms")),
             or_dash(entry.heartbeat_age_s, |age| format!("{age}s ago")),
             or_dash(entry.consumers, |n| n.to_string()),
