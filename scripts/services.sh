@@ -6,6 +6,7 @@
 # As root: installs the Debian packages when missing (apt-get update once), starts what is down,
 # and gives the postgres user its default password if it cannot log in over TCP.
 # As anyone else: prints exactly what to run as root, and exits 1.
+# The RabbitMQ management plugin is enabled too (dl-list reads its HTTP API on 15672).
 # Quiet and quick when everything is already up; idempotent.
 set -euo pipefail
 
@@ -70,6 +71,18 @@ if ! port_open 5672; then
 		rabbitmqctl -q await_startup --timeout 60 >/dev/null
 	else
 		need_root+=("rabbitmq-server -detached && rabbitmqctl await_startup")
+	fi
+fi
+
+# The management plugin (shipped in Debian's package) serves the HTTP API on 15672 that dl-list
+# reads for each service queue's bindings and consumers; the tests use it when it answers.
+if port_open 5672 && ! port_open 15672; then
+	if $root && command -v rabbitmq-plugins >/dev/null; then
+		say "enabling the RabbitMQ management plugin (HTTP API on 15672)"
+		rabbitmq-plugins enable -q rabbitmq_management >/dev/null
+		wait_for 60 "RabbitMQ management API (127.0.0.1:15672)" port_open 15672 || exit 1
+	else
+		need_root+=("rabbitmq-plugins enable rabbitmq_management")
 	fi
 fi
 

@@ -33,6 +33,11 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
         ("dl-metrics", words(&["--metrics-addr", "127.0.0.1:0"])),
+        ("dl-list", words(&["--no-management", "-t", "200ms"])),
+        (
+            "dl-watch",
+            words(&["exit_status_watch", "--until", "value_cal > 1"]),
+        ),
     ]
 }
 
@@ -314,4 +319,34 @@ fn a_signal_is_the_normal_end_of_a_listener() {
     );
     assert_eq!(status, 0, "dl-metrics: {stderr}");
     assert_documented("dl-metrics", status, "SIGINT");
+}
+
+#[test]
+fn a_signal_interrupts_dl_list_with_130() {
+    // A ping nobody answers: dl-list waits for the whole -t.
+    let silent = SilentEndpoint::new();
+    let (status, stderr) = interrupt(
+        "dl-list",
+        &[&silent.name, "--no-management", "-t", "30s"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(status, 130, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_documented("dl-list", status, "SIGINT");
+}
+
+#[test]
+fn a_signal_ends_dl_watch_with_0_and_interrupts_its_wait_with_130() {
+    let never = unique_name("watch_never");
+    let (status, stderr) = interrupt("dl-watch", &[&never], Duration::from_millis(1500));
+    assert_eq!(status, 0, "{stderr}");
+    assert_documented("dl-watch", status, "SIGINT");
+    let (status, stderr) = interrupt(
+        "dl-watch",
+        &[&never, "--until", "value_cal > 1"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(status, 130, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_documented("dl-watch", status, "SIGINT");
 }

@@ -20,5 +20,7 @@ pub fn programs() -> Vec<clap::Command> {
         dl_alert::Args::command(),
         dl_log_to_pg::Args::command(),
         dl_metrics::Args::command(),
+        dl_list::Args::command(),
+        dl_watch::Args::command(),
     ]
 }

@@ -1,4 +1,10 @@
 complete -c dl-set -s s -l specifier -d 'Specifier: which attribute to set' -r
+complete -c dl-set -l settle -d 'With --verify: wait this long before the get (500ms, 2s)' -r
+complete -c dl-set -l wait-until -d 'After the set\'s reply, get the endpoint every --interval until this condition holds (the dl-watch --until syntax: \'value_cal >= 49.5\', && ||)' -r
+complete -c dl-set -l stable -d 'With --wait-until: the condition must hold this long' -r
+complete -c dl-set -l interval -d 'With --wait-until: time between gets' -r
+complete -c dl-set -l wait-timeout -d 'With --wait-until: give up after this long (status 75) [default: wait forever]' -r
+complete -c dl-set -l tolerance -d 'With --verify or --wait-until: how far two numbers may differ and still be equal' -r
 complete -c dl-set -s k -l lockout-key -d 'Lockout key (a UUID) for a locked endpoint' -r
 complete -c dl-set -s t -l timeout -d 'How long to wait for a reply (500ms, 10s, 2m; bare numbers are seconds; 0 = forever)' -r
 complete -c dl-set -l field -d 'Print only this field of the payload (dotted path: `value_cal`, `values.0`); strings print without quotes' -r
@@ -18,6 +24,7 @@ complete -c dl-set -l max-connection-attempts -d 'Connection attempts before giv
 complete -c dl-set -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
 complete -c dl-set -l json -d 'Take VALUE as JSON instead of inferring its type'
+complete -c dl-set -l verify -d 'After the set\'s reply, get the endpoint (after --settle) and compare its value_raw (or, without one, its payload) with VALUE: a difference is status 5'
 complete -c dl-set -l full -d 'Print the whole reply as one JSON object (routing key, return code and message, sender_info, timestamp, payload) instead of the payload alone'
 complete -c dl-set -l pretty -d 'Indent JSON output for people'
 complete -c dl-set -l broadcast -d 'Print every reply (for `broadcast`) as it arrives, until the timeout (`-t 0`: until interrupted), one line each, with --full implied so each line names the service that answered. Takes one target'

@@ -12,6 +12,7 @@
 //! | 69 | the broker or database cannot be reached (EX_UNAVAILABLE) | all but the request tools |
 //! | 70 | internal error: a bug, or the runtime could not start (EX_SOFTWARE) | all |
 //! | 73 | an output file cannot be written (EX_CANTCREAT) | |
+//! | 75 | a wait ended without its condition: `--timeout` reached (EX_TEMPFAIL) | dl-watch --until, dl-set --wait-until |
 //! | 77 | credentials or permissions refused (EX_NOPERM) | all but the request tools |
 //! | 78 | bad configuration: settings, auth file, config file (EX_CONFIG) | all |
 //! | 130 | interrupted by a signal before the work was done | all one-shot programs |
@@ -40,6 +41,9 @@ pub const UNAVAILABLE: u8 = 69;
 pub const SOFTWARE: u8 = 70;
 /// An output file could not be created or written (EX_CANTCREAT).
 pub const CANNOT_CREATE: u8 = 73;
+/// A wait for a condition (`dl-watch --until`) reached its timeout first (EX_TEMPFAIL: try
+/// again later).
+pub const TIMED_OUT: u8 = 75;
 /// A service refused our credentials or permissions (EX_NOPERM).
 pub const NO_PERMISSION: u8 = 77;
 /// A configuration file or setting is wrong (EX_CONFIG).

@@ -57,7 +57,18 @@ impl Drop for RequestClient {
 }
 
 impl RequestClient {
-    /// Declare the reply queue, bind it, start reading replies.
+    /// Connect (as service `unknown`, retrying as the settings say) and open a request client
+    /// on the new connection: what every program that sends requests does first.
+    pub async fn connect(
+        settings: &crate::BrokerSettings,
+    ) -> Result<(MeshConnection, RequestClient), MeshError> {
+        let connection = MeshConnection::connect(settings, "unknown").await?;
+        let client = RequestClient::open(&connection).await?;
+        Ok((connection, client))
+    }
+
+    /// Open a request client on `connection`: declare the reply queue, bind it, start reading
+    /// replies.
     ///
     /// Set-up is pipelined (AMQP `nowait`) where the protocol allows, so that a one-shot
     /// request costs as few broker round trips as possible; a failure of those steps closes

@@ -6,6 +6,10 @@
 //! - [`RequestSpec`]: one request to send, from the command line or from a JSON line
 //!   ([`spec`] parses stdin lines such as `{"target": "peaches", "value": 5}`).
 //! - [`output`]: how a reply is printed (payload line, `--full`, `--field`, `--pretty`).
+//! - [`condition`]: conditions on a reply (`value_cal >= 49.5`) that `dl-watch --until` and
+//!   `dl-set --wait-until` wait for.
+//! - [`check`]: a set checked afterwards: `--verify` (read back and compare) and
+//!   `--wait-until EXPR`.
 //! - [`run`]: one request, a broadcast, or a batch from stdin with many requests in flight on
 //!   one connection, answered in input order; returns the exit status.
 //!
@@ -17,6 +21,8 @@
 #![forbid(unsafe_code)]
 
 mod args;
+pub mod check;
+pub mod condition;
 pub mod output;
 pub mod run;
 pub mod spec;

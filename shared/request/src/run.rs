@@ -72,25 +72,21 @@ pub async fn run(
 }
 
 /// `spec` with `-k`'s lockout key when it names none of its own.
-fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> RequestSpec {
+pub(crate) fn with_default_key(mut spec: RequestSpec, args: &RequestArgs) -> RequestSpec {
     if spec.lockout_key.is_none() {
         spec.lockout_key = args.lockout_key.clone();
     }
     spec
 }
 
-async fn connect(settings: &BrokerSettings) -> anyhow::Result<(MeshConnection, RequestClient)> {
-    let connection = MeshConnection::connect(settings, "unknown")
-        .await
-        .map_err(mesh_failure)?;
-    let client = RequestClient::open(&connection)
-        .await
-        .map_err(mesh_failure)?;
-    Ok((connection, client))
+pub(crate) async fn connect(
+    settings: &BrokerSettings,
+) -> anyhow::Result<(MeshConnection, RequestClient)> {
+    RequestClient::connect(settings).await.map_err(mesh_failure)
 }
 
 /// Broker trouble is a dripline AMQP error (101), exit status 1, as dl-agent reports it.
-fn mesh_failure(error: MeshError) -> anyhow::Error {
+pub(crate) fn mesh_failure(error: MeshError) -> anyhow::Error {
     ExitFailure::new(
         ReturnCode::AMQP_ERROR_BROKER_CONNECTION.exit_status(),
         error.to_string(),
@@ -130,15 +126,22 @@ async fn send(
     spec: &RequestSpec,
     timeout: Duration,
 ) -> anyhow::Result<RequestResult> {
+    ask(client, spec, timeout).await.map_err(mesh_failure)
+}
+
+/// Send one request and wait up to `timeout` for its reply: the result (a reply, or our 403
+/// unroutable, 404 timeout or 400 bad key); an error only when the broker connection fails.
+/// For programs that send requests of their own (dl-watch's polls, dl-set --verify's get).
+pub async fn ask(
+    client: &(MeshConnection, RequestClient),
+    spec: &RequestSpec,
+    timeout: Duration,
+) -> Result<RequestResult, MeshError> {
     let message = match build_message(client, spec) {
         Ok(message) => message,
         Err(failure) => return Ok(failure),
     };
-    let outcome = client
-        .1
-        .request(message, timeout)
-        .await
-        .map_err(mesh_failure)?;
+    let outcome = client.1.request(message, timeout).await?;
     Ok(match outcome {
         RequestOutcome::Reply(reply) => {
             RequestResult::from_reply(&spec.target, &spec.specifier, *reply)
@@ -193,7 +196,7 @@ async fn broadcast(
 }
 
 /// Print one result; returns its exit status. Failures also get a line on stderr.
-fn print_result(
+pub(crate) fn print_result(
     result: &RequestResult,
     style: &OutputStyle,
     batch: bool,

@@ -23,11 +23,13 @@ const PROGRAMS: &[(&str, Main)] = &[
     ("dl-cmd", dl_cmd::main),
     ("dl-export", dl_export::main),
     ("dl-get", dl_get::main),
+    ("dl-list", dl_list::main),
     ("dl-listen", dl_listen::main),
     ("dl-log-to-pg", dl_log_to_pg::main),
     ("dl-metrics", dl_metrics::main),
     ("dl-serve", dl_serve::main),
     ("dl-set", dl_set::main),
+    ("dl-watch", dl_watch::main),
 ];
 
 /// Status of a call that names no program (EX_USAGE, as every program's bad command line).
