@@ -1,7 +1,8 @@
 //! The command line of `dl-plot`.
 
 use clap::{Parser, ValueEnum};
-use dripline_cli::LogArgs;
+use dripline_cli::{AuthFileArgs, DatabaseArgs, LogArgs};
+use dripline_store::{TableName, TimeSpec};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ Examples:
   dl-export --since 7d | dl-plot -o week.png --size 1600x800 --title 'last week'
   dl-export --match 'temp_*' --since 1d | dl-plot -o temps.svg --panels
   dl-export --since 1d --tz Europe/Berlin | dl-plot --value raw
+  dl-plot --sensor peaches --since 6h -o peaches.png   straight from the database
+  dl-plot --match 'temp_*' --since 7d --every 10m --unit K
 
 Input (stdin):
   What dl-export writes: JSON lines (--format jsonl) or CSV/TSV with its header line, one row
@@ -25,6 +28,11 @@ Input (stdin):
   value_cal or value_raw (--value); from a downsampled export (--every) value_cal_mean, else
   the first value_cal_<agg> column. Empty cells, null, NaN and infinities are not drawn. The
   rows may come in any order. Lines longer than 64 KiB are refused.
+
+Database (--db, or any of --sensor, --match, --since, --until, --every):
+  The rows dl-export would select with the same flags, read straight from PostgreSQL (the
+  same query, streamed); connection flags and environment as dl-export's (see dl-export
+  --help). The time axis is in UTC unless --tz gives an offset.
 
 Drawing:
   One series per sensor (at most 64), each with its own colour and, in PNG/SVG, its own marker
@@ -45,18 +53,24 @@ Large inputs (constant memory):
 Exit status:
     0  the plot was drawn
     2  nothing to draw: no input, or no row with a value (nothing is written)
-   64  bad command line: unknown flag, bad --size, --tz or --gap, -o not .png or .svg
+   64  bad command line: unknown flag, bad --size, --tz, --gap or --since, -o not .png or
+       .svg, a reversed or empty range (--since 1h --until 2h)
    65  bad input: lines that cannot be read (each named on stderr as stdin line N; the plot is
        drawn from the others), input that is not dl-export's CSV or JSON lines, no value_cal
        (or value_raw) column, more than 64 sensors
+   66  the table or the database does not exist
+   69  the database cannot be reached
    70  internal error: a bug
    73  the output file cannot be written
+   77  the database refused the user or password, or denied access to the table
+   78  bad connection settings: auth file, password file, --pg-url, a PG variable
   130  interrupted by SIGINT, SIGTERM or SIGHUP: nothing written";
 
 /// Draw dripline sensor history: a chart in the terminal, or a PNG or SVG file.
 ///
-/// Reads what dl-export writes (CSV or JSON lines) on stdin and draws one line per sensor
-/// over time, downsampled in constant memory (see Large inputs below).
+/// Reads what dl-export writes (CSV or JSON lines) on stdin, or the same rows straight from
+/// the database, and draws one line per sensor over time, downsampled in constant memory
+/// (see Large inputs below).
 #[derive(Parser, Debug)]
 #[command(name = "dl-plot", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Args {
@@ -89,8 +103,63 @@ pub struct Args {
     #[arg(long, help_heading = "File output")]
     pub panels: bool,
 
+    /// Read from the database (as dl-export does) instead of stdin; implied by --sensor,
+    /// --match, --since, --until and --every.
+    #[arg(long, help_heading = "Database (instead of stdin)")]
+    pub db: bool,
+    /// Sensor to draw, by exact name; repeat or separate with commas [default: all].
+    #[arg(short = 's', long = "sensor", value_name = "NAME", value_delimiter = ',',
+          help_heading = "Database (instead of stdin)")]
+    pub sensors: Vec<String>,
+    /// Sensors whose names match a glob (peach*) or SQL LIKE pattern (temp_%); repeatable.
+    #[arg(short = 'm', long = "match", value_name = "PATTERN",
+          help_heading = "Database (instead of stdin)")]
+    pub patterns: Vec<String>,
+    /// Start of the range, inclusive: as dl-export's (24h, 2026-11-25, an RFC 3339 time)
+    /// [default: the beginning].
+    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true,
+          help_heading = "Database (instead of stdin)")]
+    pub since: Option<TimeSpec>,
+    /// End of the range, exclusive [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true,
+          help_heading = "Database (instead of stdin)")]
+    pub until: Option<TimeSpec>,
+    /// Average in the database into buckets of this width (1m, 1h) before drawing.
+    #[arg(long, value_name = "DURATION", value_parser = dripline_cli::parse_duration,
+          help_heading = "Database (instead of stdin)")]
+    pub every: Option<Duration>,
+    /// Table to read, optionally schema-qualified.
+    #[arg(long, value_name = "TABLE", default_value = "numeric_data", value_parser = parse_table,
+          help_heading = "Database (instead of stdin)")]
+    pub table: TableName,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub auth: AuthFileArgs,
+
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+impl Args {
+    /// True when the rows come from the database rather than stdin.
+    pub fn from_database(&self) -> bool {
+        self.db
+            || !self.sensors.is_empty()
+            || !self.patterns.is_empty()
+            || self.since.is_some()
+            || self.until.is_some()
+            || self.every.is_some()
+    }
+}
+
+fn parse_time(text: &str) -> Result<TimeSpec, String> {
+    text.parse()
+        .map_err(|e: dripline_store::time::TimeSpecError| e.to_string())
+}
+
+fn parse_table(text: &str) -> Result<TableName, String> {
+    text.parse()
 }
 
 /// `--value`.

@@ -1,18 +1,20 @@
 //! # dl-plot
 //!
 //! Draws dripline sensor history: a chart in the terminal, or a PNG or SVG file. Reads what
-//! `dl-export` writes (CSV or JSON lines on stdin). `--help` documents the behaviour; the
+//! `dl-export` writes (CSV or JSON lines on stdin), or the same rows from the database. `--help` documents the behaviour; the
 //! modules are:
 //!
 //! - `args`: the command line ([`Args`], also rendered into the man page);
 //! - `run`: the run itself — input → series → picture;
-//! - `input`: reading dl-export's rows; `downsample`: the constant-memory series (four points
+//! - `input`: reading dl-export's rows; `database`: the same rows straight from PostgreSQL
+//!   (dripline-store's export query); `downsample`: the constant-memory series (four points
 //!   per time bucket); `chart`: ranges, line breaks at gaps, axis ticks;
 //! - `terminal`: the braille chart (ratatui); `file`: PNG and SVG (plotters).
 #![forbid(unsafe_code)]
 
 mod args;
 mod chart;
+mod database;
 mod downsample;
 mod file;
 mod input;

@@ -3,6 +3,7 @@
 
 use crate::args::{Args, MAX_SERIES, NO_DATA};
 use crate::chart::Chart;
+use crate::database;
 use crate::downsample::Series;
 use crate::file::{self, Kind};
 use crate::input::{Item, Parser, MAX_LINE_BYTES};
@@ -89,15 +90,54 @@ pub async fn run(args: Args) -> Result<u8> {
     Ok(SUCCESS)
 }
 
-/// What stdin held.
+/// The series read so far.
 struct Read {
     series: Vec<Series>,
+    index: HashMap<String, usize>,
+    buckets: usize,
     first_offset: Option<i32>,
     bad_lines: u64,
 }
 
-/// Read stdin into series of `buckets` buckets each.
+impl Read {
+    fn new(buckets: usize) -> Self {
+        Read {
+            series: Vec::new(),
+            index: HashMap::new(),
+            buckets,
+            first_offset: None,
+            bad_lines: 0,
+        }
+    }
+
+    /// Add a point to its sensor's series (a new one for a new sensor, up to [`MAX_SERIES`]).
+    fn add(&mut self, sensor: &str, time: i64, value: f64) -> Result<(), ExitFailure> {
+        let slot = match self.index.get(sensor) {
+            Some(slot) => *slot,
+            None => {
+                if self.series.len() == MAX_SERIES {
+                    return Err(ExitFailure::new(
+                        DATA_ERROR,
+                        format!("more than {MAX_SERIES} sensors in the input; plot fewer (dl-export --sensor, --match)"),
+                    ));
+                }
+                self.index.insert(sensor.to_string(), self.series.len());
+                self.series.push(Series::new(sensor.to_string(), self.buckets));
+                self.series.len() - 1
+            }
+        };
+        self.series[slot].add((time, value));
+        Ok(())
+    }
+}
+
+/// Read the rows (stdin or the database) into series of `buckets` buckets each.
 async fn read_series(args: &Args, buckets: usize) -> Result<Read> {
+    let mut read = Read::new(buckets);
+    if args.from_database() {
+        database::read(args, |sensor, time, value| read.add(sensor, time, value)).await?;
+        return Ok(read);
+    }
     let mut parser = Parser::new(args.value);
     let mut batches = dripline_cli::jsonl::read_batches_limited(
         std::io::stdin(),
@@ -106,12 +146,6 @@ async fn read_series(args: &Args, buckets: usize) -> Result<Read> {
         MAX_LINE_BYTES,
         move |line| parser.line(line),
     );
-    let mut read = Read {
-        series: Vec::new(),
-        first_offset: None,
-        bad_lines: 0,
-    };
-    let mut index: HashMap<String, usize> = HashMap::new();
     while let Some(batch) = batches.recv().await {
         for item in batch {
             match item {
@@ -124,24 +158,9 @@ async fn read_series(args: &Args, buckets: usize) -> Result<Read> {
                     if read.first_offset.is_none() {
                         read.first_offset = offset;
                     }
-                    let Some(value) = value else { continue };
-                    let next = index.len();
-                    let slot = *index.entry(sensor).or_insert(next);
-                    if slot == read.series.len() {
-                        if slot == MAX_SERIES {
-                            return Err(failure(
-                                DATA_ERROR,
-                                format!("more than {MAX_SERIES} sensors in the input; plot fewer (dl-export --sensor, --match)"),
-                            ));
-                        }
-                        let name = index
-                            .iter()
-                            .find(|(_, i)| **i == slot)
-                            .map(|(name, _)| name.clone())
-                            .unwrap_or_default();
-                        read.series.push(Series::new(name, buckets));
+                    if let Some(value) = value {
+                        read.add(&sensor, time, value)?;
                     }
-                    read.series[slot].add((time, value));
                 }
                 Item::Nothing => {}
                 Item::Bad(reason) => {
