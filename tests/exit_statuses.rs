@@ -32,6 +32,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-serve", vec!["-c".into(), config]),
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
+        ("dl-plot", words(&["--since", "1h"])),
     ]
 }
 
@@ -40,7 +41,7 @@ fn is_request_tool(program: &str) -> bool {
 }
 
 fn uses_broker(program: &str) -> bool {
-    !matches!(program, "dl-export" | "dl-log-to-pg")
+    !matches!(program, "dl-export" | "dl-log-to-pg" | "dl-plot")
 }
 
 /// Run `program args… extra…` with a clean environment plus `env`; (status, stderr).

@@ -19,5 +19,6 @@ pub fn programs() -> Vec<clap::Command> {
         dl_listen::Args::command(),
         dl_alert::Args::command(),
         dl_log_to_pg::Args::command(),
+        dl_plot::Args::command(),
     ]
 }
