@@ -338,15 +338,15 @@ mod tests {
                 "sensor_name,timestamp,value_raw,value_cal",
                 "peaches,2026-11-25T00:00:00.000000Z,1,2",
                 "peaches,2026-11-25T01:00:00.000000+01:00,1,NaN",
-                "peaches,1764028800.5,1,",
+                "peaches,1795564800.5,1,",
             ],
         );
         assert!(matches!(items[0], Item::Nothing));
         assert!(
-            matches!(&items[1], Item::Row { sensor, time: 1_764_028_800_000_000, value: Some(v), offset: Some(0) } if sensor == "peaches" && *v == 2.0)
+            matches!(&items[1], Item::Row { sensor, time: 1_795_564_800_000_000, value: Some(v), offset: Some(0) } if sensor == "peaches" && *v == 2.0)
         );
         assert!(matches!(&items[2], Item::Row { value: None, offset: Some(3600), .. }));
-        assert!(matches!(&items[3], Item::Row { value: None, time: 1_764_028_800_500_000, .. }));
+        assert!(matches!(&items[3], Item::Row { value: None, time: 1_795_564_800_500_000, .. }));
 
         let items = lines(
             ValueChoice::Raw,
