@@ -10,7 +10,8 @@
 # Whatever happens (failure, Ctrl-C), nothing it started is left running.
 #
 # Environment: DEMO_DATABASE (default dripline_demo; rows of earlier runs stay there, the
-# export takes this run's), DEMO_PLOT (default ${TMPDIR:-/tmp}/dripline-demo/peaches.png).
+# export takes this run's), DEMO_PLOT (default ${TMPDIR:-/tmp}/dripline-demo/peaches.png),
+# DEMO_BIN_DIR (use the programs already built there instead of building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,18 +20,22 @@ service=my_store
 database=${DEMO_DATABASE:-dripline_demo}
 plot=${DEMO_PLOT:-${TMPDIR:-/tmp}/dripline-demo/peaches.png}
 
-if ! command -v cargo >/dev/null; then
+if [ -z "${DEMO_BIN_DIR:-}" ] && ! command -v cargo >/dev/null; then
 	echo "demo: cargo not found: install Rust (https://rustup.rs), then run make demo again" >&2
 	exit 1
 fi
 
 bash scripts/services.sh --runtime-only
-echo "demo: building (cargo build --workspace)"
-cargo build --workspace --quiet
+if [ -n "${DEMO_BIN_DIR:-}" ]; then
+	bin_dir=$DEMO_BIN_DIR
+else
+	echo "demo: building (cargo build --workspace)"
+	cargo build --workspace --quiet
+	bin_dir=$(cargo metadata --format-version 1 --no-deps |
+		sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug
+fi
 built=$SECONDS
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-export PATH="$target_dir/debug:$PATH"
+export PATH="$bin_dir:$PATH"
 # The demo talks to the local broker as guest, whatever the caller's environment says.
 unset DRIPLINE_BROKER DRIPLINE_BROKER_PORT DRIPLINE_AMQP_URL DRIPLINE_USER DRIPLINE_PASSWORD
 # ... and to the local PostgreSQL as postgres (the tools' defaults).
@@ -113,7 +118,7 @@ for attempt in $(seq 100); do
 	fi
 	sleep 0.2
 done
-echo "demo: $service is up (pid $serve_pid); the programs below are in $target_dir/debug"
+echo "demo: $service is up (pid $serve_pid); the programs below are in $bin_dir"
 
 show "dl-get peaches"
 show "dl-get peaches --field value_cal"

@@ -2,7 +2,7 @@
 //! alerts → dl-log-to-pg → PostgreSQL → dl-export → dl-plot, in under two minutes from a warm
 //! build; it leaves a PNG at the path it prints and nothing running.
 
-use dripline_e2e::{repo_path, temp_dir, unique_name};
+use dripline_e2e::{binary, repo_path, temp_dir, unique_name};
 use dripline_store::postgres::{Client, NoTls};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,6 +42,8 @@ fn make_demo_runs_the_whole_path_and_leaves_nothing_running() {
         .arg(repo_path("scripts/demo.sh"))
         .env("DEMO_PLOT", &plot)
         .env("DEMO_DATABASE", &database)
+        // The programs this test run uses (built before the tests, as every e2e test wants).
+        .env("DEMO_BIN_DIR", binary("dl-plot").parent().unwrap())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,7 +55,13 @@ fn make_demo_runs_the_whole_path_and_leaves_nothing_running() {
             break child.wait_with_output().unwrap();
         }
         if started.elapsed() > Duration::from_secs(180) {
-            let _ = child.kill();
+            // The whole process group (the session's leader's): SIGTERM lets the script's trap
+            // stop what it started; SIGKILL whatever is left.
+            let group = format!("-{session}");
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
             panic!("make demo still running after 180 s");
         }
         std::thread::sleep(Duration::from_millis(200));
