@@ -68,12 +68,17 @@ pub fn write(
             chart,
             title,
             panels,
+            2,
         ),
+        // plotters rasterises lines wider than one pixel as polygons with mitred joins, and
+        // a one-sample spike (up and straight back down) then grows a long mitre: one pixel
+        // keeps the picture true.
         Kind::Png => draw(
             BitMapBackend::new(path, size).into_drawing_area(),
             chart,
             title,
             panels,
+            1,
         ),
     }
 }
@@ -97,6 +102,7 @@ fn draw<DB: DrawingBackend>(
     chart: &Chart,
     title: Option<&str>,
     panels: bool,
+    line_width: u32,
 ) -> Result<(), String> {
     let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(fail)?;
@@ -110,10 +116,10 @@ fn draw<DB: DrawingBackend>(
     if panels && chart.series.len() > 1 {
         let areas = body.split_evenly((chart.series.len(), 1));
         for (area, index) in areas.iter().zip(&indices) {
-            draw_panel(area, chart, &[*index]).map_err(fail)?;
+            draw_panel(area, chart, &[*index], line_width).map_err(fail)?;
         }
     } else {
-        draw_panel(&body, chart, &indices).map_err(fail)?;
+        draw_panel(&body, chart, &indices, line_width).map_err(fail)?;
     }
     root.present().map_err(fail)
 }
@@ -123,6 +129,7 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &Chart,
     indices: &[usize],
+    line_width: u32,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let series: Vec<&Series> = indices.iter().map(|&i| &chart.series[i]).collect();
     let (start, end) = chart.time_range().unwrap_or((0, 1));
@@ -166,7 +173,7 @@ fn draw_panel<DB: DrawingBackend>(
     for &index in indices {
         let colour = COLOURS[index % COLOURS.len()];
         let shape = SHAPES[index % SHAPES.len()];
-        let line = colour.stroke_width(2);
+        let line = colour.stroke_width(line_width);
         let mut last_marker = f64::NEG_INFINITY;
         let mut markers = Vec::new();
         for segment in chart.segments(&chart.series[index]) {
