@@ -71,12 +71,21 @@ fn make_demo_runs_the_whole_path_and_leaves_nothing_running() {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
 
     let left = processes_in_session(session);
-    let dropped = Client::connect("postgresql://postgres:postgres@127.0.0.1:5432/postgres", NoTls)
-        .and_then(|mut admin| {
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
-        });
+    let dropped = Client::connect(
+        "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
+        NoTls,
+    )
+    .and_then(|mut admin| {
+        admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+        ))
+    });
 
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(left.is_empty(), "left running: {left:?}");
     // The build is the caller's (warm, as after make build); the demo itself must be short.
     let seconds: u64 = stdout
@@ -85,7 +94,10 @@ fn make_demo_runs_the_whole_path_and_leaves_nothing_running() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no 'demo: done in N s': {stdout}"));
-    assert!(seconds < 120, "the demo took {seconds} s after the build ({elapsed:?} in all)");
+    assert!(
+        seconds < 120,
+        "the demo took {seconds} s after the build ({elapsed:?} in all)"
+    );
     for step in [
         "$ dl-listen sensor_value.peaches --count 3 -f text",
         "dl-log-to-pg --stdin --init-schema",
@@ -101,9 +113,19 @@ fn make_demo_runs_the_whole_path_and_leaves_nothing_running() {
         .filter(|l| l.starts_with("20") && l.contains(" sensor_value.peaches "))
         .count();
     assert_eq!(alerts, 3, "{stdout}");
-    assert_eq!(stdout.matches("\npeaches,20").count(), 4, "stored rows exported: {stdout}");
+    assert_eq!(
+        stdout.matches("\npeaches,20").count(),
+        4,
+        "stored rows exported: {stdout}"
+    );
     assert!(stdout.contains("⣿ peaches"), "the plot's legend: {stdout}");
-    assert!(stdout.chars().filter(|c| ('\u{2801}'..='\u{28fe}').contains(c)).count() > 30);
+    assert!(
+        stdout
+            .chars()
+            .filter(|c| ('\u{2801}'..='\u{28fe}').contains(c))
+            .count()
+            > 30
+    );
     assert!(
         stdout.contains(&format!("plot written to {}", plot.display())),
         "{stdout}"

@@ -61,7 +61,11 @@ const FIRST_SERIES: &str = "#0072B2";
 /// 150/599 of the way from the first point to the last, and no line over the gap.
 fn assert_spike_and_gap(svg: &str) {
     let lines = polylines(svg, FIRST_SERIES);
-    assert_eq!(lines.len(), 2, "the gap must break the line in two: {lines:?}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the gap must break the line in two: {lines:?}"
+    );
     let all: Vec<(f64, f64)> = lines.concat();
     let x_first = all.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let x_last = all.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
@@ -80,13 +84,25 @@ fn assert_spike_and_gap(svg: &str) {
         x_at(150.0)
     );
     let baseline = all.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    assert!(baseline - top.1 > 100.0, "the spike is only {} px high", baseline - top.1);
+    assert!(
+        baseline - top.1 > 100.0,
+        "the spike is only {} px high",
+        baseline - top.1
+    );
     // The first run ends at second 299, the second starts at 400: nothing in between.
     let (before, after) = (&lines[0], &lines[1]);
     let end_of_first = before.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     let start_of_second = after.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
-    assert!((end_of_first - x_at(299.0)).abs() <= 2.0, "{end_of_first} vs {}", x_at(299.0));
-    assert!((start_of_second - x_at(400.0)).abs() <= 2.0, "{start_of_second} vs {}", x_at(400.0));
+    assert!(
+        (end_of_first - x_at(299.0)).abs() <= 2.0,
+        "{end_of_first} vs {}",
+        x_at(299.0)
+    );
+    assert!(
+        (start_of_second - x_at(400.0)).abs() <= 2.0,
+        "{start_of_second} vs {}",
+        x_at(400.0)
+    );
 }
 
 #[test]
@@ -94,13 +110,23 @@ fn svg_has_the_spike_at_its_column_and_the_gap_as_a_gap() {
     let dir = temp_dir("plot_svg");
     let path = dir.path().join("plot.svg");
     let output = dl_plot(
-        &["-o", path.to_str().unwrap(), "--size", "1000x500", "--title", "spike"],
+        &[
+            "-o",
+            path.to_str().unwrap(),
+            "--size",
+            "1000x500",
+            "--title",
+            "spike",
+        ],
         &spike_and_gap_csv(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     assert_eq!(stdout_of(&output), "", "nothing on stdout with -o");
     let svg = std::fs::read_to_string(&path).unwrap();
-    assert!(svg.contains("spike") && svg.contains("spiky"), "title and legend");
+    assert!(
+        svg.contains("spike") && svg.contains("spiky"),
+        "title and legend"
+    );
     assert_spike_and_gap(&svg);
 }
 
@@ -151,11 +177,20 @@ fn a_ramp_rises_left_to_right_in_the_terminal() {
     let output = dl_plot(&["--size", "80x20", "--unit", "K"], &jsonl);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let text = stdout_of(&output);
-    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
     assert_eq!(text.lines().count(), 20, "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
-    assert!(text.contains("ramp") && text.contains('K') && text.contains("UTC"), "{text}");
-    assert!(text.contains("00:00") && text.contains("02:00"), "time ticks: {text}");
+    assert!(
+        text.contains("ramp") && text.contains('K') && text.contains("UTC"),
+        "{text}"
+    );
+    assert!(
+        text.contains("00:00") && text.contains("02:00"),
+        "time ticks: {text}"
+    );
     let tops = braille_tops(&text);
     assert!(tops.len() > 50, "the line covers the width: {text}");
     for pair in tops.windows(2) {
@@ -167,8 +202,14 @@ fn a_ramp_rises_left_to_right_in_the_terminal() {
         );
     }
     let (first, last) = (tops[0], tops[tops.len() - 1]);
-    assert!(first.1 >= last.1 + 12, "the ramp rises: {first:?} → {last:?}\n{text}");
-    assert!(first.0 < 10 && last.0 > 70, "it spans the chart: {first:?} → {last:?}");
+    assert!(
+        first.1 >= last.1 + 12,
+        "the ramp rises: {first:?} → {last:?}\n{text}"
+    );
+    assert!(
+        first.0 < 10 && last.0 > 70,
+        "it spans the chart: {first:?} → {last:?}"
+    );
 }
 
 #[test]
@@ -191,7 +232,11 @@ fn empty_input_says_so_with_status_2_and_writes_nothing() {
     for input in ["", "sensor_name,timestamp,value_raw,value_cal\n"] {
         let output = dl_plot(&["-o", path.to_str().unwrap()], input);
         assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
-        assert!(stderr_of(&output).contains("nothing to plot"), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).contains("nothing to plot"),
+            "{}",
+            stderr_of(&output)
+        );
         assert!(!path.exists());
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -206,8 +251,14 @@ fn bad_lines_are_named_and_the_rest_is_drawn_with_status_65() {
     let output = dl_plot(&["-o", path.to_str().unwrap()], &csv);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(65), "{stderr}");
-    assert!(stderr.contains("stdin line 502: 'yesterday' is not an RFC 3339 time"), "{stderr}");
-    assert!(stderr.contains("stdin line 503: 'lots' is not a number"), "{stderr}");
+    assert!(
+        stderr.contains("stdin line 502: 'yesterday' is not an RFC 3339 time"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stdin line 503: 'lots' is not a number"),
+        "{stderr}"
+    );
     assert_spike_and_gap(&std::fs::read_to_string(&path).unwrap());
 }
 
@@ -216,9 +267,16 @@ fn input_that_is_not_an_export_and_bad_flags_are_refused() {
     let output = dl_plot(&[], "hello\nworld\n");
     assert_eq!(output.status.code(), Some(65));
     assert!(stderr_of(&output).contains("stdin line 1: expected JSON lines or a CSV header"));
-    let output = dl_plot(&[], "sensor_name,timestamp,value_raw\na,2026-11-25T00:00:00Z,1\n");
+    let output = dl_plot(
+        &[],
+        "sensor_name,timestamp,value_raw\na,2026-11-25T00:00:00Z,1\n",
+    );
     assert_eq!(output.status.code(), Some(65));
-    assert!(stderr_of(&output).contains("try --value raw"), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("try --value raw"),
+        "{}",
+        stderr_of(&output)
+    );
     for args in [
         &["-o", "plot.gif"][..],
         &["--size", "0x10"],

@@ -23,12 +23,12 @@
 //! exported once, and nothing is exported twice. Rows arriving later with a timestamp *before*
 //! `T` cannot be seen; callers leave a settling margin (`--until 1m`) for that.
 
+use crate::config::ConnectionConfig;
 use crate::copy::{CopyError, CopyRow, Decoder};
 use crate::error::StoreError;
-use crate::config::ConnectionConfig;
 use crate::schema::TableName;
-use crate::time::{TimeSpec, TimeZone};
 use crate::sql::{escape_literal, float8_literal, timestamptz_literal};
+use crate::time::{TimeSpec, TimeZone};
 use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;

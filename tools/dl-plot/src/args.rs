@@ -108,12 +108,21 @@ pub struct Args {
     #[arg(long, help_heading = "Database (instead of stdin)")]
     pub db: bool,
     /// Sensor to draw, by exact name; repeat or separate with commas [default: all].
-    #[arg(short = 's', long = "sensor", value_name = "NAME", value_delimiter = ',',
-          help_heading = "Database (instead of stdin)")]
+    #[arg(
+        short = 's',
+        long = "sensor",
+        value_name = "NAME",
+        value_delimiter = ',',
+        help_heading = "Database (instead of stdin)"
+    )]
     pub sensors: Vec<String>,
     /// Sensors whose names match a glob (peach*) or SQL LIKE pattern (temp_%); repeatable.
-    #[arg(short = 'm', long = "match", value_name = "PATTERN",
-          help_heading = "Database (instead of stdin)")]
+    #[arg(
+        short = 'm',
+        long = "match",
+        value_name = "PATTERN",
+        help_heading = "Database (instead of stdin)"
+    )]
     pub patterns: Vec<String>,
     /// Start of the range, inclusive: as dl-export's (24h, 2026-11-25, an RFC 3339 time)
     /// [default: the beginning].

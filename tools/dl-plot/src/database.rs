@@ -26,7 +26,9 @@ pub async fn read(
         .await
         .map_err(|e| match e {
             OpenError::Store(e) => dripline_cli::failures::store_failure(e),
-            zone @ OpenError::UnknownZone { .. } => ExitFailure::new(USAGE, zone.to_string()).into(),
+            zone @ OpenError::UnknownZone { .. } => {
+                ExitFailure::new(USAGE, zone.to_string()).into()
+            }
         })?;
     let (since, until) = export::resolve_range(&client, args.since.as_ref(), args.until.as_ref())
         .await

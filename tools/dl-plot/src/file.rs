@@ -134,7 +134,8 @@ fn draw_panel<DB: DrawingBackend>(
     let series: Vec<&Series> = indices.iter().map(|&i| &chart.series[i]).collect();
     let (start, end) = chart.time_range().unwrap_or((0, 1));
     let (width, _) = area.dim_in_pixel();
-    let (first, last, step) = chart::time_ticks(start, end, (width as usize / 110).max(2), chart.offset);
+    let (first, last, step) =
+        chart::time_ticks(start, end, (width as usize / 110).max(2), chart.offset);
     let span = last - first;
     // x is counted in tick steps from the first tick, so that plotters' round numbers are
     // whole steps: round times in the zone.
@@ -177,10 +178,7 @@ fn draw_panel<DB: DrawingBackend>(
         let mut last_marker = f64::NEG_INFINITY;
         let mut markers = Vec::new();
         for segment in chart.segments(&chart.series[index]) {
-            let points: Vec<(f64, f64)> = segment
-                .iter()
-                .map(|p| (to_x(p.0), p.1))
-                .collect();
+            let points: Vec<(f64, f64)> = segment.iter().map(|p| (to_x(p.0), p.1)).collect();
             for point in &points {
                 if point.0 - last_marker >= MARKER_SPACING_PX * x_per_px {
                     last_marker = point.0;

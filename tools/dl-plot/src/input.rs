@@ -41,8 +41,15 @@ pub enum Item {
 /// Where each field is, once known.
 enum Layout {
     Unknown,
-    Json { value_key: Option<String> },
-    Csv { delimiter: u8, sensor: usize, time: usize, value: usize },
+    Json {
+        value_key: Option<String>,
+    },
+    Csv {
+        delimiter: u8,
+        sensor: usize,
+        time: usize,
+        value: usize,
+    },
     Failed,
 }
 
@@ -122,7 +129,7 @@ impl Parser {
             ));
         };
         let value = value_column(names.iter().map(String::as_str), self.choice)
-            .and_then(|name| find(name))
+            .and_then(find)
             .ok_or_else(|| no_value_column(self.choice, &names))?;
         Ok(Layout::Csv {
             delimiter,
@@ -201,12 +208,10 @@ fn csv_row(
 ) -> Result<Item, Problem> {
     let fields = split_csv(text, delimiter).map_err(Problem::Line)?;
     let field = |i: usize| {
-        fields.get(i).map(String::as_str).ok_or_else(|| {
-            Problem::Line(format!(
-                "{} fields, the header has more",
-                fields.len()
-            ))
-        })
+        fields
+            .get(i)
+            .map(String::as_str)
+            .ok_or_else(|| Problem::Line(format!("{} fields, the header has more", fields.len())))
     };
     let name = field(sensor)?;
     if name.is_empty() {
@@ -237,7 +242,10 @@ fn split_csv(text: &str, delimiter: u8) -> Result<Vec<String>, String> {
 
 /// The column plotted for `choice`: `value_cal`, else `value_cal_mean`, else the first
 /// `value_cal_<agg>` (likewise for raw).
-fn value_column<'a>(names: impl Iterator<Item = &'a str> + Clone, choice: ValueChoice) -> Option<&'a str> {
+fn value_column<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    choice: ValueChoice,
+) -> Option<&'a str> {
     let base = match choice {
         ValueChoice::Raw => "value_raw",
         ValueChoice::Cal => "value_cal",
@@ -268,11 +276,18 @@ pub fn parse_time(text: &str) -> Result<(i64, Option<i32>), String> {
     if let Ok(seconds) = text.parse::<f64>() {
         return epoch_seconds(seconds).map(|t| (t, None));
     }
-    let time = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| format!("'{}' is not an RFC 3339 time nor epoch seconds", shorten(text)))?;
+    let time = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        format!(
+            "'{}' is not an RFC 3339 time nor epoch seconds",
+            shorten(text)
+        )
+    })?;
     let micros = time.timestamp_micros();
     if !(MIN_MICROS..=MAX_MICROS).contains(&micros) {
-        return Err(format!("'{}' is out of range (years 1000 to 9999)", shorten(text)));
+        return Err(format!(
+            "'{}' is out of range (years 1000 to 9999)",
+            shorten(text)
+        ));
     }
     Ok((micros, Some(time.offset().local_minus_utc())))
 }
@@ -282,7 +297,9 @@ fn epoch_seconds(seconds: f64) -> Result<i64, String> {
     if micros.is_finite() && (MIN_MICROS as f64..=MAX_MICROS as f64).contains(&micros) {
         Ok(micros as i64)
     } else {
-        Err(format!("timestamp {seconds} is out of range (years 1000 to 9999)"))
+        Err(format!(
+            "timestamp {seconds} is out of range (years 1000 to 9999)"
+        ))
     }
 }
 
@@ -345,12 +362,28 @@ mod tests {
         assert!(
             matches!(&items[1], Item::Row { sensor, time: 1_795_564_800_000_000, value: Some(v), offset: Some(0) } if sensor == "peaches" && *v == 2.0)
         );
-        assert!(matches!(&items[2], Item::Row { value: None, offset: Some(3600), .. }));
-        assert!(matches!(&items[3], Item::Row { value: None, time: 1_795_564_800_500_000, .. }));
+        assert!(matches!(
+            &items[2],
+            Item::Row {
+                value: None,
+                offset: Some(3600),
+                ..
+            }
+        ));
+        assert!(matches!(
+            &items[3],
+            Item::Row {
+                value: None,
+                time: 1_795_564_800_500_000,
+                ..
+            }
+        ));
 
         let items = lines(
             ValueChoice::Raw,
-            &[r#"{"sensor_name":"a","timestamp":"2026-11-25T00:00:00Z","value_raw_min":1,"value_raw_mean":3}"#],
+            &[
+                r#"{"sensor_name":"a","timestamp":"2026-11-25T00:00:00Z","value_raw_min":1,"value_raw_mean":3}"#,
+            ],
         );
         assert!(matches!(&items[0], Item::Row { value: Some(v), .. } if *v == 3.0));
     }
@@ -376,6 +409,9 @@ mod tests {
         let items = lines(ValueChoice::Cal, &["hello world", "a,b"]);
         assert!(matches!(&items[0], Item::Fatal(m) if m.contains("sensor_name")));
         let items = lines(ValueChoice::Cal, &["sensor_name,timestamp,value_raw"]);
-        assert!(matches!(&items[0], Item::Fatal(m) if m.contains("try --value raw")), "{items:?}");
+        assert!(
+            matches!(&items[0], Item::Fatal(m) if m.contains("try --value raw")),
+            "{items:?}"
+        );
     }
 }

@@ -60,7 +60,10 @@ pub async fn run(args: Args) -> Result<u8> {
         if read.bad_lines > 0 {
             return Err(failure(
                 DATA_ERROR,
-                format!("nothing to plot: none of the {} input lines could be read", read.bad_lines),
+                format!(
+                    "nothing to plot: none of the {} input lines could be read",
+                    read.bad_lines
+                ),
             ));
         }
         return Err(failure(
@@ -122,7 +125,8 @@ impl Read {
                     ));
                 }
                 self.index.insert(sensor.to_string(), self.series.len());
-                self.series.push(Series::new(sensor.to_string(), self.buckets));
+                self.series
+                    .push(Series::new(sensor.to_string(), self.buckets));
                 self.series.len() - 1
             }
         };
@@ -179,7 +183,12 @@ async fn read_series(args: &Args, buckets: usize) -> Result<Read> {
 /// Write the file atomically: a temporary file beside it (with the same extension, which
 /// tells plotters the format), renamed into place when complete.
 fn write_file(chart: &Chart, args: &Args, path: &Path, kind: Kind, size: (u32, u32)) -> Result<()> {
-    let cannot = |reason: String| failure(CANNOT_CREATE, format!("cannot write {}: {reason}", path.display()));
+    let cannot = |reason: String| {
+        failure(
+            CANNOT_CREATE,
+            format!("cannot write {}: {reason}", path.display()),
+        )
+    };
     let directory = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -193,8 +202,15 @@ fn write_file(chart: &Chart, args: &Args, path: &Path, kind: Kind, size: (u32, u
         .suffix(suffix)
         .tempfile_in(directory)
         .map_err(|e| cannot(e.to_string()))?;
-    file::write(chart, temporary.path(), kind, size, args.title.as_deref(), args.panels)
-        .map_err(cannot)?;
+    file::write(
+        chart,
+        temporary.path(),
+        kind,
+        size,
+        args.title.as_deref(),
+        args.panels,
+    )
+    .map_err(cannot)?;
     temporary
         .persist(path)
         .map_err(|e| cannot(e.error.to_string()))?;
@@ -203,7 +219,9 @@ fn write_file(chart: &Chart, args: &Args, path: &Path, kind: Kind, size: (u32, u
 
 /// The terminal's size in characters, else $COLUMNS × $LINES, else 100 × 30.
 fn terminal_size() -> (u32, u32) {
-    if let Some((terminal_size::Width(w), terminal_size::Height(h))) = terminal_size::terminal_size() {
+    if let Some((terminal_size::Width(w), terminal_size::Height(h))) =
+        terminal_size::terminal_size()
+    {
         return (u32::from(w), u32::from(h).saturating_sub(1));
     }
     let env = |name: &str| {

@@ -27,7 +27,8 @@ const MARKERS: [Marker; 4] = [Marker::Braille, Marker::Dot, Marker::Block, Marke
 pub fn render(chart: &Chart, width: u16, height: u16, colour: bool) -> String {
     let (start, end) = chart.time_range().unwrap_or((0, 1));
     let zone = chart.zone();
-    let (first, last, step) = chart::time_ticks(start, end, (width as usize / 14).max(2), chart.offset);
+    let (first, last, step) =
+        chart::time_ticks(start, end, (width as usize / 14).max(2), chart.offset);
     let x_labels: Vec<Span> = (0..)
         .map(|i| first + i * step)
         .take_while(|t| *t <= last)
