@@ -312,27 +312,33 @@ fn spike_and_gap_table() -> TestDb {
     db
 }
 
+/// dl-plot reading `db`'s table with `args` (no stdin).
+fn dl_plot_from(db: &TestDb, args: &[&str]) -> Output {
+    let mut command = without_env_settings(Command::new(binary("dl-plot")));
+    command
+        .args(["--pg-url", &support::pg_url(), "--table", &db.table_arg()])
+        .args(args);
+    run_command(&mut command, None)
+}
+
 #[test]
 fn from_the_database_with_export_selection_flags() {
     let db = spike_and_gap_table();
     let dir = temp_dir("plot_db");
     let path = dir.path().join("db.svg");
-    let mut command = without_env_settings(Command::new(binary("dl-plot")));
-    command.args([
-        "--pg-url",
-        &support::pg_url(),
-        "--table",
-        &db.table_arg(),
-        "--sensor",
-        "spiky",
-        "--since",
-        "2026-11-25",
-        "-o",
-        path.to_str().unwrap(),
-        "--size",
-        "1000x500",
-    ]);
-    let output = run_command(&mut command, None);
+    let output = dl_plot_from(
+        &db,
+        &[
+            "--sensor",
+            "spiky",
+            "--since",
+            "2026-11-25",
+            "-o",
+            path.to_str().unwrap(),
+            "--size",
+            "1000x500",
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(!svg.contains("other"), "--sensor selects");
@@ -353,18 +359,7 @@ fn from_the_database_with_export_selection_flags() {
 
     // A selection with no rows: status 2, no file.
     let empty = dir.path().join("empty.svg");
-    let mut command = without_env_settings(Command::new(binary("dl-plot")));
-    command.args([
-        "--pg-url",
-        &support::pg_url(),
-        "--table",
-        &db.table_arg(),
-        "--sensor",
-        "nobody",
-        "-o",
-        empty.to_str().unwrap(),
-    ]);
-    let output = run_command(&mut command, None);
+    let output = dl_plot_from(&db, &["--sensor", "nobody", "-o", empty.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
     assert!(!Path::new(&empty).exists());
 }

@@ -4,6 +4,7 @@ use clap::{Parser, ValueEnum};
 use dripline_cli::{AuthFileArgs, DatabaseArgs, LogArgs};
 use dripline_store::{TableName, TimeSpec};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Exit status when there was nothing to draw.
@@ -126,11 +127,11 @@ pub struct Args {
     pub patterns: Vec<String>,
     /// Start of the range, inclusive: as dl-export's (24h, 2026-11-25, an RFC 3339 time)
     /// [default: the beginning].
-    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true,
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::from_str, allow_hyphen_values = true,
           help_heading = "Database (instead of stdin)")]
     pub since: Option<TimeSpec>,
     /// End of the range, exclusive [default: now].
-    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true,
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::from_str, allow_hyphen_values = true,
           help_heading = "Database (instead of stdin)")]
     pub until: Option<TimeSpec>,
     /// Average in the database into buckets of this width (1m, 1h) before drawing.
@@ -138,7 +139,7 @@ pub struct Args {
           help_heading = "Database (instead of stdin)")]
     pub every: Option<Duration>,
     /// Table to read, optionally schema-qualified.
-    #[arg(long, value_name = "TABLE", default_value = "numeric_data", value_parser = parse_table,
+    #[arg(long, value_name = "TABLE", default_value = "numeric_data", value_parser = TableName::from_str,
           help_heading = "Database (instead of stdin)")]
     pub table: TableName,
     #[command(flatten)]
@@ -160,15 +161,6 @@ impl Args {
             || self.until.is_some()
             || self.every.is_some()
     }
-}
-
-fn parse_time(text: &str) -> Result<TimeSpec, String> {
-    text.parse()
-        .map_err(|e: dripline_store::time::TimeSpecError| e.to_string())
-}
-
-fn parse_table(text: &str) -> Result<TableName, String> {
-    text.parse()
 }
 
 /// `--value`.
