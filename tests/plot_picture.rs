@@ -148,6 +148,80 @@ fn png_is_a_png_of_the_size_asked() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// The pixels of `png` in colour `rgb`, as (x, y).
+fn pixels_of(png: &[u8], rgb: [u8; 3]) -> Vec<(u32, u32)> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.line_size / info.width as usize;
+    let mut found = Vec::new();
+    for y in 0..info.height {
+        for x in 0..info.width {
+            let at = y as usize * info.line_size + x as usize * channels;
+            if buffer[at..at + 3] == rgb {
+                found.push((x, y));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn png_pixels_have_the_spike_at_its_column_and_nothing_below_the_line() {
+    // Six hours at 10 s of a slow wave around 77.2 with a one-sample spike at 02:13:20.
+    let mut csv = String::from("sensor_name,timestamp,value_raw,value_cal\n");
+    for second in (0..6 * 3600).step_by(10) {
+        let spike = if second == 8000 { 1.6 } else { 0.0 };
+        let value = 77.2 + 0.4 * (second as f64 / 2400.0).sin() + spike;
+        csv.push_str(&format!(
+            "wave,2026-11-25T{:02}:{:02}:{:02}Z,0,{value:.4}\n",
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        ));
+    }
+    let dir = temp_dir("plot_png_pixels");
+    let path = dir.path().join("plot.png");
+    let output = dl_plot(&["-o", path.to_str().unwrap(), "--size", "1000x500"], &csv);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // The first series' colour, #0072B2, without the legend in the top right corner.
+    let blue: Vec<(u32, u32)> = pixels_of(&std::fs::read(&path).unwrap(), [0, 114, 178])
+        .into_iter()
+        .filter(|p| p.1 > 100 || p.0 < 850)
+        .collect();
+    assert!(blue.len() > 1000, "{} blue pixels", blue.len());
+    let top = *blue.iter().min_by_key(|p| p.1).unwrap();
+    let left = blue.iter().map(|p| p.0).min().unwrap() as f64;
+    let right = blue.iter().map(|p| p.0).max().unwrap() as f64;
+    // The ends carry markers (radius 4, stroke 2): 6 px of tolerance.
+    let expected = left + (right - left) * 8000.0 / 21590.0;
+    assert!(
+        (top.0 as f64 - expected).abs() <= 6.0,
+        "spike at x={} but 02:13:20 is at {expected}",
+        top.0
+    );
+    // The wave's lowest point, away from the spike; nothing may be drawn below it (plotters'
+    // mitred wide lines once drew the spike straight down through the axis).
+    let lowest = blue
+        .iter()
+        .filter(|p| p.0.abs_diff(top.0) > 10)
+        .map(|p| p.1)
+        .max()
+        .unwrap();
+    let below: Vec<_> = blue.iter().filter(|p| p.1 > lowest).collect();
+    assert!(
+        below.is_empty(),
+        "drawn below the line: {:?}",
+        &below[..below.len().min(10)]
+    );
+    assert!(
+        lowest - top.1 > 150,
+        "the spike stands {} px above the wave",
+        lowest - top.1
+    );
+}
+
 /// The row (0 = top) of the highest braille dot in each character column that has one (not
 /// counting ⣿, all eight dots, the legend's sample of a series without colour).
 fn braille_tops(text: &str) -> Vec<(usize, usize)> {
