@@ -320,6 +320,10 @@ fn empty_input_says_so_with_status_2_and_writes_nothing() {
 fn bad_lines_are_named_and_the_rest_is_drawn_with_status_65() {
     let mut csv = spike_and_gap_csv();
     csv.push_str("spiky,yesterday,0,1\nspiky,2026-11-25T00:00:00Z,0,lots\n");
+    csv.push_str(&format!(
+        "spiky,2026-11-25T00:00:00Z,0,{}\n",
+        "9".repeat(70_000)
+    ));
     let dir = temp_dir("plot_bad");
     let path = dir.path().join("plot.svg");
     let output = dl_plot(&["-o", path.to_str().unwrap()], &csv);
