@@ -33,6 +33,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ("dl-log-to-pg", words(&["--stdin"])),
         ("dl-export", words(&["--since", "1h"])),
         ("dl-plot", words(&["--since", "1h"])),
+        ("dl-top", words(&["sensor_value.exit_status_test"])),
     ]
 }
 

@@ -20,5 +20,6 @@ pub fn programs() -> Vec<clap::Command> {
         dl_alert::Args::command(),
         dl_log_to_pg::Args::command(),
         dl_plot::Args::command(),
+        dl_top::Args::command(),
     ]
 }
