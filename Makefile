@@ -25,7 +25,7 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | \
 help:
 	@echo 'make build      build everything (cargo build --workspace --all-targets)'
 	@echo 'make test       fmt check, clippy, then every test against local RabbitMQ + PostgreSQL'
-	@echo 'make demo       start dl-serve with examples/local-mesh and walk through dl-get/set/cmd'
+	@echo 'make demo       dl-serve with examples/local-mesh: requests, then alerts → PostgreSQL → dl-export → dl-plot'
 	@echo 'make bench      release build, then every bench/*.sh (each prints its own table)'
 	@echo 'make man        regenerate man/*.1 from the clap definitions'
 	@echo 'make completions regenerate completions/{bash,zsh,fish} from the clap definitions'

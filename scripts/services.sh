@@ -8,7 +8,12 @@
 # As anyone else: prints exactly what to run as root, and exits 1.
 # The RabbitMQ management plugin is enabled too (dl-list reads its HTTP API on 15672).
 # Quiet and quick when everything is already up; idempotent.
+# --runtime-only: only what the programs need to run (RabbitMQ, PostgreSQL), not the packages
+# only the tests use (make demo).
 set -euo pipefail
+
+runtime_only=false
+[ "${1:-}" = --runtime-only ] && runtime_only=true
 
 say() { printf 'services: %s\n' "$*" >&2; }
 
@@ -37,13 +42,15 @@ missing=()
 	missing+=(postgresql)
 # The tests also use socat and openssl (a TLS front for the broker), jq (examples/pipelines),
 # and zsh, fish, man and groff (tests/packaging.rs: the installed completions and man pages).
-command -v socat >/dev/null || missing+=(socat)
-command -v jq >/dev/null || missing+=(jq)
-command -v openssl >/dev/null || missing+=(openssl)
-command -v zsh >/dev/null || missing+=(zsh)
-command -v fish >/dev/null || missing+=(fish)
-command -v man >/dev/null || missing+=(man-db)
-command -v groff >/dev/null || missing+=(groff-base)
+if ! $runtime_only; then
+	command -v socat >/dev/null || missing+=(socat)
+	command -v jq >/dev/null || missing+=(jq)
+	command -v openssl >/dev/null || missing+=(openssl)
+	command -v zsh >/dev/null || missing+=(zsh)
+	command -v fish >/dev/null || missing+=(fish)
+	command -v man >/dev/null || missing+=(man-db)
+	command -v groff >/dev/null || missing+=(groff-base)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	if $root; then
 		say "installing ${missing[*]}"

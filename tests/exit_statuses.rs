@@ -38,6 +38,8 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
             "dl-watch",
             words(&["exit_status_watch", "--until", "value_cal > 1"]),
         ),
+        ("dl-plot", words(&["--since", "1h"])),
+        ("dl-top", words(&["sensor_value.exit_status_test"])),
     ]
 }
 
@@ -46,7 +48,7 @@ fn is_request_tool(program: &str) -> bool {
 }
 
 fn uses_broker(program: &str) -> bool {
-    !matches!(program, "dl-export" | "dl-log-to-pg")
+    !matches!(program, "dl-export" | "dl-log-to-pg" | "dl-plot")
 }
 
 /// Run `program args… extra…` with a clean environment plus `env`; (status, stderr).

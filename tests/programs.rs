@@ -22,5 +22,7 @@ pub fn programs() -> Vec<clap::Command> {
         dl_metrics::Args::command(),
         dl_list::Args::command(),
         dl_watch::Args::command(),
+        dl_plot::Args::command(),
+        dl_top::Args::command(),
     ]
 }

@@ -1,4 +1,6 @@
 complete -c dl-alert -l rate -d 'Publish at most N alerts per second, evenly paced [default: as fast as possible]' -r
+complete -c dl-alert -l speed -d 'With --replay: play this many times faster (10x, 0.5x; a bare number too)' -r
+complete -c dl-alert -l retime -d 'With --replay: `now` sends each alert with the time of sending as its timestamp instead of the recorded one' -r -f -a "now\t'The time of sending'"
 complete -c dl-alert -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
 complete -c dl-alert -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
 complete -c dl-alert -l vhost -d 'RabbitMQ virtual host [default: /]' -r
@@ -14,6 +16,7 @@ complete -c dl-alert -l max-connection-attempts -d 'Connection attempts before g
 complete -c dl-alert -l log-format -d 'Log line format on stderr' -r -f -a "text\t'One human-readable line per event'
 json\t'One JSON object per event, for log aggregation (ELK, Loki)'"
 complete -c dl-alert -l transient -d 'Send the alerts transient (AMQP delivery mode 1) as dripline does, instead of persistent (mode 2, kept by a durable queue across a broker restart)'
+complete -c dl-alert -l replay -d 'Replay a recording (dl-listen\'s lines on stdin) with its original timing: keep the gaps between the lines\' timestamps (see Replay below)'
 complete -c dl-alert -l tls -d 'Connect with TLS (amqps)'
 complete -c dl-alert -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c dl-alert -s q -l quiet -d 'Less log output on stderr (-q errors only, -qq nothing)'

@@ -23,10 +23,12 @@
 //! exported once, and nothing is exported twice. Rows arriving later with a timestamp *before*
 //! `T` cannot be seen; callers leave a settling margin (`--until 1m`) for that.
 
+use crate::config::ConnectionConfig;
 use crate::copy::{CopyError, CopyRow, Decoder};
 use crate::error::StoreError;
 use crate::schema::TableName;
 use crate::sql::{escape_literal, float8_literal, timestamptz_literal};
+use crate::time::{TimeSpec, TimeZone};
 use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;
@@ -561,6 +563,66 @@ pub enum StreamError<E> {
     Store(StoreError),
     /// The callback failed (e.g. writing output); its error is passed through untouched.
     Sink(E),
+}
+
+/// Why [`open`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Connecting or checking the table failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session time zone was refused by the server.
+    #[error("--tz '{zone}': not a time zone the database knows ({reason}); try UTC, +02:00 or Europe/Berlin")]
+    UnknownZone {
+        /// The zone as given.
+        zone: String,
+        /// What the server said.
+        reason: String,
+    },
+}
+
+/// Connect for an export or a plot: the session's time zone set to `zone` (UTC when `None`;
+/// it decides how times without offset in `--since`/`--until` are read and the offsets
+/// written), and `table` checked to exist ([`StoreError::MissingTable`] otherwise).
+pub async fn open(
+    config: &ConnectionConfig,
+    table: &TableName,
+    zone: Option<&TimeZone>,
+) -> Result<tokio_postgres::Client, OpenError> {
+    let (client, _connection) = crate::connect_async(config).await?;
+    let utc = TimeZone::Named("UTC".to_string());
+    let zone = zone.unwrap_or(&utc);
+    client
+        .batch_execute(&zone.set_sql())
+        .await
+        .map_err(|e| OpenError::UnknownZone {
+            zone: zone.to_string(),
+            reason: e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        })?;
+    if !crate::table_exists(&client, table).await? {
+        return Err(OpenError::Store(StoreError::MissingTable {
+            table: table.to_string(),
+            database: config.database.clone(),
+            target: config.target(),
+        }));
+    }
+    Ok(client)
+}
+
+/// Resolve `since` and `until` (default now) on the server in one statement, so both share one
+/// `now()`: µs since the Unix epoch, `(since, until)`.
+pub async fn resolve_range(
+    client: &tokio_postgres::Client,
+    since: Option<&TimeSpec>,
+    until: Option<&TimeSpec>,
+) -> Result<(Option<i64>, i64), StoreError> {
+    let now = TimeSpec::Now;
+    let mut specs = vec![until.unwrap_or(&now)];
+    specs.extend(since);
+    let resolved = crate::time::resolve(client, &specs).await?;
+    Ok((resolved.get(1).copied(), resolved[0]))
 }
 
 /// Run `query` as a binary COPY and call `each` with every row, in order, in constant memory;

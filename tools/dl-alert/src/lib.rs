@@ -28,9 +28,21 @@ Examples:
   dl-listen 'sensor_value.#' -n 100 > saved.jsonl; dl-alert - < saved.jsonl
   dl-alert --rate 10 < values.jsonl           ten alerts a second
   dl-alert --transient sensor_value.t1 2.5    delivery mode 1, as dripline sends them
+  dl-listen 'sensor_value.#' > day.jsonl; dl-alert --replay --speed 10x < day.jsonl
+  dl-alert --replay --retime now < day.jsonl  original gaps, timestamps of now
+
+Replay (--replay):
+  Each line is published when its turn comes: the gaps between the lines' \"timestamp\"s are
+  kept, divided by --speed (the first line goes at once). A line earlier than the one before
+  goes at once; a line without a timestamp is a bad line. The \"timestamp\" header stays the
+  recorded one, or with --retime now is the time of sending. At the end one JSON line on
+  stdout says how it went: {\"replayed\": N, \"seconds\": wall time, \"speed\": S,
+  \"max_behind_ms\": the latest an alert went after its due time, \"mean_behind_ms\": ...}; more
+  than a second behind is also said on stderr.
 
 Exit status:
-  0   every alert was published and confirmed by the broker
+  0   every alert was published and confirmed by the broker (with --replay: also when it
+      ran behind schedule; stdout's summary says by how much)
   64  bad command line, e.g. a PAYLOAD_JSON that is not JSON (EX_USAGE)
   65  some input lines were bad (each reported as stdin line N: ...); the others were
       published (EX_DATAERR)
@@ -63,6 +75,21 @@ pub struct Args {
     #[arg(long = "rate", value_name = "N", value_parser = positive_rate)]
     pub rate: Option<f64>,
 
+    /// Replay a recording (dl-listen's lines on stdin) with its original timing: keep the
+    /// gaps between the lines' timestamps (see Replay below).
+    #[arg(long = "replay", conflicts_with = "rate")]
+    pub replay: bool,
+
+    /// With --replay: play this many times faster (10x, 0.5x; a bare number too).
+    #[arg(long = "speed", value_name = "FACTOR", value_parser = speed_factor,
+          default_value = "1x", requires = "replay")]
+    pub speed: f64,
+
+    /// With --replay: `now` sends each alert with the time of sending as its timestamp
+    /// instead of the recorded one.
+    #[arg(long = "retime", value_name = "WHEN", value_enum, requires = "replay")]
+    pub retime: Option<Retime>,
+
     /// Broker connection flags.
     #[command(flatten)]
     pub broker: BrokerArgs,
@@ -70,6 +97,23 @@ pub struct Args {
     /// Logging flags.
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `--retime`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Retime {
+    /// The time of sending.
+    Now,
+}
+
+fn speed_factor(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches(['x', 'X']);
+    match number.parse::<f64>() {
+        Ok(speed) if speed.is_finite() && speed > 0.0 && speed <= 1e6 => Ok(speed),
+        _ => Err(format!(
+            "'{text}' is not a speed: give a factor > 0 such as 10x or 0.5x"
+        )),
+    }
 }
 
 fn positive_rate(text: &str) -> Result<f64, String> {

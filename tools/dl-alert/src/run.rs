@@ -12,6 +12,7 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use std::future::Future;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Alerts published whose confirms are still awaited, at most: enough to keep the broker busy
@@ -33,6 +34,12 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 fn choose_input(args: &Args) -> Result<Input<SingleAlert>, ExitFailure> {
+    if args.replay && args.routing_key.as_deref().is_some_and(|key| key != "-") {
+        return Err(ExitFailure::new(
+            USAGE,
+            "--replay plays JSON lines from stdin: give no ROUTING_KEY (or '-')",
+        ));
+    }
     if args.routing_key.as_deref() == Some("-") && args.payload.is_some() {
         return Err(ExitFailure::new(
             USAGE,
@@ -122,6 +129,70 @@ struct Alert {
     payload: Value,
     /// The line's own timestamp (normalised), if it gave one.
     timestamp: Option<String>,
+    /// The same, in µs since the epoch (for --replay's schedule).
+    micros: Option<i64>,
+}
+
+/// `--replay`: when each alert is due, and how late they went.
+struct Schedule {
+    speed: f64,
+    /// The first alert's timestamp (µs) and when it went.
+    start: Option<(i64, Instant)>,
+    replayed: u64,
+    max_behind: Duration,
+    total_behind: Duration,
+}
+
+impl Schedule {
+    fn new(speed: f64) -> Self {
+        Schedule {
+            speed,
+            start: None,
+            replayed: 0,
+            max_behind: Duration::ZERO,
+            total_behind: Duration::ZERO,
+        }
+    }
+
+    /// Wait until the alert recorded at `micros` is due; note how late it is then.
+    async fn wait_for(&mut self, micros: i64) {
+        let (first, start) = *self.start.get_or_insert((micros, Instant::now()));
+        let offset = (micros - first).max(0) as f64 / 1e6 / self.speed;
+        let due = start + Duration::from_secs_f64(offset.min(1e9));
+        tokio::time::sleep_until(due.into()).await;
+        let behind = Instant::now().saturating_duration_since(due);
+        self.replayed += 1;
+        self.max_behind = self.max_behind.max(behind);
+        self.total_behind += behind;
+    }
+
+    /// The summary line for stdout, and a warning when it ran more than a second behind.
+    fn report(&self) -> String {
+        let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+        let mean = if self.replayed == 0 {
+            Duration::ZERO
+        } else {
+            self.total_behind / self.replayed as u32
+        };
+        let seconds = self
+            .start
+            .map_or(0.0, |(_, start)| start.elapsed().as_secs_f64());
+        if self.max_behind > Duration::from_secs(1) {
+            report::warning(format_args!(
+                "replay ran up to {:.3} s behind schedule (at --speed {}x)",
+                self.max_behind.as_secs_f64(),
+                self.speed
+            ));
+        }
+        serde_json::json!({
+            "replayed": self.replayed,
+            "seconds": (seconds * 1e3).round() / 1e3,
+            "speed": self.speed,
+            "max_behind_ms": ms(self.max_behind),
+            "mean_behind_ms": ms(mean),
+        })
+        .to_string()
+    }
 }
 
 /// Counts for the summary and the exit status.
@@ -151,6 +222,7 @@ async fn publish_lines(
     let mut in_flight = FuturesOrdered::new();
     let mut sent = 0u64;
     let mut lost: Option<MeshError> = None;
+    let mut schedule = args.replay.then(|| Schedule::new(args.speed));
     'reading: while let Some(batch) = batches.recv().await {
         for line in batch {
             let alert = match line {
@@ -165,10 +237,24 @@ async fn publish_lines(
                 let due = started + Duration::from_secs_f64(sent as f64 / rate);
                 tokio::time::sleep_until(due.into()).await;
             }
+            if let Some(schedule) = &mut schedule {
+                let Some(micros) = alert.micros else {
+                    report::error(format_args!(
+                        "stdin line {}: no \"timestamp\": --replay needs one on every line",
+                        alert.line_no
+                    ));
+                    tally.bad_lines += 1;
+                    continue;
+                };
+                schedule.wait_for(micros).await;
+            }
             let line_no = alert.line_no;
             message.routing_key = alert.routing_key;
             message.payload = alert.payload;
-            message.timestamp = alert.timestamp.unwrap_or_else(dripline_mesh::timestamp_now);
+            message.timestamp = match (alert.timestamp, args.retime) {
+                (Some(recorded), None) => recorded,
+                _ => dripline_mesh::timestamp_now(),
+            };
             message.correlation_id = new_id();
             message.message_id = new_id();
             let pending = match publisher.start_publish(Exchange::Alerts, &message, false) {
@@ -203,6 +289,11 @@ async fn publish_lines(
         tally.count(confirmed);
     }
     drop(batches);
+    if let Some(schedule) = &schedule {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", schedule.report())?;
+        stdout.flush()?;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(
         "{} alerts confirmed, {} not confirmed, {} bad lines, in {elapsed:.3} s ({:.0} alerts/s)",
@@ -256,18 +347,17 @@ fn alert_of(line: jsonl::JsonLine) -> Line {
     let record = MessageRecord::deserialize(Value::Object(line.object))
         .map_err(|e| format!("stdin line {line_no}: not an alert: {e}"))?;
     check_routing_key(&record.routing_key).map_err(|e| format!("stdin line {line_no}: {e}"))?;
-    let timestamp = match record.timestamp.as_deref() {
-        Some(text) => {
-            Some(format_timestamp(parse_timestamp(text).map_err(|e| {
-                format!("stdin line {line_no}: timestamp {e}")
-            })?))
-        }
+    let time = match record.timestamp.as_deref() {
+        Some(text) => Some(
+            parse_timestamp(text).map_err(|e| format!("stdin line {line_no}: timestamp {e}"))?,
+        ),
         None => None,
     };
     Ok(Alert {
         line_no,
         routing_key: record.routing_key,
         payload: record.payload,
-        timestamp,
+        timestamp: time.map(format_timestamp),
+        micros: time.map(|t| t.timestamp_micros()),
     })
 }

@@ -13,11 +13,11 @@ use dripline_cli::exit_status::{CANNOT_CREATE, CONFIG, DATA_ERROR, SUCCESS, USAG
 use dripline_cli::ExitFailure;
 use dripline_store::copy::CopyRow;
 use dripline_store::export::{
-    self, glob_to_like, Bucketing, Column, ColumnKind, ExportQuery, RowLayout, SensorFilter,
-    StreamError,
+    self, glob_to_like, Bucketing, Column, ColumnKind, ExportQuery, OpenError, RowLayout,
+    SensorFilter, StreamError,
 };
 use dripline_store::tokio_postgres::Client;
-use dripline_store::{ConnectionConfig, StoreError, TimeZone};
+use dripline_store::{ConnectionConfig, StoreError};
 use std::io;
 
 /// How often (in rows) to update the progress line.
@@ -70,22 +70,12 @@ pub async fn run(args: Args) -> Result<u8> {
 
 /// Connect, set the session's time zone (`--tz`), and check that the table is there.
 async fn open_table(args: &Args, config: &ConnectionConfig) -> Result<Client> {
-    let (client, _connection) = dripline_store::connect_async(config)
+    export::open(config, &args.table, args.tz.as_ref())
         .await
-        .map_err(|e| store_failure(e, config))?;
-    set_time_zone(&client, args.tz.as_ref()).await?;
-    let exists = dripline_store::table_exists(&client, &args.table)
-        .await
-        .map_err(|e| store_failure(e, config))?;
-    if !exists {
-        let missing = StoreError::MissingTable {
-            table: args.table.to_string(),
-            database: config.database.clone(),
-            target: config.target(),
-        };
-        return Err(store_failure(missing, config));
-    }
-    Ok(client)
+        .map_err(|e| match e {
+            OpenError::Store(e) => store_failure(e, config),
+            zone @ OpenError::UnknownZone { .. } => failure(USAGE, zone.to_string()),
+        })
 }
 
 /// Stream the rows into `--output` (or stdout) and complete it; the records written and what
@@ -199,21 +189,6 @@ fn check_state_mode(previous: Option<&Position>, every: Option<i64>, args: &Args
     }
 }
 
-async fn set_time_zone(client: &Client, tz: Option<&TimeZone>) -> Result<()> {
-    let utc = TimeZone::Named("UTC".to_string());
-    let zone = tz.unwrap_or(&utc);
-    client.batch_execute(&zone.set_sql()).await.map_err(|e| {
-        failure(
-            USAGE,
-            format!(
-                "--tz '{zone}': not a time zone the database knows ({}); try UTC, +02:00 or Europe/Berlin",
-                e.as_db_error()
-                    .map_or_else(|| e.to_string(), |d| d.message().to_string())
-            ),
-        )
-    })
-}
-
 async fn check_sensors_exist(
     client: &Client,
     args: &Args,
@@ -255,14 +230,9 @@ struct Range {
 
 /// Resolve `--since` and `--until` (default now) on the server, in one statement.
 async fn resolve_range(client: &Client, args: &Args) -> Result<Range, StoreError> {
-    let now = dripline_store::TimeSpec::Now;
-    let mut specs = vec![args.until.as_ref().unwrap_or(&now)];
-    specs.extend(args.since.as_ref());
-    let resolved = dripline_store::time::resolve(client, &specs).await?;
-    Ok(Range {
-        until: resolved[0],
-        since: resolved.get(1).copied(),
-    })
+    let (since, until) =
+        export::resolve_range(client, args.since.as_ref(), args.until.as_ref()).await?;
+    Ok(Range { since, until })
 }
 
 /// A range with nothing in it (`--since 1h --until 2h`) is a usage error, not a quiet empty

@@ -27,8 +27,10 @@ const PROGRAMS: &[(&str, Main)] = &[
     ("dl-listen", dl_listen::main),
     ("dl-log-to-pg", dl_log_to_pg::main),
     ("dl-metrics", dl_metrics::main),
+    ("dl-plot", dl_plot::main),
     ("dl-serve", dl_serve::main),
     ("dl-set", dl_set::main),
+    ("dl-top", dl_top::main),
     ("dl-watch", dl_watch::main),
 ];
 
