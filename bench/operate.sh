@@ -3,13 +3,13 @@
 # (median, with the management API, which ends the ping wait once every service answered) and
 # dl-watch's CPU time per poll. A benchmark, not a test: it prints figures.
 #
-# Needs: release binaries (make bench builds them; BENCH_BIN_DIR=… points elsewhere, e.g. a
+# Needs: release binaries (make bench builds them; BIN_DIR=… points elsewhere, e.g. a
 # debug build to try the script), RabbitMQ on 127.0.0.1:5672 with the management plugin
 # (make services), hyperfine and GNU time (installed here from Debian when missing and root).
 # BENCH_SERVICES=N changes the 50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
+bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
 count="${BENCH_SERVICES:-50}"
 for tool in dl-list dl-watch dl-serve dl-cmd; do
   [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
