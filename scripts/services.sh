@@ -41,7 +41,8 @@ missing=()
 { [ -x /usr/bin/pg_ctlcluster ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } ||
 	missing+=(postgresql)
 # The tests also use socat and openssl (a TLS front for the broker), jq (examples/pipelines),
-# and zsh, fish, man and groff (tests/packaging.rs: the installed completions and man pages).
+# zsh, fish, man and groff (tests/packaging.rs: the installed completions and man pages), and
+# tmux (tests/top_tmux.rs drives dl-top in a real terminal).
 if ! $runtime_only; then
 	command -v socat >/dev/null || missing+=(socat)
 	command -v jq >/dev/null || missing+=(jq)
@@ -50,6 +51,7 @@ if ! $runtime_only; then
 	command -v fish >/dev/null || missing+=(fish)
 	command -v man >/dev/null || missing+=(man-db)
 	command -v groff >/dev/null || missing+=(groff-base)
+	command -v tmux >/dev/null || missing+=(tmux)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	if $root; then
