@@ -2,7 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use dripline_cli::{AuthFileArgs, DatabaseArgs, LogArgs};
-use dripline_store::{TableName, TimeSpec};
+use dripline_store::{TableName, TimeSpec, TimeZone};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -204,36 +204,23 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-/// UTC, Z or ±HH:MM (±HHMM, ±HH): seconds east of UTC.
+/// UTC, Z or an ISO 8601 offset east of UTC (±HH:MM, ±HHMM, ±HH): seconds east of UTC.
+/// Read by the store's [`TimeZone`] (dl-export's `--tz`), so both programs take an offset the
+/// same way and refuse POSIX-style `UTC+2` alike; a zone name other than UTC is refused here,
+/// as dl-plot has no zone database.
 pub fn parse_offset(text: &str) -> Result<i32, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("utc") || text == "Z" {
-        return Ok(0);
-    }
-    let bad = || {
+    let unknown = || {
         format!(
-            "'{text}' is not a time zone dl-plot knows: give UTC or an offset east of UTC such as +02:00 or -05:30 (dl-plot has no zone database)"
+            "'{}' is not a time zone dl-plot knows: give UTC or an offset east of UTC such as +02:00 or -05:30 (dl-plot has no zone database)",
+            text.trim()
         )
     };
-    let sign = match text.chars().next() {
-        Some('+') => 1,
-        Some('-') => -1,
-        _ => return Err(bad()),
-    };
-    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
-        return Err(bad());
+    match text.parse::<TimeZone>() {
+        Ok(TimeZone::Offset(seconds)) => Ok(seconds),
+        Ok(TimeZone::Named(name)) if name.eq_ignore_ascii_case("utc") => Ok(0),
+        Ok(TimeZone::Named(_)) => Err(unknown()),
+        Err(error) => Err(format!("{error}; {}", unknown())),
     }
-    let hours: i32 = digits[..2].parse().map_err(|_| bad())?;
-    let minutes: i32 = if digits.len() == 4 {
-        digits[2..].parse().map_err(|_| bad())?
-    } else {
-        0
-    };
-    if hours > 23 || minutes > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (hours * 3600 + minutes * 60))
 }
 
 #[cfg(test)]
