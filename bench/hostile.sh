@@ -9,15 +9,12 @@
 # REQUESTS and CHUNKS change the flood sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
+. bench/common.bash
+bench_binaries dl-serve dl-cmd hostile-flood
 requests="${REQUESTS:-100000}"
 chunks="${CHUNKS:-100000}"
-for tool in dl-serve dl-cmd hostile-flood; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
-done
 
 work=$(mktemp -d)
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 service="bench_hostile_$suffix"
 endpoint="bench_hostile_peaches_$suffix"
 cat > "$work/store.yaml" <<YAML

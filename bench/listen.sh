@@ -9,14 +9,11 @@
 # Needs: release binaries (make bench builds them), RabbitMQ on 127.0.0.1:5672.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${CARGO_TARGET_DIR:-target}/release"
-for tool in dl-alert dl-listen; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
-done
+. bench/common.bash
+bench_binaries dl-alert dl-listen
 
 alerts=${LISTEN_BENCH_ALERTS:-200000}
 work=$(mktemp -d)
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 key="bench_listen_$suffix"
 queue="bench_listen_queue_$suffix"
 listen_pid=""

@@ -12,10 +12,8 @@
 # Needs: release binaries (make bench builds them), RabbitMQ and PostgreSQL on loopback, GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${CARGO_TARGET_DIR:-target}/release"
-for tool in dl-alert dl-log-to-pg bare-consume; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
-done
+. bench/common.bash
+bench_binaries dl-alert dl-log-to-pg bare-consume
 [ -x /usr/bin/time ] || { [ "$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; }
 
 alerts="${BENCH_ALERTS:-1000000}"
@@ -23,7 +21,6 @@ runs="${BENCH_RUNS:-3}"
 batch_size=5000
 prefetch=6000   # dl-log-to-pg's default for batch 5000 (1.2 batches); bare-consume gets the same
 work=$(mktemp -d)
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 queue="bench_log_$suffix"
 schema="bench_log_$suffix"
 key="bench_value_$suffix"

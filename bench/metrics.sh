@@ -13,14 +13,11 @@
 # BIN_DIR=target/debug checks the script quickly), RabbitMQ on loopback, curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
-for tool in dl-metrics dl-alert; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release -p $tool (or set BIN_DIR)" >&2; exit 1; }
-done
+. bench/common.bash
+bench_binaries dl-metrics dl-alert
 
 alerts="${BENCH_ALERTS:-200000}"
 sensors="${BENCH_SENSORS:-10000}"
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 exchange="bench_metrics_$suffix"
 port=$((20000 + RANDOM % 20000))
 work=$(mktemp -d)

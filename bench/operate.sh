@@ -9,21 +9,12 @@
 # BENCH_SERVICES=N changes the 50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
+. bench/common.bash
+bench_binaries dl-list dl-watch dl-serve dl-cmd
 count="${BENCH_SERVICES:-50}"
-for tool in dl-list dl-watch dl-serve dl-cmd; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
-done
-if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq hyperfine time >/dev/null
-  else
-    echo "bench: install hyperfine and time: sudo apt-get install hyperfine time" >&2; exit 1
-  fi
-fi
+bench_needs_hyperfine
 
 work=$(mktemp -d)
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -6,20 +6,11 @@
 # GNU time (installed here from Debian when missing and we are root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${CARGO_TARGET_DIR:-target}/release"
-for tool in dl-get dl-cmd dl-serve; do
-  [ -x "$bin/$tool" ] || { echo "bench: $bin/$tool missing: run cargo build --release --workspace" >&2; exit 1; }
-done
-if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq hyperfine time >/dev/null
-  else
-    echo "bench: install hyperfine and time: sudo apt-get install hyperfine time" >&2; exit 1
-  fi
-fi
+. bench/common.bash
+bench_binaries dl-get dl-cmd dl-serve
+bench_needs_hyperfine
 
 work=$(mktemp -d)
-suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 service="bench_store_$suffix"
 endpoint="bench_peaches_$suffix"
 cat > "$work/store.yaml" <<YAML

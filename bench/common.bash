@@ -1,0 +1,30 @@
+# Shared by the bench/*.sh scripts (sourced, not run: `make bench` runs only *.sh).
+#
+# bench_binaries TOOL…   sets $bin to BIN_DIR (default: the release build `make bench` makes)
+#                        and stops with one line when a tool is not built there.
+# bench_needs_hyperfine  installs hyperfine and GNU time from Debian when missing (as root).
+# $suffix                a random word for names no other run or test uses.
+
+bench_binaries() {
+	bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
+	local tool
+	for tool in "$@"; do
+		[ -x "$bin/$tool" ] || {
+			echo "bench: $bin/$tool missing: run cargo build --release --workspace (or set BIN_DIR)" >&2
+			exit 1
+		}
+	done
+}
+
+bench_needs_hyperfine() {
+	if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
+		if [ "$(id -u)" = 0 ]; then
+			apt-get update -qq >/dev/null && apt-get install -y -qq hyperfine time >/dev/null
+		else
+			echo "bench: install hyperfine and time: sudo apt-get install hyperfine time" >&2
+			exit 1
+		fi
+	fi
+}
+
+suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
