@@ -5,6 +5,9 @@
 //! have EXAMPLES and EXIT STATUS sections, and every program of the shared list
 //! (tests/programs.rs) a page and a completion file for each shell.
 
+#[path = "programs.rs"]
+mod programs;
+
 use dripline_e2e::{files_under, repo_path};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -169,4 +172,13 @@ fn every_page_has_examples_and_exit_status() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Clap's own consistency checks (conflicting ids, bad defaults, …) for every program, in one
+/// place rather than a copy of this test in each program's crate.
+#[test]
+fn every_programs_clap_definition_is_consistent() {
+    for command in programs::programs() {
+        command.debug_assert();
+    }
 }

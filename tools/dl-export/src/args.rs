@@ -286,12 +286,6 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn lists_and_repeats() {

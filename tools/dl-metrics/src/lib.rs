@@ -110,13 +110,3 @@ pub fn main() -> std::process::ExitCode {
     };
     program.run(run::run)
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn flags_are_consistent() {
-        super::Args::command().debug_assert();
-    }
-}

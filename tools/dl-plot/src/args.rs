@@ -226,12 +226,6 @@ pub fn parse_offset(text: &str) -> Result<i32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn sizes_offsets_and_gaps() {

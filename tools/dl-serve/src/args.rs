@@ -88,12 +88,6 @@ fn non_negative_seconds(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn command_is_well_formed() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn parses_flags() {
