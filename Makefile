@@ -20,13 +20,13 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | \
 
 .DEFAULT_GOAL := build
 
-.PHONY: help build test cargo-test fmt-check clippy chart-check image-check services demo bench man completions install
+.PHONY: help build test cargo-test fmt-check clippy chart-check image-check services demo bench bench-bin man completions install
 
 help:
 	@echo 'make build      build everything (cargo build --workspace --all-targets)'
 	@echo 'make test       fmt check, clippy, then every test against local RabbitMQ + PostgreSQL'
 	@echo 'make demo       dl-serve with examples/local-mesh: requests, then alerts → PostgreSQL → dl-export → dl-plot'
-	@echo 'make bench      release build, then every bench/*.sh (each prints its own table)'
+	@echo 'make bench      release multi-call build, then every bench/*.sh (each prints its own table)'
 	@echo 'make man        regenerate man/*.1 from the clap definitions'
 	@echo 'make completions regenerate completions/{bash,zsh,fish} from the clap definitions'
 	@echo 'make chart-check helm lint + template + Kubernetes schema validation of charts/ and examples/'
@@ -71,9 +71,20 @@ services:
 demo:
 	@bash scripts/demo.sh
 
-bench: services
-	$(CARGO) build --release --workspace
-	@set -e; for script in bench/*.sh; do \
+# The benches run what `make install` ships: the release multi-call binary, through a link
+# per program in $(BENCH_BIN) (BIN_DIR of bench/common.bash), plus the tests package's
+# helper programs. Two cargo calls: `--bin` would otherwise filter dripline-tools out too.
+BENCH_BIN = $(TARGET_DIR)/release/bench-bin
+
+bench-bin:
+	$(CARGO) build --release -p dripline-tools
+	$(CARGO) build --release -p dripline-e2e --bin bare-consume --bin hostile-flood
+	@set -e; dir="$(BENCH_BIN)"; mkdir -p "$$dir"; \
+	for program in $(PROGRAMS); do ln -sf ../dripline-tools "$$dir/$$program"; done; \
+	for helper in bare-consume hostile-flood; do ln -sf "../$$helper" "$$dir/$$helper"; done
+
+bench: services bench-bin
+	@set -e; export BIN_DIR="$(BENCH_BIN)"; for script in bench/*.sh; do \
 		[ -e "$$script" ] || continue; \
 		echo "== $$script"; \
 		bash "$$script"; \

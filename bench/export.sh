@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 ROWS=${ROWS:-5000000}
 RUNS=${RUNS:-3}
 PG_URL=${PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/postgres}
-bin="${CARGO_TARGET_DIR:-target}/release/dl-export"
-[ -x "$bin" ] || { echo "bench: $bin missing: run cargo build --release -p dl-export" >&2; exit 1; }
+. bench/common.bash
+bench_binaries dl-export
+bin="$bin/dl-export"
 command -v psql >/dev/null || { echo "bench: psql missing (apt-get install postgresql-client)" >&2; exit 1; }
 if [ ! -x /usr/bin/time ]; then
   # GNU time, for peak RSS (the shell's `time` keyword cannot report it).
