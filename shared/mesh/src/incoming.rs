@@ -161,16 +161,6 @@ impl MessageStream {
                 self.expire(); // even while a burst keeps the consumer busy
                 continue;
             }
-            // A full batch of deliveries taken is acknowledged before the next is taken.
-            if self
-                .arrival_acks
-                .as_ref()
-                .is_some_and(|acks| acks.unacked >= acks.batch)
-            {
-                if let Err(error) = self.flush_acks().await {
-                    return Some(Err(error));
-                }
-            }
             // Whatever the consumer already holds is taken at once; before waiting for more,
             // the deliveries taken so far are acknowledged.
             let delivery = match self.consumer.next().now_or_never() {
@@ -197,11 +187,14 @@ impl MessageStream {
                 Ok(delivery) => delivery,
                 Err(error) => return Some(Err(MeshError::amqp("receiving", error))),
             };
-            // No await from here until the delivery is offered: a caller's select! may drop
-            // this future at an await, and a delivery taken but not offered would be lost.
             if let Some(acks) = self.arrival_acks.as_mut() {
                 acks.last = Some(delivery.acker.clone());
                 acks.unacked += 1;
+                if acks.unacked >= acks.batch {
+                    if let Err(error) = self.flush_acks().await {
+                        return Some(Err(error));
+                    }
+                }
             }
             let properties = from_amqp_properties(&delivery.properties);
             // The assembler's key: the whole base, which may itself contain '/'.
