@@ -299,6 +299,77 @@ fn time_ticks_follow_tz() {
     assert!(text.contains("UTC+05:30"), "{text}");
 }
 
+/// `(x, text)` of every `<text>` element of `svg` whose text starts with `prefix`.
+fn labels(svg: &str, prefix: &str) -> Vec<(f64, String)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let x = element
+                .split("x=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok()?;
+            let text = element.split_once('>')?.1.split("</text>").next()?.trim();
+            text.starts_with(prefix).then(|| (x, text.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_named_zone_keeps_daily_ticks_on_local_midnight_across_daylight_saving_time() {
+    // Hourly points from 2026-03-26 12:00Z for a week; Berlin moves its clocks on 03-29.
+    let mut csv = String::from("sensor_name,timestamp,value_raw,value_cal\n");
+    for hour in 0..(7 * 24) {
+        let (day, hour_of_day) = (26 + (12 + hour) / 24, (12 + hour) % 24);
+        let (month, day) = if day > 31 { (4, day - 31) } else { (3, day) };
+        csv.push_str(&format!(
+            "a,2026-{month:02}-{day:02}T{hour_of_day:02}:00:00Z,0,{hour}\n"
+        ));
+    }
+    let dir = temp_dir("plot_dst");
+    let path = dir.path().join("week.svg");
+    let output = dl_plot(
+        &[
+            "-o",
+            path.to_str().unwrap(),
+            "--size",
+            "1600x500",
+            "--tz",
+            "Europe/Berlin",
+        ],
+        &csv,
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.contains("time (Europe/Berlin)"), "axis title");
+    let days = labels(&svg, "2026-");
+    let names: Vec<&str> = days.iter().map(|(_, text)| text.as_str()).collect();
+    assert!(
+        names.contains(&"2026-03-29") && names.contains(&"2026-03-30"),
+        "daily ticks: {names:?}"
+    );
+    // Local midnights: the day the clocks skip an hour is 23/24 of the others on the axis.
+    let width = |from: &str| {
+        let at = days.iter().position(|(_, text)| text == from).unwrap();
+        days[at + 1].0 - days[at].0
+    };
+    let ratio = width("2026-03-29") / width("2026-03-27");
+    assert!(
+        (ratio - 23.0 / 24.0).abs() < 0.01,
+        "23-hour day: ratio {ratio}, {days:?}"
+    );
+
+    // The terminal chart too: 00:00Z to 03:00Z in November is 01:00 to 04:00 in Berlin.
+    let csv = "sensor_name,timestamp,value_raw,value_cal\n\
+               a,2026-11-25T00:00:00.000000Z,0,1\n\
+               a,2026-11-25T03:00:00.000000Z,0,2\n";
+    let text = stdout_of(&dl_plot(&["--size", "80x12", "--tz", "Europe/Berlin"], csv));
+    assert!(text.contains("01:00") && text.contains("04:00"), "{text}");
+    assert!(text.contains("Europe/Berlin"), "{text}");
+}
+
 #[test]
 fn empty_input_says_so_with_status_2_and_writes_nothing() {
     let dir = temp_dir("plot_empty");
@@ -358,7 +429,8 @@ fn input_that_is_not_an_export_and_bad_flags_are_refused() {
     for args in [
         &["-o", "plot.gif"][..],
         &["--size", "0x10"],
-        &["--tz", "Europe/Berlin"],
+        &["--tz", "Mars/Olympus_Mons"],
+        &["--tz", "UTC+2"],
         &["--gap", "0s"],
     ] {
         let output = dl_plot(args, "");

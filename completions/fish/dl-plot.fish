@@ -1,7 +1,7 @@
 complete -c dl-plot -l value -d 'Which value to draw' -r -f -a "raw\t'value_raw'
 cal\t'value_cal'"
 complete -c dl-plot -l unit -d 'Unit of the values, shown on the y axis (K, mbar, V)' -r
-complete -c dl-plot -l tz -d 'Time zone of the time axis: UTC, Z, or an ISO 8601 offset east of UTC (+02:00, -05:30) [default: the offset of the first input timestamp]' -r
+complete -c dl-plot -l tz -d 'Time zone of the time axis: UTC, Z, an ISO 8601 offset east of UTC (+02:00, -05:30) or an IANA zone name (Europe/Berlin) [default: the offset of the first input timestamp]' -r
 complete -c dl-plot -l gap -d 'Break a sensor\'s line where two of its points are further apart than this (30s, 5m); `none` never breaks [default: three times the sensor\'s mean interval]' -r
 complete -c dl-plot -s o -l output -d 'Write a PNG or SVG file (by its extension) instead of drawing in the terminal' -r -F
 complete -c dl-plot -l size -d 'Size: WIDTHxHEIGHT in pixels for -o [default: 1200x600], in characters for the terminal [default: the terminal\'s]' -r

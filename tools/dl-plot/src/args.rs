@@ -1,8 +1,9 @@
 //! The command line of `dl-plot`.
 
+use crate::zone::{parse_zone, ZoneArg};
 use clap::{Parser, ValueEnum};
 use dripline_cli::{AuthFileArgs, DatabaseArgs, LogArgs};
-use dripline_store::{TableName, TimeSpec, TimeZone};
+use dripline_store::{TableName, TimeSpec};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,7 +34,8 @@ Input (stdin):
 Database (--db, or any of --sensor, --match, --since, --until, --every):
   The rows dl-export would select with the same flags, read straight from PostgreSQL (the
   same query, streamed); connection flags and environment as dl-export's (see dl-export
-  --help). The time axis is in UTC unless --tz gives an offset.
+  --help). The time axis is in UTC unless --tz gives a zone; --since and --until without an
+  offset are read in that zone too, as dl-export reads them.
 
 Drawing:
   One series per sensor (at most 64), each with its own colour and, in PNG/SVG, its own marker
@@ -43,7 +45,10 @@ Drawing:
   In a terminal the chart fills the window (braille dots, two columns and four rows per
   character); --size COLSxROWS sets it, as do $COLUMNS and $LINES when stdout is not a
   terminal (default 100x30). Colour only on a terminal, never with NO_COLOR set.
-  Time ticks are in --tz (default: the offset of the first input timestamp, else UTC).
+  Time ticks are in --tz (default: the offset of the first input timestamp, else UTC). In a
+  named zone (Europe/Berlin) ticks stay on round local times across daylight saving time:
+  daily ticks at local midnight, so one day of the axis may be 23 or 25 hours long. Zone
+  names come from the copy of the IANA zone database built into dl-plot (chrono-tz).
 
 Large inputs (constant memory):
   Millions of rows are drawn in constant memory: each series keeps a fixed number of time
@@ -81,10 +86,10 @@ pub struct Args {
     /// Unit of the values, shown on the y axis (K, mbar, V).
     #[arg(long, value_name = "UNIT")]
     pub unit: Option<String>,
-    /// Time zone of the time axis: UTC, Z, or an ISO 8601 offset east of UTC (+02:00, -05:30)
-    /// [default: the offset of the first input timestamp].
-    #[arg(long, value_name = "ZONE", value_parser = parse_offset, allow_hyphen_values = true)]
-    pub tz: Option<i32>,
+    /// Time zone of the time axis: UTC, Z, an ISO 8601 offset east of UTC (+02:00, -05:30) or
+    /// an IANA zone name (Europe/Berlin) [default: the offset of the first input timestamp].
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub tz: Option<ZoneArg>,
     /// Break a sensor's line where two of its points are further apart than this (30s, 5m);
     /// `none` never breaks [default: three times the sensor's mean interval].
     #[arg(long, value_name = "DURATION", value_parser = parse_gap)]
@@ -204,39 +209,15 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-/// UTC, Z or an ISO 8601 offset east of UTC (±HH:MM, ±HHMM, ±HH): seconds east of UTC.
-/// Read by the store's [`TimeZone`] (dl-export's `--tz`), so both programs take an offset the
-/// same way and refuse POSIX-style `UTC+2` alike; a zone name other than UTC is refused here,
-/// as dl-plot has no zone database.
-pub fn parse_offset(text: &str) -> Result<i32, String> {
-    let unknown = || {
-        format!(
-            "'{}' is not a time zone dl-plot knows: give UTC or an offset east of UTC such as +02:00 or -05:30 (dl-plot has no zone database)",
-            text.trim()
-        )
-    };
-    match text.parse::<TimeZone>() {
-        Ok(TimeZone::Offset(seconds)) => Ok(seconds),
-        Ok(TimeZone::Named(name)) if name.eq_ignore_ascii_case("utc") => Ok(0),
-        Ok(TimeZone::Named(_)) => Err(unknown()),
-        Err(error) => Err(format!("{error}; {}", unknown())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_offsets_and_gaps() {
+    fn sizes_and_gaps() {
         assert_eq!(parse_size("1200x600"), Ok((1200, 600)));
         assert!(parse_size("0x5").is_err());
         assert!(parse_size("big").is_err());
-        assert_eq!(parse_offset("+02:00"), Ok(7200));
-        assert_eq!(parse_offset("-0530"), Ok(-19800));
-        assert_eq!(parse_offset("UTC"), Ok(0));
-        assert!(parse_offset("Europe/Berlin").is_err());
-        assert!(parse_offset("+25:00").is_err());
         assert_eq!(parse_gap("none"), Ok(Gap::Never));
         assert!(parse_gap("0s").is_err());
     }

@@ -22,7 +22,7 @@ pub async fn read(
         .to_options(args.auth.auth_file.as_deref(), "dl-plot");
     let config = ConnectionConfig::resolve(&options)
         .map_err(|e| ExitFailure::new(dripline_cli::exit_status::CONFIG, e.to_string()))?;
-    let client = export::open(&config, &args.table, None)
+    let client = export::open(&config, &args.table, args.tz.as_ref().map(|tz| &tz.store))
         .await
         .map_err(|e| match e {
             OpenError::Store(e) => dripline_cli::failures::store_failure(e),

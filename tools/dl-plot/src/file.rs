@@ -3,6 +3,8 @@
 
 use crate::chart::{self, Chart};
 use crate::downsample::Series;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -124,6 +126,46 @@ fn draw<DB: DrawingBackend>(
     root.present().map_err(fail)
 }
 
+/// An axis ticked where [`chart`] says, not where plotters' own f64 axis would: time ticks in
+/// a zone with daylight saving time are not evenly spaced, and value labels are formatted for
+/// the step [`chart::value_ticks`] chose.
+struct TickedAxis {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl TickedAxis {
+    fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
+        // Inclusive at both ends: the value axis ends on a tick.
+        let slack = (range.end - range.start).abs() * 1e-9;
+        let ticks = ticks
+            .into_iter()
+            .filter(|t| *t >= range.start - slack && *t <= range.end + slack)
+            .collect();
+        TickedAxis {
+            inner: range.into(),
+            ticks,
+        }
+    }
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
 /// One set of axes with the series at `indices`.
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -134,23 +176,31 @@ fn draw_panel<DB: DrawingBackend>(
     let series: Vec<&Series> = indices.iter().map(|&i| &chart.series[i]).collect();
     let (start, end) = chart.time_range().unwrap_or((0, 1));
     let (width, _) = area.dim_in_pixel();
-    let (first, last, step) =
-        chart::time_ticks(start, end, (width as usize / 110).max(2), chart.offset);
-    let span = last - first;
-    // x is counted in tick steps from the first tick, so that plotters' round numbers are
-    // whole steps: round times in the zone.
-    let to_x = |t: i64| (t - first) as f64 / step as f64;
-    let ticks = ((last - first) / step + 1) as usize;
+    let ticks = chart::time_ticks(start, end, (width as usize / 110).max(2), &chart.zone);
+    let first = ticks.first();
+    // x is in seconds from the first tick (f64 keeps sub-millisecond precision); the ticks
+    // are given to plotters as they are, since in a zone with daylight saving time they are
+    // not evenly spaced.
+    let to_x = |t: i64| (t - first) as f64 / 1e6;
+    let from_x = |x: f64| first + (x * 1e6).round() as i64;
+    let key_points: Vec<f64> = ticks.ticks.iter().map(|t| to_x(*t)).collect();
     let (lo, hi) = Chart::value_range(series.iter().copied()).unwrap_or((0.0, 1.0));
     let (y_lo, y_hi, y_step) = chart::value_ticks(lo, hi, 6);
+    let y_ticks: Vec<f64> = (0..)
+        .map(|i| y_lo + f64::from(i) * y_step)
+        .take_while(|y| *y <= y_hi + y_step / 2.0)
+        .take(chart::MAX_VALUE_TICKS)
+        .collect();
     let x_range = to_x(start)..to_x(end.max(start + 1));
-    let zone = chart.zone();
 
     let mut plot = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_range.clone(), y_lo..y_hi)?;
+        .build_cartesian_2d(
+            TickedAxis::new(x_range.clone(), key_points),
+            TickedAxis::new(y_lo..y_hi, y_ticks),
+        )?;
     let y_desc = match (&chart.unit, indices) {
         (Some(unit), [one]) => format!("{} ({unit})", chart.series[*one].name),
         (Some(unit), _) => unit.clone(),
@@ -158,12 +208,9 @@ fn draw_panel<DB: DrawingBackend>(
         (None, _) => String::new(),
     };
     plot.configure_mesh()
-        .x_desc(format!("time ({})", chart.zone_name()))
+        .x_desc(format!("time ({})", chart.zone.name()))
         .y_desc(y_desc)
-        .x_labels(ticks)
-        .x_label_formatter(&|x| {
-            chart::time_label(first + (x * step as f64).round() as i64, step, span, zone)
-        })
+        .x_label_formatter(&|x| ticks.label(from_x(*x), &chart.zone))
         .y_label_formatter(&|y| chart::value_label(*y, y_step))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))

@@ -20,6 +20,7 @@ mod file;
 mod input;
 mod run;
 mod terminal;
+mod zone;
 
 pub use args::Args;
 

@@ -8,6 +8,7 @@ use crate::downsample::Series;
 use crate::file::{self, Kind};
 use crate::input::{Item, Parser, MAX_LINE_BYTES};
 use crate::terminal;
+use crate::zone::Zone;
 use anyhow::Result;
 use dripline_cli::exit_status::{CANNOT_CREATE, DATA_ERROR, SUCCESS, USAGE};
 use dripline_cli::{report, ExitFailure};
@@ -51,7 +52,10 @@ pub async fn run(args: Args) -> Result<u8> {
     let read = read_series(&args, buckets).await?;
     let chart = Chart {
         series: read.series,
-        offset: args.tz.or(read.first_offset).unwrap_or(0),
+        zone: match &args.tz {
+            Some(tz) => tz.zone,
+            None => Zone::fixed(read.first_offset.unwrap_or(0)),
+        },
         unit: args.unit.clone(),
         gap: args.gap,
     };

@@ -26,19 +26,21 @@ const MARKERS: [Marker; 4] = [Marker::Braille, Marker::Dot, Marker::Block, Marke
 /// The chart as text, `width` × `height` characters, with ANSI colours if `colour`.
 pub fn render(chart: &Chart, width: u16, height: u16, colour: bool) -> String {
     let (start, end) = chart.time_range().unwrap_or((0, 1));
-    let zone = chart.zone();
-    let (first, last, step) =
-        chart::time_ticks(start, end, (width as usize / 14).max(2), chart.offset);
-    let x_labels: Vec<Span> = (0..)
-        .map(|i| first + i * step)
-        .take_while(|t| *t <= last)
-        .map(|t| Span::raw(chart::time_label(t, step, last - first, zone)))
+    let ticks = chart::time_ticks(start, end, (width as usize / 14).max(2), &chart.zone);
+    let (first, last) = (ticks.first(), ticks.last());
+    // ratatui spaces labels evenly; ticks a daylight-saving day apart are off by at most an
+    // hour in a day, less than a character at any width a terminal has.
+    let x_labels: Vec<Span> = ticks
+        .ticks
+        .iter()
+        .map(|t| Span::raw(ticks.label(*t, &chart.zone)))
         .collect();
     let (lo, hi) = Chart::value_range(&chart.series).unwrap_or((0.0, 1.0));
     let (y_lo, y_hi, y_step) = chart::value_ticks(lo, hi, (height as usize / 4).clamp(2, 6));
     let y_labels: Vec<Span> = (0..)
         .map(|i| y_lo + i as f64 * y_step)
         .take_while(|v| *v <= y_hi + y_step / 2.0)
+        .take(chart::MAX_VALUE_TICKS)
         .map(|v| Span::raw(chart::value_label(v, y_step)))
         .collect();
 
@@ -90,7 +92,7 @@ pub fn render(chart: &Chart, width: u16, height: u16, colour: bool) -> String {
     let widget = ChartWidget::new(datasets)
         .x_axis(
             Axis::default()
-                .title(chart.zone_name())
+                .title(chart.zone.name())
                 .bounds([0.0, to_x(last)])
                 .labels(x_labels),
         )
