@@ -67,6 +67,12 @@ pub struct MessageStream {
     keep_ackers: bool,
     keep_raw: bool,
     arrival_acks: Option<ArrivalAcks>,
+    /// The acknowledgement under way, a task kept here rather than in `next`'s future: a
+    /// caller's `select!` may drop `next` while it waits, and lapin sends each acknowledgement
+    /// from a task of its own, so a later `multiple` acknowledgement sent before this one
+    /// finished could overtake it, and the broker closes the channel for the earlier, by then
+    /// unknown, delivery tag.
+    ack_in_flight: Option<tokio::task::JoinHandle<lapin::Result<bool>>>,
     last_refusal_report: Option<Instant>,
 }
 
@@ -92,6 +98,7 @@ impl MessageStream {
             keep_ackers,
             keep_raw: false,
             arrival_acks: None,
+            ack_in_flight: None,
             last_refusal_report: None,
         }
     }
@@ -117,16 +124,41 @@ impl MessageStream {
         self
     }
 
-    /// Acknowledge the deliveries received so far (with arrival acknowledgements on).
+    /// Acknowledge the deliveries received so far (with arrival acknowledgements on), after
+    /// the acknowledgement already under way. Cancel-safe: dropped at its await, the
+    /// acknowledgement stays in flight and the next call finishes it first.
     async fn flush_acks(&mut self) -> Result<(), MeshError> {
+        self.finish_ack_in_flight().await?;
         let Some(acks) = self.arrival_acks.as_mut() else {
             return Ok(());
         };
         acks.unacked = 0;
         if let Some(last) = acks.last.take() {
-            last.ack(BasicAckOptions { multiple: true })
-                .await
-                .map_err(|e| MeshError::amqp("acknowledging deliveries", e))?;
+            self.ack_in_flight = Some(tokio::spawn(async move {
+                last.ack(BasicAckOptions { multiple: true }).await
+            }));
+            self.finish_ack_in_flight().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_ack_in_flight(&mut self) -> Result<(), MeshError> {
+        if let Some(ack) = self.ack_in_flight.as_mut() {
+            let result = ack.await;
+            self.ack_in_flight = None;
+            match result {
+                Ok(sent) => {
+                    sent.map_err(|e| MeshError::amqp("acknowledging deliveries", e))?;
+                }
+                // The task panicked or the runtime is shutting down: the channel's state is
+                // unknown, as after a lost connection.
+                Err(error) => {
+                    return Err(MeshError::Amqp {
+                        action: "acknowledging deliveries".into(),
+                        reason: error.to_string(),
+                    })
+                }
+            }
         }
         Ok(())
     }
@@ -161,6 +193,16 @@ impl MessageStream {
                 self.expire(); // even while a burst keeps the consumer busy
                 continue;
             }
+            // A full batch of deliveries taken is acknowledged before the next is taken.
+            if self
+                .arrival_acks
+                .as_ref()
+                .is_some_and(|acks| acks.unacked >= acks.batch)
+            {
+                if let Err(error) = self.flush_acks().await {
+                    return Some(Err(error));
+                }
+            }
             // Whatever the consumer already holds is taken at once; before waiting for more,
             // the deliveries taken so far are acknowledged.
             let delivery = match self.consumer.next().now_or_never() {
@@ -187,14 +229,11 @@ impl MessageStream {
                 Ok(delivery) => delivery,
                 Err(error) => return Some(Err(MeshError::amqp("receiving", error))),
             };
+            // No await from here until the delivery is offered: a caller's select! may drop
+            // this future at an await, and a delivery taken but not offered would be lost.
             if let Some(acks) = self.arrival_acks.as_mut() {
                 acks.last = Some(delivery.acker.clone());
                 acks.unacked += 1;
-                if acks.unacked >= acks.batch {
-                    if let Err(error) = self.flush_acks().await {
-                        return Some(Err(error));
-                    }
-                }
             }
             let properties = from_amqp_properties(&delivery.properties);
             // The assembler's key: the whole base, which may itself contain '/'.
