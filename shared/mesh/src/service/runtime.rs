@@ -103,6 +103,8 @@ enum End {
 struct Timers {
     heartbeat: Option<(Instant, Duration)>,
     endpoints: Vec<Option<(Instant, Duration)>>,
+    /// The connection was lost at least once (set-up refusals may then be transient).
+    reconnected: bool,
 }
 
 impl Timers {
@@ -222,13 +224,47 @@ impl Service {
         let mut timers = Timers {
             heartbeat,
             endpoints: vec![None; self.dispatcher.len()],
+            reconnected: false,
         };
         for index in 0..self.dispatcher.len() {
             timers.refresh(&self.dispatcher, index, now);
         }
         let mut connection = connection;
+        // Queue set-ups refused since the last reconnection, because our queue still exists.
+        let mut locked = 0u32;
+        let mut backoff = crate::Backoff::default();
         loop {
-            let end = self.serve(&connection, &mut shutdown, &mut timers).await?;
+            let end = match self.serve(&connection, &mut shutdown, &mut timers).await {
+                Ok(end) => {
+                    locked = 0;
+                    backoff.reset();
+                    end
+                }
+                // After a reconnection (maybe to another cluster node) the exclusive queue of
+                // the lost connection may live on until the broker notices that connection is
+                // gone (its node's death, a heartbeat timeout): wait and try again, within
+                // the connection's attempt budget, rather than take it for a second service.
+                Err(error)
+                    if error.is_resource_locked()
+                        && self.options.reconnect
+                        && timers.reconnected
+                        && within(connection.settings().max_connection_attempts, locked) =>
+                {
+                    locked += 1;
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        "{error}; the lost connection's queue is not gone yet, trying again in \
+                         {delay:?}"
+                    );
+                    connection.close().await;
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    End::Lost(error)
+                }
+                Err(error) => return Err(error),
+            };
             match end {
                 End::Shutdown => {
                     tracing::info!(service = %self.dispatcher.service_name(), "stopping");
@@ -237,6 +273,7 @@ impl Service {
                 }
                 End::Lost(error) if self.options.reconnect => {
                     tracing::warn!("{error}; reconnecting");
+                    timers.reconnected = true;
                     let settings = connection.settings().clone();
                     let name = self.dispatcher.service_name().to_string();
                     tokio::select! {
@@ -444,6 +481,11 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Whether `done` tries stay within a budget of `limit` (0 = no limit).
+fn within(limit: u32, done: u32) -> bool {
+    limit == 0 || done < limit
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
