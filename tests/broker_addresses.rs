@@ -33,7 +33,11 @@ const SHARED_BROKER: u16 = 5672;
 struct Relay {
     port: u16,
     stop: Arc<AtomicBool>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
+    /// While set, a closed client side is not passed on to the broker (a partition: the
+    /// broker still believes in the connection).
+    hold: Arc<AtomicBool>,
+    /// (client side, broker side) of every relayed connection.
+    streams: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
     accepting: Option<JoinHandle<()>>,
 }
 
@@ -45,13 +49,14 @@ impl Relay {
             .expect("non-blocking listener");
         let port = listener.local_addr().expect("relay address").port();
         let stop = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(AtomicBool::new(false));
         let streams = Arc::new(Mutex::new(Vec::new()));
         let accepting = {
-            let (stop, streams) = (stop.clone(), streams.clone());
+            let (stop, hold, streams) = (stop.clone(), hold.clone(), streams.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
-                        Ok((client, _)) => relay(client, target, &streams),
+                        Ok((client, _)) => relay(client, target, &hold, &streams),
                         Err(error) if error.kind() == ErrorKind::WouldBlock => {
                             std::thread::sleep(Duration::from_millis(5))
                         }
@@ -64,6 +69,7 @@ impl Relay {
         Relay {
             port,
             stop,
+            hold,
             streams,
             accepting: Some(accepting),
         }
@@ -71,12 +77,21 @@ impl Relay {
 
     /// The node dies: no new connections, and every open one is closed.
     fn cut(&mut self) {
+        self.cut_client_side();
+        for (_, broker) in self.streams.lock().unwrap().drain(..) {
+            let _ = broker.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// The programs lose their connections, but the broker learns it only at [`cut`].
+    fn cut_client_side(&mut self) {
+        self.hold.store(true, Ordering::SeqCst);
         self.stop.store(true, Ordering::SeqCst);
         if let Some(accepting) = self.accepting.take() {
             let _ = accepting.join();
         }
-        for stream in self.streams.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        for (client, _) in self.streams.lock().unwrap().iter() {
+            let _ = client.shutdown(Shutdown::Both);
         }
     }
 
@@ -92,7 +107,12 @@ impl Drop for Relay {
 }
 
 /// Copy both ways between `client` and a new connection to `target`.
-fn relay(client: TcpStream, target: u16, streams: &Mutex<Vec<TcpStream>>) {
+fn relay(
+    client: TcpStream,
+    target: u16,
+    hold: &Arc<AtomicBool>,
+    streams: &Mutex<Vec<(TcpStream, TcpStream)>>,
+) {
     let _ = client.set_nonblocking(false);
     let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
         return;
@@ -101,12 +121,15 @@ fn relay(client: TcpStream, target: u16, streams: &Mutex<Vec<TcpStream>>) {
         let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
             return;
         };
+        let hold = hold.clone();
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut from, &mut to);
-            let _ = to.shutdown(Shutdown::Write);
+            if !hold.load(Ordering::SeqCst) {
+                let _ = to.shutdown(Shutdown::Write);
+            }
         });
     }
-    streams.lock().unwrap().extend([client, server]);
+    streams.lock().unwrap().push((client, server));
 }
 
 /// A loopback address where nothing listens.
@@ -114,7 +137,8 @@ fn dead_address() -> String {
     format!("127.0.0.1:{}", free_port())
 }
 
-/// A dl-serve with one KeyValueStore endpoint (value 42), reached through `brokers`.
+/// A dl-serve with one KeyValueStore endpoint (value 42), reached through `brokers`; its
+/// stderr goes to `stderr.txt` in the returned directory.
 fn serve(brokers: &str) -> (ChildGuard, String, tempfile::TempDir) {
     let dir = temp_dir("broker-addresses");
     let service = unique_name("addr_svc");
@@ -135,7 +159,7 @@ fn serve(brokers: &str) -> (ChildGuard, String, tempfile::TempDir) {
             .args(["-b", brokers, "-v"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap()),
     );
     (process, endpoint, dir)
 }
@@ -407,4 +431,34 @@ fn programs_move_to_the_next_address_when_their_node_dies() {
     assert_eq!(node_of_logger(&second.address()), Some(1.0));
     assert_eq!(node_of_logger(&first.address()), None);
     eprintln!("dl-serve answered again {serve_back:?} after its node died");
+}
+
+#[test]
+fn dl_serve_waits_for_its_old_queue_on_the_next_node() {
+    // The programs' side of the first node's connections dies, but the broker keeps the old
+    // connection, and the exclusive queue that goes with it, for another second.
+    let mut first = Relay::start(SHARED_BROKER);
+    let second = Relay::start(SHARED_BROKER);
+    let (_serve, endpoint, dir) = serve(&format!("{},{}", first.address(), second.address()));
+    assert!(answers(&endpoint, PATIENCE), "dl-serve never answered");
+    first.cut_client_side();
+    let held = Duration::from_secs(1);
+    let stderr = dir.path().join("stderr.txt");
+    assert!(
+        wait_until(PATIENCE, || read(&stderr).contains("not gone yet")),
+        "dl-serve never met its old queue: {}",
+        read(&stderr)
+    );
+    std::thread::sleep(held);
+    let released = Instant::now();
+    first.cut();
+    assert!(
+        answers(&endpoint, Duration::from_secs(20)),
+        "dl-serve did not take its queue on the second address: {}",
+        read(&stderr)
+    );
+    eprintln!(
+        "dl-serve answered {:?} after its old queue was released",
+        released.elapsed()
+    );
 }
