@@ -211,6 +211,20 @@ fn a_dead_first_address_is_skipped_and_all_dead_names_each() {
         assert!(output.status.success(), "{}", stderr_of(&output));
     }
 
+    // A node that takes the TCP connection and never answers costs its 5 s, not the whole
+    // budget, and the next address is used.
+    let hung = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_address = hung.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let output = get(&format!("{hung_address},{live}"), &endpoint, &[]);
+    let took = started.elapsed();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        took >= Duration::from_millis(4500) && took < Duration::from_millis(9500),
+        "a hung first address took {took:?}"
+    );
+    drop(hung);
+
     // Every address dead: a request tool fails with 1, a listener with 69, naming each.
     let both = format!("{dead1},{dead2}");
     let output = get(&both, &endpoint, &[]);

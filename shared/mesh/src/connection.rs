@@ -117,7 +117,8 @@ impl MeshConnection {
                         reason: format!("no answer within {} s", limit.as_secs()),
                     },
                 };
-            if settings.nodes.len() > 1 {
+            let last = failures.len() + 1 == settings.nodes.len();
+            if !last {
                 tracing::info!("{error}; trying the next broker address");
             }
             failures.push(error);
