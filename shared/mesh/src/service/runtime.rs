@@ -230,27 +230,30 @@ impl Service {
             timers.refresh(&self.dispatcher, index, now);
         }
         let mut connection = connection;
-        // Queue set-ups refused since the last reconnection, because our queue still exists.
-        let mut locked = 0u32;
+        // Since when queue set-ups are refused because our queue still exists.
+        let mut locked_since: Option<Instant> = None;
         let mut backoff = crate::Backoff::default();
         loop {
             let end = match self.serve(&connection, &mut shutdown, &mut timers).await {
                 Ok(end) => {
-                    locked = 0;
+                    locked_since = None;
                     backoff.reset();
                     end
                 }
                 // After a reconnection (maybe to another cluster node) the exclusive queue of
                 // the lost connection may live on until the broker notices that connection is
-                // gone (its node's death, a heartbeat timeout): wait and try again, within
-                // the connection's attempt budget, rather than take it for a second service.
+                // gone (its node's death, or two missed heartbeats): wait and try again, for as
+                // long as that can take (or for ever with max_connection_attempts 0), rather
+                // than take it for a second service.
                 Err(error)
                     if error.is_resource_locked()
                         && self.options.reconnect
                         && timers.reconnected
-                        && within(connection.settings().max_connection_attempts, locked) =>
+                        && still_waiting(
+                            *locked_since.get_or_insert_with(Instant::now),
+                            connection.settings().max_connection_attempts,
+                        ) =>
                 {
-                    locked += 1;
                     let delay = backoff.next_delay();
                     tracing::warn!(
                         "{error}; the lost connection's queue is not gone yet, trying again in \
@@ -262,6 +265,15 @@ impl Service {
                         _ = tokio::time::sleep(delay) => {}
                     }
                     End::Lost(error)
+                }
+                // The connection died while setting up: a loss like any other (after a pause,
+                // in case the node keeps doing that).
+                Err(error) if self.options.reconnect && !connection.is_connected() => {
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    }
+                    End::Lost(as_lost(&connection.address(), error))
                 }
                 Err(error) => return Err(error),
             };
@@ -483,9 +495,14 @@ impl Service {
     }
 }
 
-/// Whether `done` tries stay within a budget of `limit` (0 = no limit).
-fn within(limit: u32, done: u32) -> bool {
-    limit == 0 || done < limit
+/// How long a lost connection's queue may outlive it: the broker drops a silent connection
+/// after two missed heartbeats (we ask for 30 s), plus a margin.
+const LINGERING_QUEUE: Duration = Duration::from_secs(90);
+
+/// Whether to go on waiting for a lingering queue refused since `since` (for ever when the
+/// connection attempts are unlimited, `0`).
+fn still_waiting(since: Instant, attempts: u32) -> bool {
+    attempts == 0 || since.elapsed() < LINGERING_QUEUE
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
