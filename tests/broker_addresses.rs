@@ -224,6 +224,7 @@ fn a_dead_first_address_is_skipped_and_all_dead_names_each() {
         "a hung first address took {took:?}"
     );
     drop(hung);
+    eprintln!("a hung first address cost {took:?} (per-address limit 5 s)");
 
     // Every address dead: a request tool fails with 1, a listener with 69, naming each.
     let both = format!("{dead1},{dead2}");
