@@ -5,8 +5,9 @@
 //! - [`settings`]: where the broker is and how to log in ([`BrokerOptions`] → [`BrokerSettings`]),
 //!   from flags, environment, auth files and `~/.dripline_mesh.yaml`; passwords kept in
 //!   [`settings::Secret`].
-//! - [`MeshConnection`]: a connection opened with retries ([`Backoff`]) and clear errors
-//!   (`cannot reach broker at H:P: …`, `broker … refused user "x"`).
+//! - [`MeshConnection`]: a connection opened with retries ([`Backoff`]), each attempt trying
+//!   every address of the broker list once, and clear errors (`cannot reach broker at H:P: …`,
+//!   `broker … refused user "x"`); it knows the node it is on ([`MeshConnection::node`]).
 //! - [`Publisher`]: messages published (chunked when large) with publisher confirms.
 //! - [`RequestClient`]: requests with replies matched by correlation id; many in flight.
 //! - [`MessageStream`]: messages received from a queue, chunks reassembled.
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod addresses;
 mod backoff;
 pub mod client;
 pub mod connection;
@@ -33,6 +35,7 @@ pub mod service;
 pub mod settings;
 pub mod settle;
 
+pub use addresses::{parse_broker_list, BrokerAddress};
 pub use backoff::Backoff;
 pub use client::{Replies, RequestClient, RequestOutcome};
 pub use connection::{our_sender_info, timestamp_now, MeshConnection};
@@ -40,7 +43,9 @@ pub use error::MeshError;
 pub use incoming::{Incoming, MessageStream, RawDelivery};
 pub use listener::{Binding, ListenQueue, Listener, ListenerEvent};
 pub use publisher::{Exchange, PendingPublish, Published, Publisher};
-pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
+pub use settings::{
+    BrokerNode, BrokerOptions, BrokerOrder, BrokerSettings, MeshDefaults, MAX_BROKER_ADDRESSES,
+};
 pub use settle::{Acknowledgements, DeadLetter, DeadLetterChannel};
 
 /// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.
