@@ -16,18 +16,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub fn connect(config: &ConnectionConfig) -> Result<postgres::Client, StoreError> {
     let mut search = Search::new(config);
     for (pass, server) in search.order() {
+        let needs_facts = search.needs_facts();
         let attempt = connect_one_blocking(config, server).and_then(|mut client| {
-            let facts = match search.needs_facts() {
-                true => Some(
-                    client
-                        .query_one(FACTS_SQL, &[])
-                        .map(|row| Facts {
-                            in_recovery: row.get(0),
-                            read_only: row.get(1),
-                        })
-                        .map_err(|e| StoreError::query(format!("checking {server}"), &e))?,
-                ),
-                false => None,
+            let facts = if needs_facts {
+                let row = client
+                    .query_one(FACTS_SQL, &[])
+                    .map_err(|e| StoreError::query(format!("checking {server}"), &e))?;
+                Some(Facts::from_row(&row))
+            } else {
+                None
             };
             Ok((client, facts))
         });
@@ -156,18 +153,14 @@ async fn connect_one(
 ) -> Result<(tokio_postgres::Client, ConnectionTask, Option<Facts>), StoreError> {
     let attempt = async {
         let (client, task) = start_up(config, server).await?;
-        let facts = match needs_facts {
-            true => Some(
-                client
-                    .query_one(FACTS_SQL, &[])
-                    .await
-                    .map(|row| Facts {
-                        in_recovery: row.get(0),
-                        read_only: row.get(1),
-                    })
-                    .map_err(|e| StoreError::query(format!("checking {server}"), &e))?,
-            ),
-            false => None,
+        let facts = if needs_facts {
+            let row = client
+                .query_one(FACTS_SQL, &[])
+                .await
+                .map_err(|e| StoreError::query(format!("checking {server}"), &e))?;
+            Some(Facts::from_row(&row))
+        } else {
+            None
         };
         Ok((client, task, facts))
     };
@@ -236,6 +229,14 @@ struct Facts {
 }
 
 impl Facts {
+    /// The answer to [`FACTS_SQL`].
+    fn from_row(row: &tokio_postgres::Row) -> Self {
+        Facts {
+            in_recovery: row.get(0),
+            read_only: row.get(1),
+        }
+    }
+
     fn role(self) -> ServerRole {
         if self.in_recovery {
             ServerRole::Standby
