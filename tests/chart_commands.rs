@@ -1178,3 +1178,49 @@ fn second_mesh_ha_values_list_the_nodes_and_their_commands_run() {
         Some(0)
     );
 }
+
+/// The chart's schema refuses host lists the programs would refuse: more than 16, a
+/// database host with a port in it (libpq would read `db:5432` as a host name), an entry
+/// with a comma (it would split into two), an unknown target_session_attrs. helm names the
+/// value.
+#[test]
+fn hostile_host_lists_are_refused_by_the_schema() {
+    let cluster = Cluster::new();
+    let many: Vec<String> = (0..17).map(|n| format!("rabbitmq-{n}")).collect();
+    for (values, names) in [
+        (json!({"broker": {"hosts": many}}), "broker.hosts"),
+        (
+            json!({"database": {"hosts": ["db:5432"]}}),
+            "database.hosts.0",
+        ),
+        (json!({"broker": {"hosts": ["a,b"]}}), "broker.hosts.0"),
+        (
+            json!({"database": {"targetSessionAttrs": "sometimes"}}),
+            "database.targetSessionAttrs",
+        ),
+        (
+            json!({"export": {"targetSessionAttrs": "primary-ish"}}),
+            "export.targetSessionAttrs",
+        ),
+    ] {
+        let values_path = cluster.root.join(unique_name("hostile.values.yaml"));
+        let mut merged = base_values();
+        merge_values(&mut merged, &values);
+        std::fs::write(&values_path, merged.to_string()).unwrap();
+        let helm_home = cluster.root.join("helm-home");
+        let output = Command::new(helm())
+            .arg("template")
+            .arg("hostile")
+            .arg(chart_dir())
+            .arg("-f")
+            .arg(&values_path)
+            .env("HELM_CONFIG_HOME", helm_home.join("config"))
+            .env("HELM_CACHE_HOME", helm_home.join("cache"))
+            .env("HELM_DATA_HOME", helm_home.join("data"))
+            .output()
+            .expect("running helm");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{values} was accepted");
+        assert!(error.contains(names), "{values}: {error}");
+    }
+}
