@@ -38,6 +38,16 @@ export HELM_CONFIG_HOME="$out/helm-config" HELM_CACHE_HOME="$out/helm-cache" \
 values_files=("$chart"/examples/*.yaml)
 second_mesh=examples/second-mesh/dripline-tools.values.yaml
 [ -f "$second_mesh" ] && values_files+=("$second_mesh")
+# A variant layered on a values file: the files of one entry are joined by commas, in the
+# order helm takes them (-f a -f b).
+second_mesh_ha=examples/second-mesh/dripline-tools.ha.values.yaml
+[ -f "$second_mesh_ha" ] && values_files+=("$second_mesh,$second_mesh_ha")
+# -f for each file of a values entry.
+values_args() {
+	local files file
+	IFS=, read -ra files <<<"$1"
+	for file in "${files[@]}"; do printf -- '-f\n%s\n' "$file"; done
+}
 
 failed=0
 # --- lint -----------------------------------------------------------------------------------
@@ -47,7 +57,8 @@ if ! lint=$("$helm" lint --strict --quiet "$chart" 2>&1); then
 	failed=1
 fi
 for values in "${values_files[@]}"; do
-	if ! lint=$("$helm" lint --strict --quiet "$chart" -f "$values" 2>&1); then
+	mapfile -t fargs < <(values_args "$values")
+	if ! lint=$("$helm" lint --strict --quiet "$chart" "${fargs[@]}" 2>&1); then
 		printf '%s\n' "$lint" >&2
 		say "helm lint -f $values failed"
 		failed=1
@@ -62,7 +73,10 @@ for values in "" "${values_files[@]}"; do
 	file="$out/rendered-$n.yaml"
 	echo "# values: ${values:-(chart defaults)}" >"$file"
 	args=(template dripline-tools "$chart" --namespace default)
-	[ -n "$values" ] && args+=(-f "$values")
+	if [ -n "$values" ]; then
+		mapfile -t fargs < <(values_args "$values")
+		args+=("${fargs[@]}")
+	fi
 	# Templates run for helm test too (--include-crds for completeness; the chart has none).
 	if ! "$helm" "${args[@]}" --include-crds >>"$file" 2>"$out/err"; then
 		cat "$out/err" >&2

@@ -989,3 +989,238 @@ fn kubernetes_var_expansion_as_the_kubelet_does() {
     assert_eq!(map_mounts("--state=/export/s", &mounts), "--state=/tmp/p/s");
     assert_eq!(map_mounts("/exported", &mounts), "/exported");
 }
+
+/// `overlay` merged into `base` as helm merges two values files: maps key by key, anything
+/// else (lists too) replaced.
+fn merge_values(base: &mut serde_json::Value, overlay: &serde_json::Value) {
+    match (base, overlay) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                merge_values(base.entry(key.clone()).or_insert(json!(null)), value);
+            }
+        }
+        (base, overlay) => *base = overlay.clone(),
+    }
+}
+
+/// The value of env `name` in the first container of `workload` (a Deployment), as rendered.
+fn rendered_env(workload: &Value, name: &str) -> String {
+    workload["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|var| var["name"].as_str() == Some(name))
+        .and_then(|var| var["value"].as_str())
+        .unwrap_or_else(|| panic!("no env {name}"))
+        .to_string()
+}
+
+/// examples/second-mesh's high-availability variant (dripline-tools.values.yaml, then
+/// dripline-tools.ha.values.yaml, as `helm install -f … -f …` layers them). As written, every
+/// program gets the three RabbitMQ pods and both PostgreSQL pods as lists, and the nightly
+/// export asks for a standby. Pointed at the local services, the rendered commands run: the
+/// database list starts with a host that refuses (127.0.0.2, where nothing listens) and the
+/// logger settles on the one that takes writes, says so, and stores alerts; the export
+/// (prefer-standby, no standby here) falls back to it; the service answers the helm test.
+#[test]
+fn second_mesh_ha_values_list_the_nodes_and_their_commands_run() {
+    let read = |name: &str| -> serde_json::Value {
+        let path = dripline_e2e::repo_path(&format!("examples/second-mesh/{name}"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::to_value(serde_yaml::from_str::<Value>(&text).unwrap()).unwrap()
+    };
+    let mut values = read("dripline-tools.values.yaml");
+    merge_values(&mut values, &read("dripline-tools.ha.values.yaml"));
+
+    // As written: the lists, one env value each, and the export's choice.
+    let mut cluster = Cluster::new();
+    cluster.render("dripline-tools", values.clone());
+    let logger = cluster.find("Deployment", "logger").clone();
+    let join = |list: &serde_json::Value| -> String {
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        names.join(",")
+    };
+    assert_eq!(values["broker"]["hosts"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        rendered_env(&logger, "DRIPLINE_BROKER"),
+        join(&values["broker"]["hosts"])
+    );
+    assert_eq!(values["database"]["hosts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        rendered_env(&logger, "PGHOST"),
+        join(&values["database"]["hosts"])
+    );
+    let service = cluster.find("Deployment", "service").clone();
+    assert_eq!(
+        rendered_env(&service, "DRIPLINE_BROKER"),
+        join(&values["broker"]["hosts"])
+    );
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let args =
+        &cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"];
+    let args: Vec<&str> = args
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--pg-target-session-attrs", "prefer-standby"]),
+        "{args:?}"
+    );
+
+    // Pointed at the local services. The broker list becomes the one local node (a list
+    // there is the broker settings' own tests' business); the database list keeps two hosts.
+    let db = TestDb::new();
+    let queue = TestQueue::new("chart_ha_logger", BROKER_PORT);
+    let prefix = unique_name("chart_ha_value");
+    values["broker"]["hosts"] = json!(["127.0.0.1"]);
+    values["database"]["hosts"] = json!(["127.0.0.2", "127.0.0.1"]);
+    values["database"]["name"] = json!("postgres");
+    let store = unique_name("chart_ha_store");
+    values["services"][0]["config"]["name"] = json!(store);
+    for endpoint in values["services"][0]["config"]["endpoints"]
+        .as_array_mut()
+        .unwrap()
+    {
+        endpoint["name"] = json!(unique_name(endpoint["name"].as_str().unwrap()));
+        endpoint.as_object_mut().unwrap().remove("log_interval");
+    }
+    let metrics_port = free_port();
+    let logger = values["logger"].as_object_mut().unwrap();
+    assert_eq!(logger["queueType"], json!("quorum"));
+    logger.insert("queue".into(), json!(&*queue));
+    logger.insert("keys".into(), json!([format!("{prefix}.#")]));
+    logger.insert("table".into(), json!(db.table_arg()));
+    logger.insert("batchTime".into(), json!("50ms"));
+    logger.insert("metrics".into(), json!({"port": metrics_port}));
+    values["export"]["table"] = json!(db.table_arg());
+    values["export"]["until"] = json!("0s");
+    cluster.render("dripline-tools", values);
+
+    let service = cluster.find("Deployment", "service").clone();
+    let mut serve = Started::spawn(cluster.command(&service, &[]), &cluster.root);
+    let logger = cluster.find("Deployment", "logger").clone();
+    let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_get(metrics_port, "/readyz").0 == 200),
+        "the logger never became ready: {}",
+        logger.stderr()
+    );
+    assert!(
+        logger
+            .stderr()
+            .contains("writing to the database at 127.0.0.1:5432 (primary)"),
+        "{}",
+        logger.stderr()
+    );
+    assert!(http_get(metrics_port, "/metrics")
+        .1
+        .contains("dl_log_to_pg_database_server_info{server=\"127.0.0.1:5432\"} 1"));
+    let test_pod = cluster.find("Pod", "test").clone();
+    assert!(
+        wait_until(Duration::from_secs(30), || run_command(
+            &mut cluster.command(&test_pod, &[]),
+            None
+        )
+        .status
+        .success()),
+        "helm test never passed: {}",
+        serve.stderr()
+    );
+
+    publish(BROKER_PORT, &numeric_alerts(&prefix, 0, 100));
+    let count = || {
+        query_count(
+            &export_support::pg_url(),
+            &format!("SELECT count(*) FROM {}", db.sql_table()),
+        )
+    };
+    assert!(
+        wait_until(PATIENCE, || count() == 100),
+        "the logger stored {} of 100 alerts: {}",
+        count(),
+        logger.stderr()
+    );
+
+    let job_name = "dripline-tools-export-29000001";
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let output = run_command(
+        &mut cluster.command(&cron_job, &[("job-name", job_name)]),
+        None,
+    );
+    assert!(output.status.success(), "export: {}", describe(&output));
+    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lines = gunzip_lines(
+        &cluster
+            .claim_dir(&claim)
+            .join(format!("sensor_data-{job_name}.csv.gz")),
+    );
+    assert_eq!(
+        lines.iter().filter(|line| line.starts_with("s7,")).count(),
+        10,
+        "{lines:?}"
+    );
+    assert_eq!(
+        serve
+            .process
+            .terminate(Duration::from_secs(15))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
+}
+
+/// The chart's schema refuses host lists the programs would refuse: more than 16, a
+/// database host with a port in it (libpq would read `db:5432` as a host name), an entry
+/// with a comma (it would split into two), an unknown target_session_attrs. helm names the
+/// value.
+#[test]
+fn hostile_host_lists_are_refused_by_the_schema() {
+    let cluster = Cluster::new();
+    let many: Vec<String> = (0..17).map(|n| format!("rabbitmq-{n}")).collect();
+    for (values, names) in [
+        (json!({"broker": {"hosts": many}}), "broker.hosts"),
+        (
+            json!({"database": {"hosts": ["db:5432"]}}),
+            "database.hosts.0",
+        ),
+        (json!({"broker": {"hosts": ["a,b"]}}), "broker.hosts.0"),
+        (
+            json!({"database": {"targetSessionAttrs": "sometimes"}}),
+            "database.targetSessionAttrs",
+        ),
+        (
+            json!({"export": {"targetSessionAttrs": "primary-ish"}}),
+            "export.targetSessionAttrs",
+        ),
+    ] {
+        let values_path = cluster.root.join(unique_name("hostile.values.yaml"));
+        let mut merged = base_values();
+        merge_values(&mut merged, &values);
+        std::fs::write(&values_path, merged.to_string()).unwrap();
+        let helm_home = cluster.root.join("helm-home");
+        let output = Command::new(helm())
+            .arg("template")
+            .arg("hostile")
+            .arg(chart_dir())
+            .arg("-f")
+            .arg(&values_path)
+            .env("HELM_CONFIG_HOME", helm_home.join("config"))
+            .env("HELM_CACHE_HOME", helm_home.join("cache"))
+            .env("HELM_DATA_HOME", helm_home.join("data"))
+            .output()
+            .expect("running helm");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{values} was accepted");
+        assert!(error.contains(names), "{values}: {error}");
+    }
+}

@@ -21,8 +21,8 @@ fn pg_env() -> Vec<(&'static str, String)> {
     };
     let config = ConnectionConfig::resolve_with_env(&options, |_| None).unwrap();
     vec![
-        ("PGHOST", config.host),
-        ("PGPORT", config.port.to_string()),
+        ("PGHOST", config.servers[0].host.clone()),
+        ("PGPORT", config.servers[0].port.to_string()),
         ("PGDATABASE", config.database),
     ]
 }

@@ -293,3 +293,81 @@ fn postgres_bin_dir() -> PathBuf {
     let major = majors.last().expect("a PostgreSQL major version installed");
     PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"))
 }
+
+/// A primary and its streaming standby, for failover tests: [`PrivatePostgres::start`] for the
+/// primary, then [`PrivatePostgres::start_standby_of`] it.
+impl PrivatePostgres {
+    /// A streaming standby of `primary`: `pg_basebackup -R` (trust, replication from loopback
+    /// is in initdb's pg_hba.conf) into a data directory of its own, started on a port of its
+    /// own. The primary is then made to wait for it at each commit
+    /// (`synchronous_standby_names = '*'`, set after the copy so the standby does not inherit
+    /// it): a commit the primary acknowledged is on the standby too, as a deployment that
+    /// must lose nothing on failover has it. Waits until the primary reports it streaming
+    /// and synchronous.
+    pub fn start_standby_of(primary: &PrivatePostgres) -> Self {
+        let dir = std::env::temp_dir().join(unique_name("dl-postgres-standby"));
+        std::fs::create_dir_all(&dir).expect("creating the standby directory");
+        hand_over(&dir, "postgres");
+        let source = format!("host=127.0.0.1 port={} user=postgres", primary.port);
+        checked(
+            "pg_basebackup for a private standby",
+            as_user(
+                "postgres",
+                primary
+                    .bin
+                    .join("pg_basebackup")
+                    .to_str()
+                    .expect("utf-8 path"),
+            )
+            .args([
+                "-d",
+                &source,
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(dir.join("data"))
+            .output(),
+        );
+        let standby = PrivatePostgres {
+            port: free_port(),
+            dir,
+            bin: primary.bin.clone(),
+        };
+        standby.start_again();
+        primary.psql(
+            "postgres",
+            "ALTER SYSTEM SET synchronous_standby_names = '*'",
+        );
+        primary.psql("postgres", "SELECT pg_reload_conf()");
+        let streaming = wait_until(START_LIMIT, || {
+            primary.psql(
+                "postgres",
+                "SELECT count(*) FROM pg_stat_replication \
+                 WHERE state = 'streaming' AND sync_state = 'sync'",
+            ) == "1"
+        });
+        assert!(
+            streaming,
+            "the private standby never streamed; see {}",
+            standby.dir.join("log").display()
+        );
+        standby
+    }
+
+    /// Promote this standby to a primary (`pg_ctl promote`, which waits until it takes
+    /// writes).
+    pub fn promote(&self) {
+        checked(
+            "promoting the private standby",
+            as_user("postgres", self.pg_ctl().to_str().expect("utf-8 path"))
+                .args(["-w", "-t", "90", "-D"])
+                .arg(self.dir.join("data"))
+                .arg("promote")
+                .output(),
+        );
+    }
+}

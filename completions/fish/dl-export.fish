@@ -16,9 +16,10 @@ complete -c dl-export -l agg -d 'Aggregates per bucket: mean, min, max, first, l
 complete -c dl-export -l fill -d 'With --wide: what an empty cell gets' -r -f -a "empty\t'Leave the cell empty (null in JSON)'
 previous\t'Repeat the sensor\'s previous value'"
 complete -c dl-export -l state -d 'Incremental export: resume after the rows recorded in FILE, and record the new end there (see Incremental exports below)' -r -F
-complete -c dl-export -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Its parts override the PG* variables; the flags below override its parts' -r
-complete -c dl-export -l pg-host -d 'Database host, or a Unix socket directory [env: PGHOST; default: localhost]' -r
-complete -c dl-export -l pg-port -d 'Database port [env: PGPORT; default: 5432]' -r
+complete -c dl-export -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port][,host[:port]…]/database [?sslmode=…&target_session_attrs=…]. Its parts override the PG* variables; the flags below override its parts' -r
+complete -c dl-export -l pg-host -d 'Database host, or a Unix socket directory; or several, comma-separated (at most 16), tried in order as --pg-target-session-attrs says [env: PGHOST; default: localhost]' -r
+complete -c dl-export -l pg-port -d 'Database port, for every host or one per host [env: PGPORT; default: 5432]' -r
+complete -c dl-export -l pg-target-session-attrs -d 'Which of several hosts to settle on, as libpq: any (the first that answers); read-write (the primary); read-only; primary; standby; prefer-standby (a standby if one is up, else any) [env: PGTARGETSESSIONATTRS; URL target_session_attrs; default: any, but read-write for dl-log-to-pg with several hosts]' -r
 complete -c dl-export -l pg-database -d 'Database name [env: PGDATABASE; default: sensor_data]' -r
 complete -c dl-export -l pg-user -d 'Database user [env: PGUSER, then POSTGRES_USER; auth file postgres.username; default: postgres]' -r
 complete -c dl-export -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or the URL\'s; env: PGPASSWORD, then POSTGRES_PASSWORD; auth file postgres.password; PGPASSFILE or ~/.pgpass; default: postgres]' -r -F

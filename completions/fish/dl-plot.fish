@@ -12,9 +12,10 @@ complete -c dl-plot -l since -d 'Start of the range, inclusive: as dl-export\'s 
 complete -c dl-plot -l until -d 'End of the range, exclusive [default: now]' -r
 complete -c dl-plot -l every -d 'Average in the database into buckets of this width (1m, 1h) before drawing' -r
 complete -c dl-plot -l table -d 'Table to read, optionally schema-qualified' -r
-complete -c dl-plot -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…]. Its parts override the PG* variables; the flags below override its parts' -r
-complete -c dl-plot -l pg-host -d 'Database host, or a Unix socket directory [env: PGHOST; default: localhost]' -r
-complete -c dl-plot -l pg-port -d 'Database port [env: PGPORT; default: 5432]' -r
+complete -c dl-plot -l pg-url -d 'Whole database URL, postgresql://[user[:password]@]host[:port][,host[:port]…]/database [?sslmode=…&target_session_attrs=…]. Its parts override the PG* variables; the flags below override its parts' -r
+complete -c dl-plot -l pg-host -d 'Database host, or a Unix socket directory; or several, comma-separated (at most 16), tried in order as --pg-target-session-attrs says [env: PGHOST; default: localhost]' -r
+complete -c dl-plot -l pg-port -d 'Database port, for every host or one per host [env: PGPORT; default: 5432]' -r
+complete -c dl-plot -l pg-target-session-attrs -d 'Which of several hosts to settle on, as libpq: any (the first that answers); read-write (the primary); read-only; primary; standby; prefer-standby (a standby if one is up, else any) [env: PGTARGETSESSIONATTRS; URL target_session_attrs; default: any, but read-write for dl-log-to-pg with several hosts]' -r
 complete -c dl-plot -l pg-database -d 'Database name [env: PGDATABASE; default: sensor_data]' -r
 complete -c dl-plot -l pg-user -d 'Database user [env: PGUSER, then POSTGRES_USER; auth file postgres.username; default: postgres]' -r
 complete -c dl-plot -l pg-password-file -d 'File holding the database password (trailing newline ignored) [or the URL\'s; env: PGPASSWORD, then POSTGRES_PASSWORD; auth file postgres.password; PGPASSFILE or ~/.pgpass; default: postgres]' -r -F

@@ -91,7 +91,11 @@ secretKeyRef.
 */}}
 {{- define "dripline-tools.brokerEnv" -}}
 - name: DRIPLINE_BROKER
+  {{- if .Values.broker.hosts }}
+  value: {{ join "," .Values.broker.hosts | quote }}
+  {{- else }}
   value: {{ required "broker.host is required" .Values.broker.host | quote }}
+  {{- end }}
 - name: DRIPLINE_BROKER_PORT
   value: {{ .Values.broker.port | quote }}
 {{- with .Values.broker.existingSecret }}
@@ -119,13 +123,21 @@ POSTGRES_PASSWORD as dripline-python reads them).
 */}}
 {{- define "dripline-tools.databaseEnv" -}}
 - name: PGHOST
+  {{- if .Values.database.hosts }}
+  value: {{ join "," .Values.database.hosts | quote }}
+  {{- else }}
   value: {{ required "database.host is required" .Values.database.host | quote }}
+  {{- end }}
 - name: PGPORT
   value: {{ .Values.database.port | quote }}
 - name: PGDATABASE
   value: {{ required "database.name is required" .Values.database.name | quote }}
 {{- with .Values.database.sslMode }}
 - name: PGSSLMODE
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.database.targetSessionAttrs }}
+- name: PGTARGETSESSIONATTRS
   value: {{ . | quote }}
 {{- end }}
 {{- with .Values.database.existingSecret }}

@@ -2,7 +2,7 @@
 //! `dl-log-to-pg`), turned into `dripline_store::ConnectionOptions`.
 
 use clap::Args;
-use dripline_store::{ConnectionOptions, SslMode};
+use dripline_store::{ConnectionOptions, HostList, PortList, SslMode, TargetSessionAttrs};
 use std::path::{Path, PathBuf};
 
 /// Where the database is and how to log in. Passwords are never taken on the command line:
@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 #[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Database connection")]
 pub struct DatabaseArgs {
-    /// Whole database URL, postgresql://[user[:password]@]host[:port]/database[?sslmode=…].
-    /// Its parts override the PG* variables; the flags below override its parts.
+    /// Whole database URL, postgresql://[user[:password]@]host[:port][,host[:port]…]/database
+    /// [?sslmode=…&target_session_attrs=…]. Its parts override the PG* variables; the flags
+    /// below override its parts.
     #[arg(
         long = "pg-url",
         value_name = "URL",
@@ -31,12 +32,23 @@ pub struct DatabaseArgs {
         hide_env_values = true
     )]
     pub url: Option<String>,
-    /// Database host, or a Unix socket directory [env: PGHOST; default: localhost].
-    #[arg(long = "pg-host", value_name = "HOST")]
-    pub host: Option<String>,
-    /// Database port [env: PGPORT; default: 5432].
-    #[arg(long = "pg-port", id = "pg_port", value_name = "PORT")]
-    pub port: Option<u16>,
+    /// Database host, or a Unix socket directory; or several, comma-separated (at most 16),
+    /// tried in order as --pg-target-session-attrs says [env: PGHOST; default: localhost].
+    #[arg(long = "pg-host", value_name = "HOST[,HOST…]", value_parser = parse_hosts)]
+    pub host: Option<HostList>,
+    /// Database port, for every host or one per host [env: PGPORT; default: 5432].
+    #[arg(long = "pg-port", id = "pg_port", value_name = "PORT[,PORT…]", value_parser = parse_ports)]
+    pub port: Option<PortList>,
+    /// Which of several hosts to settle on, as libpq: any (the first that answers);
+    /// read-write (the primary); read-only; primary; standby; prefer-standby (a standby if
+    /// one is up, else any) [env: PGTARGETSESSIONATTRS; URL target_session_attrs; default:
+    /// any, but read-write for dl-log-to-pg with several hosts].
+    #[arg(
+        long = "pg-target-session-attrs",
+        value_name = "ATTRS",
+        value_parser = parse_session_attrs
+    )]
+    pub target_session_attrs: Option<TargetSessionAttrs>,
     /// Database name [env: PGDATABASE; default: sensor_data].
     #[arg(long = "pg-database", value_name = "NAME")]
     pub database: Option<String>,
@@ -85,6 +97,18 @@ fn parse_ssl_mode(text: &str) -> Result<SslMode, String> {
     text.parse()
 }
 
+fn parse_hosts(text: &str) -> Result<HostList, String> {
+    text.parse()
+}
+
+fn parse_ports(text: &str) -> Result<PortList, String> {
+    text.parse()
+}
+
+fn parse_session_attrs(text: &str) -> Result<TargetSessionAttrs, String> {
+    text.parse()
+}
+
 impl DatabaseArgs {
     /// The flags as store options, with the program's auth file, and its name as the
     /// `application_name` unless the URL or `PGAPPNAME` gives one.
@@ -96,7 +120,7 @@ impl DatabaseArgs {
         ConnectionOptions {
             url: self.url.clone(),
             host: self.host.clone(),
-            port: self.port,
+            port: self.port.clone(),
             database: self.database.clone(),
             user: self.user.clone(),
             password_file: self.password_file.clone(),
@@ -106,6 +130,8 @@ impl DatabaseArgs {
             application_name: None,
             fallback_application_name: Some(application_name.to_string()),
             connect_timeout: self.connect_timeout,
+            target_session_attrs: self.target_session_attrs,
+            several_hosts_session_attrs: None,
         }
     }
 }
@@ -140,11 +166,52 @@ mod tests {
         ])
         .unwrap();
         let options = cli.db.to_options(cli.auth.auth_file.as_deref(), "dl-test");
-        assert_eq!(options.host.as_deref(), Some("db"));
-        assert_eq!(options.port, Some(5433));
+        assert_eq!(options.host, Some(HostList(vec!["db".into()])));
+        assert_eq!(options.port, Some(PortList(vec![5433])));
         assert_eq!(options.ssl_mode, Some(SslMode::Disable));
         assert_eq!(options.auth_file, Some(PathBuf::from("/a.json")));
         assert_eq!(options.ssl_root_cert, Some(PathBuf::from("/ca.pem")));
         assert!(Cli::try_parse_from(["x", "--pg-sslmode", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn several_hosts_and_session_attrs() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--pg-host",
+            "db1,db2",
+            "--pg-port",
+            "5432,5433",
+            "--pg-target-session-attrs",
+            "prefer-standby",
+        ])
+        .unwrap();
+        let options = cli.db.to_options(None, "dl-test");
+        assert_eq!(
+            options.host,
+            Some(HostList(vec!["db1".into(), "db2".into()]))
+        );
+        assert_eq!(options.port, Some(PortList(vec![5432, 5433])));
+        assert_eq!(
+            options.target_session_attrs,
+            Some(TargetSessionAttrs::PreferStandby)
+        );
+        // Refusals name the bad entry.
+        for (flag, value, says) in [
+            ("--pg-host", "a,,b", "host 2 of 'a,,b' is empty"),
+            ("--pg-port", "5432,x", "'x' is not a port number"),
+            ("--pg-target-session-attrs", "sometimes", "'sometimes'"),
+        ] {
+            let error = Cli::try_parse_from(["x", flag, value]).err().unwrap();
+            assert!(error.to_string().contains(says), "{error}");
+        }
+        let many = vec!["h"; 17].join(",");
+        let error = Cli::try_parse_from(["x", "--pg-host", &many])
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("17 hosts; at most 16"),
+            "{error}"
+        );
     }
 }

@@ -5,17 +5,29 @@
 //! Precedence, highest first (libpq's order, with dripline-python's sources below it):
 //!
 //! 1. options (command-line flags): `host`, `port`, `database`, `user`, `password_file`,
-//!    `ssl_mode`, `ssl_root_cert`, `connect_timeout`, `application_name`;
+//!    `ssl_mode`, `ssl_root_cert`, `connect_timeout`, `application_name`,
+//!    `target_session_attrs`;
 //! 2. the URL (`postgresql://USER:PW@HOST:PORT/DB?sslmode=…&application_name=…&connect_timeout=…`
 //!    or libpq `key=value` words);
 //! 3. libpq's environment: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
-//!    `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT` (seconds; 0 waits forever);
+//!    `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT` (seconds; 0 waits forever),
+//!    `PGTARGETSESSIONATTRS`;
 //! 4. dripline's environment: `POSTGRES_USER`, `POSTGRES_PASSWORD`;
 //! 5. the auth file's `postgres` group: `username`, `password`;
 //! 6. for the password only: the password file `PGPASSFILE` (default `~/.pgpass`), its first
 //!    line matching host, port, database and user, as libpq reads it;
 //! 7. defaults: `localhost`, `5432`, `sensor_data`, user and password `postgres`
 //!    (dripline-python's), `sslmode` `prefer`, the program's name as `application_name`, 10 s.
+//!
+//! ## Several hosts
+//!
+//! As libpq, the host may be a list (`--pg-host h1,h2`, `PGHOST=h1,h2`,
+//! `postgresql://h1:5432,h2:5433/db`, `host=h1,h2 port=5432,5433`), at most [`MAX_HOSTS`]; the
+//! port is then one for all hosts or one per host (an empty entry is 5432). The hosts and the
+//! ports each come from the first source that gives them. They are tried in order until one
+//! accepts the login and is what `target_session_attrs` asks for ([`TargetSessionAttrs`]); a
+//! refused password or a missing database stops the search, as in libpq. A password from the
+//! password file is looked up per host.
 //!
 //! The auth file is JSON or YAML, `{"postgres": {"username": …, "password": …}}`; the older
 //! `postgresql` group name (seen in the controls-guide's example secrets) is read when there is
@@ -37,6 +49,9 @@ pub const DEFAULT_USER: &str = "postgres";
 pub const DEFAULT_HOST: &str = "localhost";
 /// Default port.
 pub const DEFAULT_PORT: u16 = 5432;
+/// At most this many database hosts may be listed (a bound on every input door: flags, URL,
+/// `PGHOST`).
+pub const MAX_HOSTS: usize = 16;
 /// How long to wait for a connection unless told otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `application_name` when neither the options nor the environment give one.
@@ -75,6 +90,12 @@ pub enum ConfigError {
         /// The variable.
         name: &'static str,
         /// What is wrong with its value.
+        reason: String,
+    },
+    /// The host and port lists do not pair up (3 hosts but 2 ports).
+    #[error("database hosts: {reason}")]
+    Hosts {
+        /// What is wrong, naming where each list came from.
         reason: String,
     },
     /// The `sslrootcert` file could not be read or holds no usable certificate.
@@ -139,16 +160,176 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A list of database hosts as typed: `h1,h2,/run/postgresql` (libpq's `host`), 1 to
+/// [`MAX_HOSTS`] non-empty entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostList(pub Vec<String>);
+
+impl FromStr for HostList {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let entries: Vec<&str> = text.split(',').map(str::trim).collect();
+        check_count(entries.len(), "hosts")?;
+        let mut hosts = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.into_iter().enumerate() {
+            let number = index + 1;
+            if entry.is_empty() {
+                return Err(format!("host {number} of '{text}' is empty"));
+            }
+            // A DNS name has at most 253 characters, a socket directory fits in 108 bytes.
+            if entry.len() > 255 {
+                return Err(format!("host {number} is longer than 255 characters"));
+            }
+            if entry.chars().any(char::is_control) {
+                return Err(format!(
+                    "host {number} ('{}') holds a control character",
+                    entry.escape_default()
+                ));
+            }
+            hosts.push(entry.to_string());
+        }
+        Ok(HostList(hosts))
+    }
+}
+
+/// A list of ports as typed: `5432` for every host, or `5432,5433` one per host (libpq's
+/// `port`; an empty entry is 5432), at most [`MAX_HOSTS`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+impl FromStr for PortList {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let entries: Vec<&str> = text.split(',').map(str::trim).collect();
+        check_count(entries.len(), "ports")?;
+        entries
+            .into_iter()
+            .map(|entry| match entry {
+                "" => Ok(DEFAULT_PORT),
+                _ => match entry.parse::<u16>() {
+                    Ok(0) | Err(_) => Err(format!(
+                        "'{}' is not a port number (1 to 65535)",
+                        entry.escape_default()
+                    )),
+                    Ok(port) => Ok(port),
+                },
+            })
+            .collect::<Result<_, _>>()
+            .map(PortList)
+    }
+}
+
+fn check_count(count: usize, what: &str) -> Result<(), String> {
+    if count > MAX_HOSTS {
+        Err(format!("{count} {what}; at most {MAX_HOSTS}"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Which server of a host list to settle on, as libpq's `target_session_attrs`. The checks
+/// run on each server after the login: `transaction_read_only` for `read-write` and
+/// `read-only`, `pg_is_in_recovery()` for `primary`, `standby` and `prefer-standby`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TargetSessionAttrs {
+    /// The first server that accepts the login.
+    #[default]
+    Any,
+    /// A server whose sessions may write (the primary): what a writer wants.
+    ReadWrite,
+    /// A server whose sessions are read-only (a hot standby, or a primary set read-only).
+    ReadOnly,
+    /// A server not in recovery.
+    Primary,
+    /// A server in recovery (a streaming standby).
+    Standby,
+    /// A standby if any listed host is one, else any server: a reader that should spare the
+    /// primary.
+    PreferStandby,
+}
+
+impl FromStr for TargetSessionAttrs {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "any" => Ok(TargetSessionAttrs::Any),
+            "read-write" => Ok(TargetSessionAttrs::ReadWrite),
+            "read-only" => Ok(TargetSessionAttrs::ReadOnly),
+            "primary" => Ok(TargetSessionAttrs::Primary),
+            "standby" => Ok(TargetSessionAttrs::Standby),
+            "prefer-standby" => Ok(TargetSessionAttrs::PreferStandby),
+            other => Err(format!(
+                "'{}' is not a target_session_attrs (any, read-write, read-only, primary, \
+                 standby or prefer-standby)",
+                other.escape_default()
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TargetSessionAttrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TargetSessionAttrs::Any => "any",
+            TargetSessionAttrs::ReadWrite => "read-write",
+            TargetSessionAttrs::ReadOnly => "read-only",
+            TargetSessionAttrs::Primary => "primary",
+            TargetSessionAttrs::Standby => "standby",
+            TargetSessionAttrs::PreferStandby => "prefer-standby",
+        })
+    }
+}
+
+/// One database server of the list: host (name, address or Unix socket directory) and port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    /// Host name, address or Unix socket directory.
+    pub host: String,
+    /// TCP port (or the socket's number).
+    pub port: u16,
+    /// This server's password from the password file, when no password was given otherwise.
+    pgpass: Option<Password>,
+}
+
+impl Server {
+    /// The server at `host` and `port`.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Server {
+            host: host.into(),
+            port,
+            pgpass: None,
+        }
+    }
+
+    /// Whether the host is a Unix socket directory.
+    pub fn is_socket(&self) -> bool {
+        self.host.starts_with('/')
+    }
+}
+
+impl fmt::Display for Server {
+    /// `host:port`, `[::1]:port`, or the socket's path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_socket() {
+            write!(f, "{}/.s.PGSQL.{}", self.host, self.port)
+        } else if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// What the user asked for; every field is optional. Filled from command-line flags by
 /// `dripline-cli`, or by hand in tests.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionOptions {
     /// A `postgresql://user:pw@host:port/db?sslmode=…` URL or a libpq `key=value` string.
     pub url: Option<String>,
-    /// Host name, address, or Unix socket directory (starting with `/`).
-    pub host: Option<String>,
-    /// TCP port.
-    pub port: Option<u16>,
+    /// Host names, addresses, or Unix socket directories (starting with `/`).
+    pub host: Option<HostList>,
+    /// TCP port, for every host or one per host.
+    pub port: Option<PortList>,
     /// Database name.
     pub database: Option<String>,
     /// User name.
@@ -167,22 +348,26 @@ pub struct ConnectionOptions {
     /// `application_name` when neither the URL nor `PGAPPNAME` gives one (libpq's
     /// `fallback_application_name`): the program's name.
     pub fallback_application_name: Option<String>,
-    /// How long to wait for the connection.
+    /// How long to wait for the connection (to each host).
     pub connect_timeout: Option<Duration>,
+    /// Which server of a list to settle on, above the URL's and `PGTARGETSESSIONATTRS`.
+    pub target_session_attrs: Option<TargetSessionAttrs>,
+    /// `target_session_attrs` when several hosts are listed and no source asks for one
+    /// (dl-log-to-pg: `read-write`, so that it writes to the primary).
+    pub several_hosts_session_attrs: Option<TargetSessionAttrs>,
 }
 
 /// Resolved settings: everything needed to connect.
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {
-    /// Host name, address or Unix socket directory.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
+    /// The servers to try, in order (at least one, at most [`MAX_HOSTS`]).
+    pub servers: Vec<Server>,
     /// Database name.
     pub database: String,
     /// User name.
     pub user: String,
-    /// Password, if any.
+    /// The password given (option, URL, environment, auth file); `None`: each server's line
+    /// of the password file, else the default (see [`ConnectionConfig::password_for`]).
     pub password: Option<Password>,
     /// TLS use.
     pub ssl_mode: SslMode,
@@ -190,12 +375,15 @@ pub struct ConnectionConfig {
     pub ssl_root_cert: Option<PathBuf>,
     /// `application_name` for the server.
     pub application_name: String,
-    /// Connection timeout; `None` waits as long as the operating system does.
+    /// Connection timeout, per host; `None` waits as long as the operating system does.
     pub connect_timeout: Option<Duration>,
+    /// Which server of the list to settle on.
+    pub target_session_attrs: TargetSessionAttrs,
 }
 
 impl fmt::Display for ConnectionConfig {
-    /// `user@host:port/database`, never the password.
+    /// `user@host:port/database` (`user@h1:5432,h2:5432/database` for a list), never the
+    /// password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}/{}", self.user, self.target(), self.database)
     }
@@ -224,18 +412,33 @@ impl ConnectionConfig {
             None => AuthGroup::default(),
         };
         let given = |name: &str| env(name).filter(|value| !value.is_empty());
+        let hosts = [
+            ("--pg-host", options.host.as_ref().map(|h| h.0.clone())),
+            ("the URL", url.hosts),
+            ("PGHOST", libpq.hosts),
+        ]
+        .into_iter()
+        .find_map(|(source, hosts)| Some((source, hosts?)))
+        .unwrap_or(("the default", vec![DEFAULT_HOST.to_string()]));
+        let ports = [
+            ("--pg-port", options.port.as_ref().map(|p| p.0.clone())),
+            ("the URL", url.ports),
+            ("PGPORT", libpq.ports),
+        ]
+        .into_iter()
+        .find_map(|(source, ports)| Some((source, ports?)))
+        .unwrap_or(("the default", vec![DEFAULT_PORT]));
+        let servers = pair_up(hosts, ports)?;
+        let target_session_attrs = options
+            .target_session_attrs
+            .or(url.target_session_attrs)
+            .or(libpq.target_session_attrs)
+            .or(options
+                .several_hosts_session_attrs
+                .filter(|_| servers.len() > 1))
+            .unwrap_or_default();
         let mut config = ConnectionConfig {
-            host: options
-                .host
-                .clone()
-                .or(url.host)
-                .or(libpq.host)
-                .unwrap_or_else(|| DEFAULT_HOST.to_string()),
-            port: options
-                .port
-                .or(url.port)
-                .or(libpq.port)
-                .unwrap_or(DEFAULT_PORT),
+            servers,
             database: options
                 .database
                 .clone()
@@ -275,6 +478,7 @@ impl ConnectionConfig {
                     .or(libpq.connect_timeout)
                     .unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT)),
             },
+            target_session_attrs,
         };
         let password = match &options.password_file {
             Some(path) => Some(read_password_file(path)?),
@@ -284,63 +488,68 @@ impl ConnectionConfig {
                 .or_else(|| env("POSTGRES_PASSWORD"))
                 .or(auth.password),
         };
-        config.password = Some(Password(
-            password
-                .or_else(|| pgpass::lookup(&config.pgpass_target(), &env))
-                .unwrap_or_else(|| DEFAULT_USER.to_string()),
-        ));
+        match password {
+            Some(password) => config.password = Some(Password(password)),
+            None => {
+                // As libpq: the password file's line for each host.
+                let (database, user) = (config.database.clone(), config.user.clone());
+                for server in &mut config.servers {
+                    let target = pgpass::Target {
+                        host: &server.host,
+                        port: server.port,
+                        database: &database,
+                        user: &user,
+                    };
+                    server.pgpass = pgpass::lookup(&target, &env).map(Password);
+                }
+            }
+        }
         Ok(config)
     }
 
-    /// `host:port` (or the socket directory), for messages.
-    pub fn target(&self) -> String {
-        if self.host.starts_with('/') {
-            format!("{}/.s.PGSQL.{}", self.host, self.port)
-        } else if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+    /// The password to offer `server`: the one given, else its line of the password file,
+    /// else the default (`postgres`, dripline-python's).
+    pub fn password_for(&self, server: &Server) -> Password {
+        self.password
+            .clone()
+            .or_else(|| server.pgpass.clone())
+            .unwrap_or_else(|| Password(DEFAULT_USER.to_string()))
     }
 
-    /// The driver's configuration for these settings.
-    pub fn pg_config(&self) -> Result<tokio_postgres::Config, ConfigError> {
+    /// `host:port` (or the socket), or the list of them joined by commas, for messages before
+    /// a server was reached.
+    pub fn target(&self) -> String {
+        let names: Vec<String> = self.servers.iter().map(Server::to_string).collect();
+        names.join(",")
+    }
+
+    /// The driver's configuration for one server of these settings (the choice among several
+    /// is made by `connect`).
+    pub fn pg_config(&self, server: &Server) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
-            .host(&self.host)
-            .port(self.port)
+            .host(&server.host)
+            .port(server.port)
             .dbname(&self.database)
             .user(&self.user)
             .application_name(&self.application_name);
         if let Some(timeout) = self.connect_timeout {
             config.connect_timeout(timeout);
         }
-        if let Some(password) = &self.password {
-            config.password(password.0.as_bytes());
-        }
-        config.ssl_mode(match self.tls_mode() {
+        config.password(self.password_for(server).0.as_bytes());
+        config.ssl_mode(match self.tls_mode(server) {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
                 tokio_postgres::config::SslMode::Require
             }
         });
-        Ok(config)
-    }
-
-    /// What a line of the password file must match.
-    fn pgpass_target(&self) -> pgpass::Target<'_> {
-        pgpass::Target {
-            host: &self.host,
-            port: self.port,
-            database: &self.database,
-            user: &self.user,
-        }
+        config
     }
 
     /// `ssl_mode`, except that a Unix socket never uses TLS (as libpq).
-    pub(crate) fn tls_mode(&self) -> SslMode {
-        if self.host.starts_with('/') {
+    pub(crate) fn tls_mode(&self, server: &Server) -> SslMode {
+        if server.is_socket() {
             SslMode::Disable
         } else {
             self.ssl_mode
@@ -348,11 +557,41 @@ impl ConnectionConfig {
     }
 }
 
+/// Pair hosts with ports: one port for all, or one per host. Each list comes with the name of
+/// its source, for the message.
+fn pair_up(
+    (host_source, hosts): (&str, Vec<String>),
+    (port_source, ports): (&str, Vec<u16>),
+) -> Result<Vec<Server>, ConfigError> {
+    check_count(hosts.len(), "hosts").map_err(|reason| ConfigError::Hosts {
+        reason: format!("{reason} (from {host_source})"),
+    })?;
+    let port_of = |index: usize| match ports.len() {
+        1 => Some(ports[0]),
+        _ => ports.get(index).copied(),
+    };
+    if ports.len() != 1 && ports.len() != hosts.len() {
+        return Err(ConfigError::Hosts {
+            reason: format!(
+                "{} hosts (from {host_source}) but {} ports (from {port_source}): give one port \
+                 for all hosts or one per host",
+                hosts.len(),
+                ports.len()
+            ),
+        });
+    }
+    Ok(hosts
+        .into_iter()
+        .enumerate()
+        .map(|(index, host)| Server::new(host, port_of(index).unwrap_or(DEFAULT_PORT)))
+        .collect())
+}
+
 /// The settings one source (the URL, or libpq's environment) gives; `None` where it is silent.
 #[derive(Default)]
 struct Settings {
-    host: Option<String>,
-    port: Option<u16>,
+    hosts: Option<Vec<String>>,
+    ports: Option<Vec<u16>>,
     database: Option<String>,
     user: Option<String>,
     password: Option<String>,
@@ -361,6 +600,7 @@ struct Settings {
     application_name: Option<String>,
     /// `Some(None)`: no timeout (libpq's 0).
     connect_timeout: Option<Option<Duration>>,
+    target_session_attrs: Option<TargetSessionAttrs>,
 }
 
 impl Settings {
@@ -372,16 +612,40 @@ impl Settings {
             .map(|mode| mode.parse::<SslMode>())
             .transpose()
             .map_err(|reason| ConfigError::Url { reason })?;
+        let target_session_attrs = tls
+            .target_session_attrs
+            .map(|attrs| attrs.parse::<TargetSessionAttrs>())
+            .transpose()
+            .map_err(|reason| ConfigError::Url { reason })?;
+        if tls
+            .load_balance_hosts
+            .as_deref()
+            .is_some_and(|mode| mode != "disable")
+        {
+            return Err(ConfigError::Url {
+                reason: "load_balance_hosts: only 'disable' is supported (hosts are tried in \
+                         the order given)"
+                    .to_string(),
+            });
+        }
         let parsed = tokio_postgres::Config::from_str(&tls.rest).map_err(|e| ConfigError::Url {
             reason: e.to_string(),
         })?;
-        Ok(Settings {
-            host: parsed.get_hosts().first().map(|host| match host {
+        let hosts: Vec<String> = parsed
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
                 tokio_postgres::config::Host::Tcp(name) => name.clone(),
                 #[cfg(unix)]
                 tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-            }),
-            port: parsed.get_ports().first().copied(),
+            })
+            .collect();
+        check_count(hosts.len(), "hosts").map_err(|reason| ConfigError::Url { reason })?;
+        let ports = parsed.get_ports().to_vec();
+        check_count(ports.len(), "ports").map_err(|reason| ConfigError::Url { reason })?;
+        Ok(Settings {
+            hosts: (!hosts.is_empty()).then_some(hosts),
+            ports: (!ports.is_empty()).then_some(ports),
             database: parsed.get_dbname().map(str::to_string),
             user: parsed.get_user().map(str::to_string),
             password: parsed
@@ -391,6 +655,7 @@ impl Settings {
             ssl_root_cert: tls.ssl_root_cert.map(PathBuf::from),
             application_name: parsed.get_application_name().map(str::to_string),
             connect_timeout: parsed.get_connect_timeout().map(|t| Some(*t)),
+            target_session_attrs,
         })
     }
 
@@ -398,11 +663,16 @@ impl Settings {
     fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| env(name).filter(|value| !value.is_empty());
         let bad = |name: &'static str, reason: String| ConfigError::Environment { name, reason };
-        let port = get("PGPORT")
+        let hosts = get("PGHOST")
+            .map(|text| text.parse::<HostList>().map_err(|e| bad("PGHOST", e)))
+            .transpose()?;
+        let ports = get("PGPORT")
+            .map(|text| text.parse::<PortList>().map_err(|e| bad("PGPORT", e)))
+            .transpose()?;
+        let target_session_attrs = get("PGTARGETSESSIONATTRS")
             .map(|text| {
-                text.trim()
-                    .parse::<u16>()
-                    .map_err(|_| bad("PGPORT", format!("'{text}' is not a port number")))
+                text.parse::<TargetSessionAttrs>()
+                    .map_err(|e| bad("PGTARGETSESSIONATTRS", e))
             })
             .transpose()?;
         let ssl_mode = get("PGSSLMODE")
@@ -420,8 +690,8 @@ impl Settings {
             })
             .transpose()?;
         Ok(Settings {
-            host: get("PGHOST"),
-            port,
+            hosts: hosts.map(|list| list.0),
+            ports: ports.map(|list| list.0),
             database: get("PGDATABASE"),
             user: get("PGUSER"),
             password: get("PGPASSWORD"),
@@ -429,34 +699,48 @@ impl Settings {
             ssl_root_cert: get("PGSSLROOTCERT").map(PathBuf::from),
             application_name: get("PGAPPNAME"),
             connect_timeout,
+            target_session_attrs,
         })
     }
 }
 
-/// A connection string without `sslmode` and `sslrootcert`, and their values: tokio-postgres
-/// knows only three modes and no `sslrootcert`, so both are read here.
+/// A connection string without the parameters read here, and their values: tokio-postgres
+/// knows only three `sslmode`s, no `sslrootcert`, three `target_session_attrs`, and we choose
+/// among hosts ourselves (`load_balance_hosts`).
 struct TlsParams {
     rest: String,
     ssl_mode: Option<String>,
     ssl_root_cert: Option<String>,
+    target_session_attrs: Option<String>,
+    load_balance_hosts: Option<String>,
 }
 
-/// Take `sslmode=` and `sslrootcert=` out of a `postgresql://…?…` URL's query, or out of a
-/// libpq `key=value …` string (unquoted values only there).
+/// Take `sslmode=`, `sslrootcert=`, `target_session_attrs=` and `load_balance_hosts=` out of a
+/// `postgresql://…?…` URL's query, or out of a libpq `key=value …` string (unquoted values
+/// only there).
 fn take_tls_params(connection: &str) -> TlsParams {
     let mut params = TlsParams {
         rest: String::new(),
         ssl_mode: None,
         ssl_root_cert: None,
+        target_session_attrs: None,
+        load_balance_hosts: None,
     };
     let mut take = |key: &str, value: String| {
-        if key == "sslmode" {
-            params.ssl_mode = Some(value);
-        } else {
-            params.ssl_root_cert = Some(value);
-        }
+        let slot = match key {
+            "sslmode" => &mut params.ssl_mode,
+            "sslrootcert" => &mut params.ssl_root_cert,
+            "target_session_attrs" => &mut params.target_session_attrs,
+            _ => &mut params.load_balance_hosts,
+        };
+        *slot = Some(value);
     };
-    let is_tls_key = |key: &str| matches!(key, "sslmode" | "sslrootcert");
+    let is_tls_key = |key: &str| {
+        matches!(
+            key,
+            "sslmode" | "sslrootcert" | "target_session_attrs" | "load_balance_hosts"
+        )
+    };
     let rest = if connection.starts_with("postgres://") || connection.starts_with("postgresql://") {
         match connection.split_once('?') {
             Some((base, query)) => {
@@ -552,14 +836,19 @@ mod tests {
     fn defaults_are_dripline_pythons() {
         let config = resolve(&ConnectionOptions::default(), &[]);
         assert_eq!(config.to_string(), "postgres@localhost:5432/sensor_data");
-        assert_eq!(config.password, Some(Password("postgres".into())));
+        assert_eq!(config.password, None);
+        assert_eq!(
+            config.password_for(&config.servers[0]),
+            Password("postgres".into())
+        );
+        assert_eq!(config.target_session_attrs, TargetSessionAttrs::Any);
     }
 
     #[test]
     fn url_then_flags_override() {
         let options = ConnectionOptions {
             url: Some("postgresql://alice:secret@db.example:5433/history".into()),
-            port: Some(6000),
+            port: Some(PortList(vec![6000])),
             ..Default::default()
         };
         let config = resolve(&options, &[("POSTGRES_USER", "bob")]);
@@ -629,7 +918,7 @@ mod tests {
         // The URL's parts beat the environment, flags beat the URL.
         let options = ConnectionOptions {
             url: Some("postgresql://urluser:urlpw@urlhost/urldb?application_name=fromurl&connect_timeout=7".into()),
-            port: Some(7000),
+            port: Some(PortList(vec![7000])),
             ..options
         };
         let config = resolve(&options, &env);
@@ -685,19 +974,30 @@ mod tests {
         std::fs::write(&pgpass, "localhost:5432:sensor_data:postgres:frompgpass\n").unwrap();
         std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
         let home = dir.display().to_string();
+        let first = |config: &ConnectionConfig| config.password_for(&config.servers[0]);
         let config = resolve(&ConnectionOptions::default(), &[("HOME", &home)]);
-        assert_eq!(config.password, Some(Password("frompgpass".into())));
+        assert_eq!(first(&config), Password("frompgpass".into()));
         let config = resolve(
             &ConnectionOptions::default(),
             &[("HOME", &home), ("POSTGRES_PASSWORD", "drippw")],
         );
-        assert_eq!(config.password, Some(Password("drippw".into())));
+        assert_eq!(first(&config), Password("drippw".into()));
         let elsewhere = dir.join("elsewhere").display().to_string();
         let config = resolve(
             &ConnectionOptions::default(),
             &[("HOME", &home), ("PGPASSFILE", &elsewhere)],
         );
-        assert_eq!(config.password, Some(Password("postgres".into())));
+        assert_eq!(first(&config), Password("postgres".into()));
+        // Per host, as libpq: the second host has no line, so it gets the default.
+        let config = resolve(
+            &ConnectionOptions::default(),
+            &[("HOME", &home), ("PGHOST", "localhost,otherhost")],
+        );
+        assert_eq!(first(&config), Password("frompgpass".into()));
+        assert_eq!(
+            config.password_for(&config.servers[1]),
+            Password("postgres".into())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -777,5 +1077,184 @@ mod tests {
         assert!(error
             .to_string()
             .starts_with("auth file /nonexistent/auth.json:"));
+    }
+
+    fn servers(config: &ConnectionConfig) -> Vec<String> {
+        config.servers.iter().map(Server::to_string).collect()
+    }
+
+    #[test]
+    fn several_hosts_from_url_flags_and_environment() {
+        let options = ConnectionOptions {
+            url: Some(
+                "postgresql://u:pw@db1,db2:5433/history?target_session_attrs=read-write".into(),
+            ),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(servers(&config), ["db1:5432", "db2:5433"]);
+        assert_eq!(config.target_session_attrs, TargetSessionAttrs::ReadWrite);
+        assert_eq!(config.to_string(), "u@db1:5432,db2:5433/history");
+        assert!(!config.to_string().contains("pw"));
+        // One port flag for all hosts; the host flag beats the URL's hosts.
+        let options = ConnectionOptions {
+            port: Some("6000".parse().unwrap()),
+            ..options
+        };
+        assert_eq!(servers(&resolve(&options, &[])), ["db1:6000", "db2:6000"]);
+        let options = ConnectionOptions {
+            host: Some("a, b,c".parse().unwrap()),
+            port: Some("1,,3".parse().unwrap()),
+            target_session_attrs: Some(TargetSessionAttrs::PreferStandby),
+            ..options
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(servers(&config), ["a:1", "b:5432", "c:3"]);
+        assert_eq!(
+            config.target_session_attrs,
+            TargetSessionAttrs::PreferStandby
+        );
+        // libpq's words and environment.
+        let options = ConnectionOptions {
+            url: Some("host=x,y port=7,8 target_session_attrs=prefer-standby dbname=d".into()),
+            ..Default::default()
+        };
+        let config = resolve(&options, &[]);
+        assert_eq!(servers(&config), ["x:7", "y:8"]);
+        assert_eq!(
+            config.target_session_attrs,
+            TargetSessionAttrs::PreferStandby
+        );
+        let config = resolve(
+            &ConnectionOptions::default(),
+            &[
+                ("PGHOST", "p,/run/postgresql"),
+                ("PGPORT", "5433"),
+                ("PGTARGETSESSIONATTRS", "standby"),
+            ],
+        );
+        assert_eq!(
+            servers(&config),
+            ["p:5433", "/run/postgresql/.s.PGSQL.5433"]
+        );
+        assert_eq!(config.target_session_attrs, TargetSessionAttrs::Standby);
+        assert_eq!(config.tls_mode(&config.servers[1]), SslMode::Disable);
+    }
+
+    #[test]
+    fn several_hosts_default_for_a_writer() {
+        let writer = |host: &str| ConnectionOptions {
+            host: Some(host.parse().unwrap()),
+            several_hosts_session_attrs: Some(TargetSessionAttrs::ReadWrite),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&writer("a,b"), &[]).target_session_attrs,
+            TargetSessionAttrs::ReadWrite
+        );
+        assert_eq!(
+            resolve(&writer("a"), &[]).target_session_attrs,
+            TargetSessionAttrs::Any
+        );
+        // What the user asked for wins.
+        assert_eq!(
+            resolve(&writer("a,b"), &[("PGTARGETSESSIONATTRS", "any")]).target_session_attrs,
+            TargetSessionAttrs::Any
+        );
+    }
+
+    #[test]
+    fn hostile_host_lists_are_refused_naming_the_entry() {
+        let many = vec!["h"; MAX_HOSTS + 1].join(",");
+        assert_eq!(
+            many.parse::<HostList>().unwrap_err(),
+            format!("{} hosts; at most {MAX_HOSTS}", MAX_HOSTS + 1)
+        );
+        assert!(vec!["h"; MAX_HOSTS].join(",").parse::<HostList>().is_ok());
+        assert_eq!(
+            "a,,b".parse::<HostList>().unwrap_err(),
+            "host 2 of 'a,,b' is empty"
+        );
+        assert!("a,b\u{7}"
+            .parse::<HostList>()
+            .unwrap_err()
+            .contains("host 2"));
+        assert!("x"
+            .repeat(256)
+            .parse::<HostList>()
+            .unwrap_err()
+            .contains("host 1"));
+        assert_eq!(
+            "5432,x".parse::<PortList>().unwrap_err(),
+            "'x' is not a port number (1 to 65535)"
+        );
+        assert!("0".parse::<PortList>().is_err());
+        assert!("70000".parse::<PortList>().is_err());
+        assert!("bogus"
+            .parse::<TargetSessionAttrs>()
+            .unwrap_err()
+            .contains("'bogus'"));
+
+        let refused = |options: ConnectionOptions, env: &[(&str, &str)]| {
+            ConnectionConfig::resolve_with_env(&options, |name| {
+                env.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_err()
+            .to_string()
+        };
+        let error = refused(
+            ConnectionOptions {
+                host: Some("a,b,c".parse().unwrap()),
+                port: Some("1,2".parse().unwrap()),
+                ..Default::default()
+            },
+            &[],
+        );
+        assert_eq!(
+            error,
+            "database hosts: 3 hosts (from --pg-host) but 2 ports (from --pg-port): give one \
+             port for all hosts or one per host"
+        );
+        let url = format!(
+            "postgresql://u:secret@{}/d",
+            vec!["h"; MAX_HOSTS + 1].join(",")
+        );
+        let error = refused(
+            ConnectionOptions {
+                url: Some(url),
+                ..Default::default()
+            },
+            &[],
+        );
+        assert!(error.contains("at most 16"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+        let error = refused(
+            ConnectionOptions {
+                url: Some("postgresql://h/d?target_session_attrs=sometimes".into()),
+                ..Default::default()
+            },
+            &[],
+        );
+        assert!(error.contains("'sometimes'"), "{error}");
+        let error = refused(
+            ConnectionOptions {
+                url: Some("postgresql://h1,h2/d?load_balance_hosts=random".into()),
+                ..Default::default()
+            },
+            &[],
+        );
+        assert!(error.contains("load_balance_hosts"), "{error}");
+        let error = refused(ConnectionOptions::default(), &[("PGHOST", "a,,b")]);
+        assert!(
+            error.starts_with("environment variable PGHOST: host 2"),
+            "{error}"
+        );
+        let error = refused(ConnectionOptions::default(), &[("PGPORT", "1,2,3")]);
+        assert!(
+            error.contains("1 hosts (from the default) but 3 ports (from PGPORT)"),
+            "{error}"
+        );
     }
 }

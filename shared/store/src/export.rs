@@ -589,7 +589,8 @@ pub async fn open(
     table: &TableName,
     zone: Option<&TimeZone>,
 ) -> Result<tokio_postgres::Client, OpenError> {
-    let (client, _connection) = crate::connect_async(config).await?;
+    let session = crate::connect_session(config).await?;
+    let client = session.client;
     let utc = TimeZone::Named("UTC".to_string());
     let zone = zone.unwrap_or(&utc);
     client
@@ -605,7 +606,7 @@ pub async fn open(
         return Err(OpenError::Store(StoreError::MissingTable {
             table: table.to_string(),
             database: config.database.clone(),
-            target: config.target(),
+            target: session.server.to_string(),
         }));
     }
     Ok(client)

@@ -9,7 +9,10 @@
 //!   (`POSTGRES_USER`, `POSTGRES_PASSWORD`), the auth file, libpq's password file
 //!   (`PGPASSFILE`, `~/.pgpass`) and dripline-python's defaults (`postgres`/`postgres`), in
 //!   the order the [`config`] module lists. Passwords are never printed: [`ConnectionConfig`]
-//!   shows itself as `user@host:port/db`.
+//!   shows itself as `user@host:port/db`. As libpq, the host may be a list (at most
+//!   [`MAX_HOSTS`]) with [`TargetSessionAttrs`] choosing among them (`read-write` for the
+//!   primary, `prefer-standby` to spare it); [`connect_session`] says which [`Server`] it
+//!   reached and whether it is a primary or a standby ([`ServerRole`]).
 //! - [`connect_async`]: a `tokio_postgres` client (what the queries here take: the export
 //!   stream runs inside one future, and the sensor logger is async anyway) with its
 //!   connection's I/O spawned as a [`ConnectionTask`], the whole start-up bounded by
@@ -61,8 +64,13 @@ pub mod sql;
 pub mod time;
 mod tls;
 
-pub use config::{ConfigError, ConnectionConfig, ConnectionOptions, SslMode};
-pub use connect::{connect, connect_async, create_database, ConnectionTask};
+pub use config::{
+    ConfigError, ConnectionConfig, ConnectionOptions, HostList, PortList, Server, SslMode,
+    TargetSessionAttrs, MAX_HOSTS,
+};
+pub use connect::{
+    connect, connect_async, connect_session, create_database, ConnectionTask, ServerRole, Session,
+};
 pub use error::StoreError;
 pub use export::ExportQuery;
 pub use ingest::{message_key, JsonRow, NumericRow, SensorWriter, Written};

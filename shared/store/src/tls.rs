@@ -10,7 +10,7 @@
 //! Unchecked modes still check the handshake signatures: the link is encrypted, only the
 //! server's identity is taken on trust.
 
-use crate::config::{ConfigError, ConnectionConfig, SslMode};
+use crate::config::{ConfigError, ConnectionConfig, Server, SslMode};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -26,9 +26,13 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
-/// The TLS connector `config` asks for; `None` for no TLS (`sslmode=disable`, a Unix socket).
-pub(crate) fn connector(config: &ConnectionConfig) -> Result<Option<RustlsConnector>, ConfigError> {
-    match config.tls_mode() {
+/// The TLS connector `config` asks for to `server`; `None` for no TLS (`sslmode=disable`, a
+/// Unix socket).
+pub(crate) fn connector(
+    config: &ConnectionConfig,
+    server: &Server,
+) -> Result<Option<RustlsConnector>, ConfigError> {
+    match config.tls_mode(server) {
         SslMode::Disable => Ok(None),
         mode => RustlsConnector::new(mode, config.ssl_root_cert.as_deref()).map(Some),
     }

@@ -19,7 +19,7 @@ fn options(mode: SslMode) -> ConnectionOptions {
 
 fn with_root(mode: SslMode, host: &str) -> ConnectionOptions {
     ConnectionOptions {
-        host: Some(host.to_string()),
+        host: Some(host.parse().unwrap()),
         ssl_root_cert: Some(PathBuf::from(SNAKEOIL)),
         ..options(mode)
     }
@@ -85,7 +85,7 @@ async fn sslmode_in_the_url_is_read() {
 #[tokio::test]
 async fn verify_full_refuses_an_unknown_certificate() {
     let error = encrypted(ConnectionOptions {
-        host: Some("127.0.0.1".into()),
+        host: Some("127.0.0.1".parse().unwrap()),
         ..options(SslMode::VerifyFull)
     })
     .await
@@ -96,7 +96,7 @@ async fn verify_full_refuses_an_unknown_certificate() {
     assert!(!message.contains("postgres:postgres"), "{message}");
 
     let error = encrypted_blocking(ConnectionOptions {
-        host: Some("127.0.0.1".into()),
+        host: Some("127.0.0.1".parse().unwrap()),
         ..options(SslMode::VerifyFull)
     })
     .unwrap_err();

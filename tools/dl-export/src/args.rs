@@ -19,6 +19,8 @@ Examples:
   dl-export --state /var/lib/dl-export/peaches.state --until 1m --gzip \\
             -o /srv/export/peaches-$(date +%Y%m%dT%H%M).csv.gz     # from cron
   dl-export --pg-url postgresql://reader@db.example/sensor_data --since 1h | head
+  dl-export --pg-host db1,db2 --pg-target-session-attrs prefer-standby --since 1d
+                                     # from a standby if one is up, sparing the primary
 
 Columns:
   sensor_name, timestamp, value_raw, value_cal (CSV/TSV with a header line unless --no-header;

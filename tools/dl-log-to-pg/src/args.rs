@@ -12,6 +12,9 @@ Examples:
                                    create the tables, then log every sensor_value.# alert
   dl-log-to-pg --queue-type quorum --metrics-addr 0.0.0.0:9102
                                    as in a Kubernetes deployment with several replicas
+  dl-log-to-pg --pg-host db1,db2 --queue-type quorum
+                                   write to whichever of a primary and its standby takes
+                                   writes, and follow a promotion
   dl-listen 'sensor_value.#' | dl-log-to-pg --stdin
                                    log what another program prints
   dl-log-to-pg --stdin < alerts.jsonl
@@ -52,7 +55,11 @@ How it works:
            routing key, timestamp and payload, so loading the same file again (or an
            overlapping one) stores nothing twice; identical lines are one alert.
   retries  database or broker down: retried for ever with jittered back-off, consuming
-           stops meanwhile (readyz turns unhealthy).";
+           stops meanwhile (readyz turns unhealthy).
+  failover with several database hosts, only the one that takes writes is written to
+           (target_session_attrs read-write unless told otherwise); when it goes away the
+           batch in hand waits, unacknowledged, and goes to whichever host is primary next.
+           Lose nothing: replicate synchronously.";
 
 /// Log dripline sensor_value alerts into PostgreSQL (the numeric_data table), at least once
 /// and in batches: replaces dripline-python's PostgresSensorLogger.

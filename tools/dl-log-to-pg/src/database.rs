@@ -1,12 +1,18 @@
 //! The logger's database side: one connection, rebuilt when lost, and batches written until
 //! they are committed — retried through outages, split when one row is refused.
+//!
+//! With several hosts the logger connects to the one that takes writes (`read-write`, its
+//! default then). When that primary goes away, the batch in hand stays unacknowledged and is
+//! retried with back-off, each retry walking the host list again, until a host is primary
+//! (a promoted standby): the batch is written there. A row the old primary committed and
+//! the standby had received is recognised by its message id, so nothing is stored twice.
 
 use crate::batch::Batch;
 use crate::metrics::{Link, Metrics};
 use dripline_mesh::Backoff;
 use dripline_store::{
-    connect_async, create_database, init_schema, ConnectionConfig, ConnectionTask, JsonRow,
-    NumericRow, SensorTables, SensorWriter, StoreError, Written,
+    connect_async, connect_session, create_database, init_schema, ConnectionConfig, ConnectionTask,
+    JsonRow, NumericRow, SensorTables, SensorWriter, StoreError, Written,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +34,8 @@ pub struct Database {
     tables: SensorTables,
     session: Option<Session>,
     metrics: Arc<Metrics>,
+    /// The server the last session reached (`host:port (primary)`), to say when it changes.
+    server: Option<String>,
 }
 
 impl Database {
@@ -47,6 +55,7 @@ impl Database {
             tables,
             session: None,
             metrics,
+            server: None,
         };
         if init {
             let (client, _task) = connect_async(&database.config).await?;
@@ -65,14 +74,27 @@ impl Database {
         Ok(database)
     }
 
-    async fn connect(&self) -> Result<Session, StoreError> {
-        let (client, task) = connect_async(&self.config).await?;
-        let writer = SensorWriter::prepare(&client, &self.tables).await?;
+    async fn connect(&mut self) -> Result<Session, StoreError> {
+        let session = connect_session(&self.config).await?;
+        let writer = SensorWriter::prepare(&session.client, &self.tables).await?;
+        let server = session.describe();
+        match self.server.as_deref() {
+            None => {
+                tracing::info!(database = %self.config.database, "writing to the database at {server}")
+            }
+            Some(before) if before != server => tracing::warn!(
+                database = %self.config.database,
+                "writing to the database at {server} now (was {before})"
+            ),
+            Some(_) => {}
+        }
+        self.metrics.database_server(&session.server.to_string());
+        self.server = Some(server);
         self.metrics.link(Link::Database, true);
         Ok(Session {
-            client,
+            client: session.client,
             writer,
-            task,
+            task: session.task,
         })
     }
 
@@ -143,7 +165,9 @@ impl Database {
                 Err(error) if error.is_data_problem() => return Ok(Err(error)),
                 Err(error) => error,
             };
-            if error.is_connection_problem() {
+            // 25006: the server has turned read-only under us (demoted, or set so): find the
+            // primary again rather than retry there.
+            if error.is_connection_problem() || error.sqlstate() == Some("25006") {
                 self.lose_session();
             }
             let text = error.to_string();

@@ -65,6 +65,8 @@ pub struct Metrics {
     last_progress: Mutex<Option<Instant>>,
     /// The broker node consumed from, `host:port`; `None` while disconnected.
     broker_node: Mutex<Option<String>>,
+    /// The database server last connected to (`host:port`), for the info metric.
+    database_server: Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -158,6 +160,15 @@ impl Metrics {
     /// The broker node consumed from now (`None`: disconnected).
     pub fn broker_node(&self, node: Option<String>) {
         *self.broker_node.lock().unwrap_or_else(|e| e.into_inner()) = node;
+    }
+
+    /// The database server a new session reached (`host:port`): with several hosts, where
+    /// the rows go now.
+    pub fn database_server(&self, server: &str) {
+        *self
+            .database_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(server.to_string());
     }
 
     /// Totals for the closing summary: (received, rows written, duplicates, dead-lettered).
@@ -274,6 +285,20 @@ impl Metrics {
         if let Some(node) = &*self.broker_node.lock().unwrap_or_else(|e| e.into_inner()) {
             out.sample(name, &[("node", node)], 1u64);
         }
+        let server = self
+            .database_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = server.as_deref() {
+            let name = "dl_log_to_pg_database_server_info";
+            out.family(
+                name,
+                Kind::Gauge,
+                "The database server (host:port) the last session reached; 1.",
+            );
+            out.sample(name, &[("server", server)], Value::Count(1));
+        }
+        drop(server);
         let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         let name = "dl_log_to_pg_batch_seconds";
         out.family(name, Kind::Histogram, "Time to write and commit one batch.");
@@ -322,6 +347,13 @@ mod tests {
         assert!(text.contains("dl_log_to_pg_batch_seconds_bucket{le=\"0.025\"} 0\n"));
         assert!(text.contains("dl_log_to_pg_batch_seconds_bucket{le=\"0.05\"} 1\n"));
         assert!(text.contains("dl_log_to_pg_batch_seconds_count 1\n"));
+        assert!(!text.contains("database_server_info"), "{text}");
+        metrics.database_server("db2:5433");
+        let text = metrics.render();
+        assert!(
+            text.contains("dl_log_to_pg_database_server_info{server=\"db2:5433\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

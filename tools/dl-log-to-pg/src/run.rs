@@ -17,9 +17,11 @@ use tokio::sync::watch;
 /// Run dl-log-to-pg with parsed arguments until the input ends or `shutdown`; returns the
 /// exit status.
 pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<u8> {
-    let options = args
+    let mut options = args
         .database
         .to_options(args.broker.auth_file.as_deref(), "dl-log-to-pg");
+    // With several hosts, write to the primary unless told otherwise.
+    options.several_hosts_session_attrs = Some(dripline_store::TargetSessionAttrs::ReadWrite);
     let config = ConnectionConfig::resolve(&options)
         .map_err(|error| ExitFailure::new(CONFIG, error.to_string()))?;
     let stop = shutdown.receiver();
