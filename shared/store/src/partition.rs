@@ -537,30 +537,22 @@ async fn create_one(
     }))
 }
 
-/// Drop one partition of `table` (detach, then drop, in one transaction).
+/// Drop one partition of `table` with its rows. `DROP TABLE` needs a moment's exclusive lock on
+/// the parent (`DETACH … CONCURRENTLY`, which would not, is refused while a default partition
+/// exists), so it waits at most a few seconds at a time, as [`migrate`] does, rather than
+/// queueing every reader and writer behind a lock request that waits on a long query.
 pub async fn drop_partition(
     client: &mut Client,
     table: &TableName,
     partition: &TableName,
 ) -> Result<(), StoreError> {
-    let what = format!("dropping partition {partition}");
-    let fail = |e: tokio_postgres::Error| StoreError::query(&what, &e);
-    let transaction = client.transaction().await.map_err(fail)?;
-    transaction
-        .batch_execute(&format!(
-            "ALTER TABLE {} DETACH PARTITION {}; DROP TABLE {}",
-            table.sql(),
-            partition.sql(),
-            partition.sql()
-        ))
-        .await
-        .map_err(fail)?;
-    transaction.commit().await.map_err(fail)
-}
-
-/// Escape a partition's name for SQL built elsewhere.
-pub fn quoted(name: &str) -> String {
-    escape_identifier(name)
+    let what = format!("dropping partition {partition} of {table}");
+    let sql = format!("DROP TABLE {}", partition.sql());
+    with_lock_retries(client, &what, |transaction| {
+        let sql = sql.clone();
+        Box::pin(async move { transaction.batch_execute(&sql).await })
+    })
+    .await
 }
 
 #[cfg(test)]
