@@ -93,17 +93,17 @@ pub enum Command {
     /// rows older than --minute / --hour.
     Prune {
         /// Raw retention: drop partitions that end at least this long ago (90d, 26weeks).
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         raw: Duration,
         /// Retention of the 1-minute rollup (2y); kept for ever without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         minute: Option<Duration>,
         /// Retention of the 1-hour rollup; kept for ever without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         hour: Option<Duration>,
         /// Retention of the JSON table's partitions (they have no rollup); kept for ever
         /// without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         json: Option<Duration>,
         /// Drop nothing: print what would be dropped (JSON lines on stdout, a summary on
         /// stderr).
