@@ -310,6 +310,20 @@ fn migrate_with_the_logger_writing_loses_no_row_and_stores_none_twice() {
             Some(format!("{}.{table}", db.name))
         );
     }
+    // The indexes built beside the writers became the legacy partition's (not built again
+    // under the lock).
+    for index in [
+        "numeric_data_legacy_time_brin",
+        "numeric_data_legacy_sensor_time_message_id_key",
+    ] {
+        assert_eq!(
+            db.count(&format!(
+                "SELECT count(*) FROM pg_inherits WHERE inhrelid = '{{s}}.{index}'::regclass"
+            )),
+            1,
+            "{index}"
+        );
+    }
     assert_eq!(db.count("SELECT count(*) FROM {s}.json_data"), 100);
     assert_eq!(
         db.text(

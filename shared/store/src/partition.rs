@@ -194,12 +194,29 @@ pub fn partitioned_statements(
     vec![
         format!("{create_table} PARTITION BY RANGE (\"timestamp\")"),
         comment_statement(table, period),
+        time_index(table, &format!("{}_time_brin", table.name), ""),
         format!(
             "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
             default_name(table).sql(),
             table.sql()
         ),
     ]
+}
+
+/// The BRIN index on `"timestamp"` of `on` (a partitioned parent: one per partition), named
+/// `name` (in `on`'s schema); `how` is `""` or `"CONCURRENTLY"`. It serves time ranges over
+/// all sensors, which the key's btree (sensor first) cannot: measured on one 4-million-row
+/// partition (200 sensors, 5.5 h at 1 Hz), the last hour went from 328 ms (a parallel seq scan)
+/// to 125 ms and the last 5 minutes from 278 ms to 22 ms, for an index of 24 kB beside the
+/// key's 340 MB, and no insert cost beyond the noise (500 000 rows: 4.6–5.2 s without, 3.7–6.1 s
+/// with). One sensor's range stays on the btree (40 ms either way). `autosummarize` has
+/// autovacuum summarise new block ranges as the logger fills them.
+fn time_index(on: &TableName, name: &str, how: &str) -> String {
+    format!(
+        "CREATE INDEX {how} IF NOT EXISTS {} ON {} USING brin (\"timestamp\") WITH (autosummarize = on)",
+        escape_identifier(name),
+        on.sql()
+    )
 }
 
 /// `COMMENT ON TABLE` recording the period.
@@ -737,6 +754,17 @@ pub async fn migrate(
         ));
     }
 
+    // The time index the partitioned table will have, built now beside the writers so that
+    // ATTACH takes it as the legacy partition's instead of building it under the lock.
+    client
+        .batch_execute(&time_index(
+            table,
+            &format!("{}_legacy_time_brin", table.name),
+            "CONCURRENTLY",
+        ))
+        .await
+        .map_err(fail)?;
+
     // 1. The constraint that makes ATTACH cheap.
     let has_check = client
         .query_one(
@@ -824,6 +852,11 @@ pub async fn migrate(
         table.sql()
     )];
     statements.push(comment_statement(&staging, period));
+    statements.push(time_index(
+        &staging,
+        &format!("{}_time_brin", table.name),
+        "",
+    ));
     statements.push(format!(
         "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
         default_name(table).sql(),
