@@ -368,8 +368,28 @@ pub async fn ensure(
     period: Period,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
+    patience: Patience,
 ) -> Result<Vec<Created>, StoreError> {
-    ensure_starts(client, table, period, &starts(period, from, until)).await
+    ensure_starts(
+        client,
+        table,
+        period,
+        &starts(period, from, until),
+        patience,
+    )
+    .await
+}
+
+/// What to do when a partition cannot be created because the table is busy: creating one takes
+/// a moment's exclusive lock on the parent, which waits for running queries (a long export);
+/// each try waits at most a few seconds, so that readers and writers do not queue behind the
+/// waiting lock request for long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patience {
+    /// One try: the caller tries again later (the logger, between batches).
+    Once,
+    /// Up to a minute of tries (`dl-history`, start-up).
+    Retry,
 }
 
 /// Make sure `table` has a partition for each period starting at one of `starts` (at most
@@ -382,6 +402,7 @@ pub async fn ensure_starts(
     table: &TableName,
     period: Period,
     starts: &[DateTime<Utc>],
+    patience: Patience,
 ) -> Result<Vec<Created>, StoreError> {
     check_name(table)?;
     let mut created = Vec::new();
@@ -395,9 +416,21 @@ pub async fn ensure_starts(
         if overlaps(&existing, start, end) || created.iter().any(|c: &Created| c.from == start) {
             continue;
         }
-        if let Some(one) = create_one(client, table, start, end).await? {
-            created.push(one);
-        }
+        let tries = match patience {
+            Patience::Once => 1,
+            Patience::Retry => LOCK_TRIES,
+        };
+        let mut tried = 0;
+        let one = loop {
+            tried += 1;
+            match create_one(client, table, start, end).await {
+                Err(error) if error.sqlstate() == Some(LOCK_NOT_AVAILABLE) && tried < tries => {
+                    tracing::warn!("{error}; trying again");
+                }
+                result => break result?,
+            }
+        };
+        created.extend(one);
     }
     Ok(created)
 }
@@ -465,6 +498,10 @@ async fn create_one(
     let what = format!("creating partition {partition}");
     let fail = |e: tokio_postgres::Error| StoreError::query(&what, &e);
     let transaction = client.transaction().await.map_err(fail)?;
+    transaction
+        .batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+        .await
+        .map_err(fail)?;
     transaction
         .execute(
             "SELECT pg_advisory_xact_lock(hashtext('dripline partitions ' || to_regclass($1::text)::oid::text))",
@@ -655,6 +692,8 @@ pub struct Migrated {
     pub legacy_until: DateTime<Utc>,
     /// Partitions created after it.
     pub created: Vec<Created>,
+    /// How long the swap took, waiting for the lock included: how long writers waited.
+    pub swap_seconds: f64,
 }
 
 /// How long a step of [`migrate`] that needs the table to itself waits for the logger's
@@ -662,6 +701,8 @@ pub struct Migrated {
 /// many times it tries.
 const LOCK_WAIT: &str = "5s";
 const LOCK_TRIES: u32 = 12;
+/// SQLSTATE lock_not_available: `lock_timeout` expired.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Turn the plain table `table` into a partitioned one of the same name, in place, without
 /// losing a row and with writers running:
@@ -950,11 +991,13 @@ pub async fn migrate(
         bound(legacy_until)
     ));
     let swap = swap.join(";\n");
+    let locked = std::time::Instant::now();
     with_lock_retries(client, &what, |transaction| {
         let sql = swap.clone();
         Box::pin(async move { transaction.batch_execute(&sql).await })
     })
     .await?;
+    let swap_seconds = locked.elapsed().as_secs_f64();
     tracing::info!(%table, legacy = %legacy, "the table is partitioned; the old one is its legacy partition");
 
     // 4. The partitions after the legacy one, and the rows set aside in step 1.
@@ -962,14 +1005,23 @@ pub async fn migrate(
     for _ in 0..AHEAD {
         until = period.next(until);
     }
-    let mut created = ensure(client, table, period, legacy_until, until.max(legacy_until)).await?;
+    let mut created = ensure(
+        client,
+        table,
+        period,
+        legacy_until,
+        until.max(legacy_until),
+        Patience::Retry,
+    )
+    .await?;
     finish_migration(client, table).await?;
     let homeless = default_periods(client, table, period).await?;
-    created.extend(ensure_starts(client, table, period, &homeless).await?);
+    created.extend(ensure_starts(client, table, period, &homeless, Patience::Retry).await?);
     Ok(Migrated {
         legacy,
         legacy_until,
         created,
+        swap_seconds,
     })
 }
 

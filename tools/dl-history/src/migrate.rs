@@ -55,11 +55,15 @@ pub async fn run(client: &mut Client, tables: &SensorTables, period: Period) -> 
             "legacy": migrated.legacy.to_string(),
             "legacy_until": rfc3339(migrated.legacy_until),
             "created": migrated.created.iter().map(|c| c.table.to_string()).collect::<Vec<_>>(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "swap_seconds": migrated.swap_seconds,
         });
         out.write_line(&line.to_string())?;
         note(format!(
-            "{table}: partitioned by {period} in {:.1} s; its rows before {} are in {}",
+            "{table}: partitioned by {period} in {:.1} s (writers waited at most {:.3} s); its \
+             rows before {} are in {}",
             started.elapsed().as_secs_f64(),
+            migrated.swap_seconds,
             rfc3339(migrated.legacy_until),
             migrated.legacy
         ));

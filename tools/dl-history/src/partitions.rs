@@ -81,9 +81,10 @@ async fn create(
             .await
             .map_err(store_failure)?,
     );
-    let created = partition::ensure_starts(client, table, period, &starts)
-        .await
-        .map_err(store_failure)?;
+    let created =
+        partition::ensure_starts(client, table, period, &starts, partition::Patience::Retry)
+            .await
+            .map_err(store_failure)?;
     for c in &created {
         let line = json!({
             "table": table.to_string(),

@@ -227,7 +227,14 @@ impl Database {
         };
         self.next_partition_check = Instant::now() + PARTITION_CHECK_EVERY;
         for (table, period) in &self.partitioned {
-            match dripline_store::schema::ensure_ahead(&mut session.client, table, *period).await {
+            match dripline_store::schema::ensure_ahead(
+                &mut session.client,
+                table,
+                *period,
+                partition::Patience::Once,
+            )
+            .await
+            {
                 Ok(created) => {
                     for c in created {
                         tracing::info!(partition = %c.table, moved = c.moved, "created partition");
