@@ -157,13 +157,10 @@ fn render_arg(roff: &mut Roff, arg: &clap::Arg) {
     } else {
         term.join(", ")
     };
-    if arg.get_long().is_some() || arg.get_short().is_some() {
-        if arg.get_action().takes_values() {
-            if let Some(names) = arg.get_value_names() {
-                for name in names {
-                    term.push_str(&format!(" {name}"));
-                }
-            }
+    let named = arg.get_long().is_some() || arg.get_short().is_some();
+    if named && arg.get_action().takes_values() {
+        for name in arg.get_value_names().unwrap_or_default() {
+            term.push_str(&format!(" {name}"));
         }
     }
     let mut help = arg
