@@ -238,6 +238,16 @@ fn migrate_with_the_logger_writing_loses_no_row_and_stores_none_twice() {
              SELECT 'old_json', now() - i * interval '1 hour', '\"x\"', gen_random_uuid()
              FROM generate_series(1, 100) i"
     ));
+    // A statement-level trigger with a transition table, as the rollups' marker of dirty
+    // minutes is: it must see every row inserted from now on, before, during and after the
+    // swap.
+    db.exec(
+        "CREATE TABLE {s}.seen (n bigint);
+         CREATE FUNCTION {s}.count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN INSERT INTO {s}.seen SELECT count(*) FROM new_rows; RETURN NULL; END $$;
+         CREATE TRIGGER count_rows AFTER INSERT ON {s}.numeric_data
+             REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {s}.count_rows()",
+    );
     let queue = TestQueue::new("history_queue", BROKER_PORT);
     let prefix = unique_name("history_migrate");
     let mut logger = Logger::start(&logger_args(
@@ -293,6 +303,12 @@ fn migrate_with_the_logger_writing_loses_no_row_and_stores_none_twice() {
         Some(0.0),
         "{}",
         logger.stderr()
+    );
+    // Every alert stored, and the row ahead of the legacy range moved back in, was seen.
+    assert_eq!(
+        db.count("SELECT sum(n)::bigint FROM {s}.seen"),
+        sent + 1,
+        "rows inserted without the trigger seeing them"
     );
     // Partitioned now, the old table its legacy partition, the row far ahead in its own.
     for table in ["numeric_data", "json_data"] {

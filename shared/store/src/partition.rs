@@ -714,7 +714,8 @@ const LOCK_NOT_AVAILABLE: &str = "55P03";
 /// 2. A partitioned table `<table>_partitioned` with the same columns (`LIKE`), the same unique
 ///    keys and `(sensor_name, "timestamp")` indexes, its period comment and a default partition.
 /// 3. One short transaction (a moment's exclusive lock): the old table is renamed
-///    `<table>_legacy`, the new one takes its name and its key's name, and the old table is
+///    `<table>_legacy`, the new one takes its name, its key's name and its statement-level
+///    triggers (such as the rollups' marker of dirty minutes), and the old table is
 ///    attached as the partition `[MINVALUE, U)`: the validated constraint proves the bound, so
 ///    PostgreSQL does not scan it, and its indexes are taken as the partition's.
 /// 4. The partitions from U to [`AHEAD`] periods ahead.
@@ -934,6 +935,29 @@ pub async fn migrate(
     }
     transaction.commit().await.map_err(fail)?;
 
+    // Statement-level triggers (the rollups' dirty-minute marker is one) are made again on
+    // the new table in the swap, so no insert after it escapes them. Row-level ones stay on
+    // the legacy partition, where they still fire for its rows; they are named in a warning.
+    let triggers = client
+        .query(
+            "SELECT tgname::text, pg_get_triggerdef(oid), (tgtype & 1) = 1
+             FROM pg_trigger WHERE tgrelid = to_regclass($1::text) AND NOT tgisinternal
+             ORDER BY tgname",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?;
+    let mut statement_triggers = Vec::new();
+    for row in &triggers {
+        let (name, definition, per_row): (String, String, bool) =
+            (row.get(0), row.get(1), row.get(2));
+        if per_row {
+            tracing::warn!(%table, trigger = %name, "a row-level trigger stays on the legacy partition only: create it on the table again for the new partitions");
+        } else {
+            statement_triggers.push(definition);
+        }
+    }
+
     // 3. The swap.
     let mut swap = vec![
         format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", table.sql()),
@@ -984,6 +1008,9 @@ pub async fn migrate(
             ));
         }
     }
+    // pg_get_triggerdef names the table as it was; after the renames that name is the new
+    // table's.
+    swap.extend(statement_triggers);
     swap.push(format!(
         "ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM (MINVALUE) TO ({})",
         table.sql(),
