@@ -406,6 +406,35 @@ fn a_durable_queue_keeps_messages_while_the_listener_is_away() {
     delete_queue(&queue);
 }
 
+/// `--queue-type quorum` creates a quorum queue (the kind that outlives a cluster node): it
+/// keeps what arrives while the listener is away, and the same name asked for as a classic
+/// queue is refused, which shows the type the broker gave it.
+#[test]
+fn a_quorum_queue_is_created_with_queue_type() {
+    let key = unique_name("la_quorum");
+    let queue = unique_name("la_quorum_queue");
+    let quorum = ["--queue", &queue, "--queue-type", "quorum"];
+    let mut first = Listening::start(5672, &[&quorum[..], &["-n", "1", &key]].concat());
+    alert(&[&key, "0"], None);
+    assert_eq!(first.next_json()["payload"], 0);
+    assert_eq!(first.exit_status(), Some(0), "{}", first.stderr());
+    alert(&[&key, "1"], None);
+
+    let classic = command("dl-listen", 5672)
+        .args(["--queue", &queue, "--queue-type", "classic", &key])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&classic.stderr);
+    assert_eq!(classic.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("current is 'quorum'"), "{stderr}");
+
+    let mut again = Listening::start(5672, &[&quorum[..], &["-n", "1", &key]].concat());
+    assert_eq!(again.next_json()["payload"], 1, "kept while away");
+    assert_eq!(again.exit_status(), Some(0), "{}", again.stderr());
+    delete_queue(&queue);
+}
+
 /// Delete a queue on the shared broker.
 fn delete_queue(queue: &str) {
     on_broker_channel(5672, async |channel| {

@@ -2,6 +2,8 @@ complete -c dl-listen -s n -l count -d 'Stop after printing N messages' -r
 complete -c dl-listen -l duration -d 'Stop after this long (500ms, 10s, 2m; bare numbers are seconds)' -r
 complete -c dl-listen -l idle-timeout -d 'Stop when no message came for this long' -r
 complete -c dl-listen -l queue -d 'Read the durable queue NAME (created if missing) instead of a temporary one: it keeps the messages that arrive while dl-listen is away. Each message is acknowledged once its line is written and flushed. Delete the queue when done (rabbitmqctl delete_queue NAME)' -r
+complete -c dl-listen -l queue-type -d 'Queue type when --queue creates its queue: a quorum queue is replicated in a RabbitMQ cluster, so it and what it holds outlive the node it was on [default: the vhost\'s]' -r -f -a "classic\t'A classic durable queue (keeps persistent messages over a restart)'
+quorum\t'A replicated quorum queue: in a RabbitMQ cluster it outlives the loss of a node, and it keeps even transient alerts over a broker restart'"
 complete -c dl-listen -s f -l format -d 'Output format: jsonl (one JSON object per line), pretty (indented JSON), text (one human line per message: time, routing key, value)' -r -f -a "jsonl\t'One JSON object per line ([`MessageRecord`])'
 pretty\t'The same object, indented over several lines'
 text\t'`<timestamp> <routing key> <value>`, like camonitor'"

@@ -1,7 +1,7 @@
 complete -c dl-log-to-pg -l keys -d 'Routing keys to bind on the alerts exchange (repeat or comma-separate)' -r
 complete -c dl-log-to-pg -l queue -d 'The durable queue to consume; replicas with the same name share the work' -r
 complete -c dl-log-to-pg -l queue-type -d 'Queue type when the queue is created: quorum queues are replicated in a RabbitMQ cluster and keep even transient alerts over a broker restart' -r -f -a "classic\t'A classic durable queue (keeps persistent messages over a restart)'
-quorum\t'A replicated quorum queue'"
+quorum\t'A replicated quorum queue: in a RabbitMQ cluster it outlives the loss of a node, and it keeps even transient alerts over a broker restart'"
 complete -c dl-log-to-pg -l batch-size -d 'Largest batch: rows committed in one transaction' -r
 complete -c dl-log-to-pg -l batch-time -d 'Longest time the first alert of a batch waits before the batch is committed' -r
 complete -c dl-log-to-pg -l prefetch -d 'Unacknowledged alerts the broker may send ahead [default: 1.2 × batch size, so the next batch fills while one is committed without holding two batches in memory]' -r

@@ -113,6 +113,26 @@ pub enum BrokerOrderArg {
     Random,
 }
 
+/// `--queue-type`: the RabbitMQ queue type a program creates its durable queue as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueueType {
+    /// A classic durable queue (keeps persistent messages over a restart).
+    Classic,
+    /// A replicated quorum queue: in a RabbitMQ cluster it outlives the loss of a node, and
+    /// it keeps even transient alerts over a broker restart.
+    Quorum,
+}
+
+impl QueueType {
+    /// The `x-queue-type` argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        }
+    }
+}
+
 impl From<BrokerOrderArg> for BrokerOrder {
     fn from(order: BrokerOrderArg) -> Self {
         match order {

@@ -83,6 +83,11 @@ pub struct Args {
     #[arg(long = "queue", value_name = "NAME")]
     pub queue: Option<String>,
 
+    /// Queue type when --queue creates its queue: a quorum queue is replicated in a RabbitMQ
+    /// cluster, so it and what it holds outlive the node it was on [default: the vhost's].
+    #[arg(long = "queue-type", value_enum, requires = "queue")]
+    pub queue_type: Option<dripline_cli::QueueType>,
+
     /// Output format: jsonl (one JSON object per line), pretty (indented JSON), text (one
     /// human line per message: time, routing key, value).
     #[arg(short = 'f', long = "format", value_enum, default_value_t = format::Format::Jsonl)]

@@ -55,7 +55,9 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
         Some(name) => ListenQueue::Durable {
             name: name.clone(),
             prefetch: DURABLE_PREFETCH,
-            queue_type: None,
+            queue_type: args
+                .queue_type
+                .map(|queue_type| queue_type.name().to_string()),
             dead_letter: None,
         },
         None => ListenQueue::Temporary,

@@ -1,6 +1,7 @@
 //! The command line of dl-log-to-pg.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+pub use dripline_cli::QueueType;
 use dripline_cli::{BrokerArgs, DatabaseArgs, LogArgs};
 use dripline_store::partition::Period;
 use dripline_store::TableName;
@@ -139,25 +140,6 @@ pub struct Args {
     /// Logging flags.
     #[command(flatten)]
     pub log: LogArgs,
-}
-
-/// RabbitMQ queue types the logger can create.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum QueueType {
-    /// A classic durable queue (keeps persistent messages over a restart).
-    Classic,
-    /// A replicated quorum queue.
-    Quorum,
-}
-
-impl QueueType {
-    /// The `x-queue-type` argument.
-    pub fn name(self) -> &'static str {
-        match self {
-            QueueType::Classic => "classic",
-            QueueType::Quorum => "quorum",
-        }
-    }
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {
