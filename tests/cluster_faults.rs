@@ -231,7 +231,9 @@ fn the_logger_on_a_quorum_queue_loses_nothing_when_its_leader_is_killed() {
             stderr_of(&output)
         );
     }
+    let published_after = started.elapsed();
     let all_in = wait_until(PATIENCE, || counter.rows() >= ALERTS as i64);
+    let written_after = started.elapsed();
     // Let any redelivered alert arrive before counting.
     let settled = wait_until(PATIENCE, || {
         loggers
@@ -256,11 +258,13 @@ fn the_logger_on_a_quorum_queue_loses_nothing_when_its_leader_is_killed() {
         "quorum queue, leader {} killed with kill -9 {:.1} s into the stream ({at_kill} rows \
          written), new leader {:?}: {ALERTS} alerts published, {rows} rows, lost {lost}, \
          duplicated {duplicated} (redelivered and stored once: {redelivered}), writing resumed \
-         after {:.1} s",
+         after {:.1} s; all published after {:.1} s, all written after {:.1} s",
         cluster.node_name(leader),
         (killed - started).as_secs_f64(),
         new_leader.map(|node| cluster.node_name(node)),
-        resumed_after.as_secs_f64()
+        resumed_after.as_secs_f64(),
+        published_after.as_secs_f64(),
+        written_after.as_secs_f64()
     );
     assert!(
         all_in && settled,
