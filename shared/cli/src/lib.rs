@@ -37,7 +37,7 @@ pub mod report;
 mod start;
 
 #[cfg(feature = "broker")]
-pub use broker_args::BrokerArgs;
+pub use broker_args::{BrokerArgs, BrokerOrderArg};
 #[cfg(feature = "database")]
 pub use database_args::{AuthFileArgs, DatabaseArgs};
 pub use exit_status::ExitFailure;

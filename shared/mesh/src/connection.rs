@@ -1,19 +1,35 @@
 //! One AMQP connection to the mesh's broker, opened with retries and clear errors.
+//!
+//! Every program connects, and reconnects after a loss, through [`MeshConnection::connect`]:
+//! one attempt tries each broker address once (in the listed or a shuffled order), each
+//! within a short timeout so that a dead host does not eat the budget; attempts are separated
+//! by the back-off. A node that refuses the login is skipped too (a cluster node may be
+//! booting, its users not yet synchronised); only when every node refuses is the refusal
+//! final.
 
 use crate::backoff::Backoff;
-use crate::settings::BrokerSettings;
+use crate::settings::{BrokerNode, BrokerOrder, BrokerSettings};
 use crate::MeshError;
 use dripline_protocol::SenderInfo;
 use lapin::options::ExchangeDeclareOptions;
 use lapin::types::FieldTable;
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use std::time::Duration;
+
+/// How long one broker address may take to answer (TCP, TLS and the AMQP handshake) when it
+/// is the only one: as long as lapin's default.
+const ALONE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The same when there are others to try: a dead node costs this much per attempt.
+const AMONG_OTHERS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An open connection plus what every message we send needs: the settings it was opened
 /// with and our `sender_info`.
 pub struct MeshConnection {
     connection: Connection,
     settings: BrokerSettings,
+    node: BrokerNode,
     sender_info: SenderInfo,
 }
 
@@ -44,17 +60,19 @@ pub fn timestamp_now() -> String {
 
 impl MeshConnection {
     /// Connect, retrying with jittered exponential back-off (100 ms doubling to 5 s) up to
-    /// `max_connection_attempts` times (0 = forever). A refused login is not retried.
+    /// `max_connection_attempts` times (0 = forever). Each attempt tries every broker address
+    /// once. A login refused by every address is not retried.
     pub async fn connect(settings: &BrokerSettings, service_name: &str) -> Result<Self, MeshError> {
         let mut backoff = Backoff::default();
         let mut attempt = 1u32;
         loop {
-            match Self::connect_once(settings).await {
-                Ok(connection) => {
-                    tracing::debug!(address = %settings.address(), "connected to broker");
+            match Self::connect_round(settings).await {
+                Ok((connection, node)) => {
+                    tracing::info!("connected to broker at {}", settings.node_address(&node));
                     return Ok(MeshConnection {
                         connection,
                         settings: settings.clone(),
+                        node,
                         sender_info: our_sender_info(service_name),
                     });
                 }
@@ -73,7 +91,65 @@ impl MeshConnection {
         }
     }
 
-    async fn connect_once(settings: &BrokerSettings) -> Result<Connection, MeshError> {
+    /// Try each address once; the first that lets us in wins.
+    async fn connect_round(
+        settings: &BrokerSettings,
+    ) -> Result<(Connection, BrokerNode), MeshError> {
+        let mut nodes = settings.nodes.clone();
+        if settings.order == BrokerOrder::Random {
+            fastrand::shuffle(&mut nodes);
+        }
+        let limit = if nodes.len() > 1 {
+            AMONG_OTHERS_TIMEOUT
+        } else {
+            ALONE_TIMEOUT
+        };
+        let mut failures = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let address = settings.node_address(&node);
+            let error =
+                match tokio::time::timeout(limit, Self::connect_once(settings, &node, limit)).await
+                {
+                    Ok(Ok(connection)) => return Ok((connection, node)),
+                    Ok(Err(error)) => error,
+                    Err(_) => MeshError::Unreachable {
+                        address,
+                        reason: format!("no answer within {} s", limit.as_secs()),
+                    },
+                };
+            if settings.nodes.len() > 1 {
+                tracing::info!("{error}; trying the next broker address");
+            }
+            failures.push(error);
+        }
+        if failures.len() <= 1 {
+            return Err(failures.pop().unwrap_or_else(|| MeshError::Unreachable {
+                address: settings.address(),
+                reason: "no broker address to try".into(),
+            }));
+        }
+        if failures
+            .iter()
+            .all(|error| matches!(error, MeshError::LoginRefused { .. }))
+        {
+            return Err(MeshError::LoginRefused {
+                address: settings.address(),
+                user: settings.username.clone(),
+            });
+        }
+        let tried: Vec<String> = failures.iter().map(MeshError::per_address).collect();
+        Err(MeshError::Unreachable {
+            address: settings.address(),
+            reason: tried.join("; "),
+        })
+    }
+
+    async fn connect_once(
+        settings: &BrokerSettings,
+        node: &BrokerNode,
+        limit: Duration,
+    ) -> Result<Connection, MeshError> {
+        let address = settings.node_address(node);
         let uri = AMQPUri {
             scheme: if settings.tls {
                 AMQPScheme::AMQPS
@@ -85,8 +161,8 @@ impl MeshConnection {
                     username: settings.username.clone(),
                     password: settings.password.expose().to_string(),
                 },
-                host: settings.host.clone(),
-                port: settings.port,
+                host: node.host.clone(),
+                port: node.port,
             },
             vhost: settings.vhost.clone(),
             query: AMQPQueryString {
@@ -96,7 +172,7 @@ impl MeshConnection {
                 // so 16 KiB frames cost nothing in throughput.
                 frame_max: Some(16 * 1024),
                 heartbeat: Some(30),
-                connection_timeout: Some(10_000),
+                connection_timeout: Some(limit.as_millis() as u64),
                 ..AMQPQueryString::default()
             },
         };
@@ -107,10 +183,10 @@ impl MeshConnection {
             cert_chain: settings.tls_ca_pem.clone(),
         };
         let runtime = lapin::runtime::default_runtime()
-            .map_err(|error| MeshError::from_connect(error, settings))?;
+            .map_err(|error| MeshError::from_connect(error, &address, &settings.username))?;
         Connection::connect_uri_with_config(uri, properties, tls, runtime)
             .await
-            .map_err(|error| MeshError::from_connect(error, settings))
+            .map_err(|error| MeshError::from_connect(error, &address, &settings.username))
     }
 
     /// Open a channel.
@@ -131,6 +207,16 @@ impl MeshConnection {
             declare_exchange(channel, name, false).await?;
         }
         Ok(())
+    }
+
+    /// The broker node this connection is on.
+    pub fn node(&self) -> &BrokerNode {
+        &self.node
+    }
+
+    /// `host:port` (and `/vhost`) of the node this connection is on, for messages.
+    pub fn address(&self) -> String {
+        self.settings.node_address(&self.node)
     }
 
     /// The settings this connection was opened with.

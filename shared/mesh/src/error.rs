@@ -1,6 +1,6 @@
 //! Errors of the mesh layer, worded for the person at the terminal.
 
-use crate::settings::{BrokerSettings, SettingsError};
+use crate::settings::SettingsError;
 use thiserror::Error;
 
 /// What can go wrong talking to the broker.
@@ -47,7 +47,7 @@ impl MeshError {
         }
     }
 
-    pub(crate) fn from_connect(error: lapin::Error, settings: &BrokerSettings) -> Self {
+    pub(crate) fn from_connect(error: lapin::Error, address: &str, user: &str) -> Self {
         let text = describe(&error);
         let lowered = text.to_ascii_lowercase();
         if lowered.contains("access_refused")
@@ -56,13 +56,24 @@ impl MeshError {
             || lowered.contains("login was refused")
         {
             return MeshError::LoginRefused {
-                address: settings.address(),
-                user: settings.username.clone(),
+                address: address.to_string(),
+                user: user.to_string(),
             };
         }
         MeshError::Unreachable {
-            address: settings.address(),
+            address: address.to_string(),
             reason: text,
+        }
+    }
+
+    /// `address: what happened`, one item of the list of addresses a connection tried.
+    pub(crate) fn per_address(&self) -> String {
+        match self {
+            MeshError::Unreachable { address, reason } => format!("{address}: {reason}"),
+            MeshError::LoginRefused { address, user } => {
+                format!("{address}: refused user \"{user}\"")
+            }
+            other => other.to_string(),
         }
     }
 

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod addresses;
 mod backoff;
 pub mod client;
 pub mod connection;
@@ -33,6 +34,7 @@ pub mod service;
 pub mod settings;
 pub mod settle;
 
+pub use addresses::{parse_broker_list, BrokerAddress};
 pub use backoff::Backoff;
 pub use client::{Replies, RequestClient, RequestOutcome};
 pub use connection::{our_sender_info, timestamp_now, MeshConnection};
@@ -40,7 +42,9 @@ pub use error::MeshError;
 pub use incoming::{Incoming, MessageStream, RawDelivery};
 pub use listener::{Binding, ListenQueue, Listener, ListenerEvent};
 pub use publisher::{Exchange, PendingPublish, Published, Publisher};
-pub use settings::{BrokerOptions, BrokerSettings, MeshDefaults};
+pub use settings::{
+    BrokerNode, BrokerOptions, BrokerOrder, BrokerSettings, MeshDefaults, MAX_BROKER_ADDRESSES,
+};
 pub use settle::{Acknowledgements, DeadLetter, DeadLetterChannel};
 
 /// An AMQP short string (exchange, queue, routing key), or an error when over 255 bytes.

@@ -192,6 +192,12 @@ impl Listener {
         }
     }
 
+    /// The broker node connected to now, `host:port` (and `/vhost`); `None` while
+    /// disconnected.
+    pub fn node_address(&self) -> Option<String> {
+        self.live.as_ref().map(|live| live.connection.address())
+    }
+
     /// The name of the queue read now (server-named queues get a new name on reconnection).
     pub fn queue_name(&self) -> Option<&str> {
         self.live.as_ref().map(|live| live.queue_name.as_str())
@@ -208,9 +214,9 @@ impl Listener {
         };
         let lost = match live.stream.next().await {
             Some(Ok(incoming)) => return ListenerEvent::Message(incoming),
-            Some(Err(error)) => as_lost(&self.settings, error),
+            Some(Err(error)) => as_lost(&live.connection.address(), error),
             None => MeshError::Unreachable {
-                address: self.settings.address(),
+                address: live.connection.address(),
                 reason: "the broker closed the connection or cancelled the consumer".into(),
             },
         };
@@ -384,7 +390,7 @@ impl Listener {
             )
             .await
             .map_err(|e| MeshError::amqp(format!("consuming queue '{queue_name}'"), e))?;
-        tracing::debug!(queue = %queue_name, broker = %self.settings.address(), "listening");
+        tracing::debug!(queue = %queue_name, broker = %connection.address(), "listening");
         let mut stream = MessageStream::new(consumer, !no_ack);
         if self.keep_raw {
             stream = stream.keeping_raw_deliveries();
@@ -438,10 +444,10 @@ async fn declare_dead_letter(channel: &lapin::Channel, name: &str) -> Result<(),
 }
 
 /// Any failure while receiving means the channel or connection is gone.
-fn as_lost(settings: &BrokerSettings, error: MeshError) -> MeshError {
+fn as_lost(address: &str, error: MeshError) -> MeshError {
     match error {
         MeshError::Amqp { action, reason } => MeshError::Unreachable {
-            address: settings.address(),
+            address: address.to_string(),
             reason: format!("connection lost while {action}: {reason}"),
         },
         other => other,

@@ -1,5 +1,11 @@
 //! Where to find the broker and how to log in: flags, environment, auth file, mesh file.
 //!
+//! Each broker source may name several addresses, `host[:port],host[:port],…` (IPv6 in
+//! brackets; at most [`MAX_BROKER_ADDRESSES`]), or several `amqp[s]://` URLs separated by commas.
+//! A source replaces the whole list of the sources below it. An entry's own port wins over
+//! the ports of sources below it; a port named by a source above the list (`--port`,
+//! `DRIPLINE_BROKER_PORT` over a mesh file's list) applies to every entry.
+//!
 //! Precedence, lowest first (as dripline-cpp 2.10 / dripline-python 5 resolve them):
 //! - broker address: `localhost:5672`, vhost `/` → `~/.dripline_mesh.yaml` → a service
 //!   config's `dripline_mesh` block → the legacy `amqp.broker` of an auth file →
@@ -12,6 +18,8 @@
 //! Passwords never come from argv (except inside a URL, which we discourage) and are never
 //! printed: [`Secret`] hides them from `Debug` and `Display`.
 
+use crate::addresses::{parse_broker_list, split_url_list, BrokerAddress};
+pub use crate::addresses::{BrokerNode, BrokerOrder, MAX_BROKER_ADDRESSES};
 use dripline_protocol::auth_file::{AuthFile, AuthFileError, AuthGroup};
 use serde::Deserialize;
 use std::fmt;
@@ -45,9 +53,9 @@ impl fmt::Debug for Secret {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct MeshDefaults {
-    /// Broker host.
+    /// Broker host, or a comma-separated list of `host[:port]`.
     pub broker: Option<String>,
-    /// Broker port.
+    /// Broker port (of the entries that name none).
     #[serde(alias = "broker-port")]
     pub broker_port: Option<u16>,
     /// Name of the requests exchange.
@@ -87,12 +95,14 @@ impl MeshDefaults {
 /// What the command line (and a service config) ask for; everything optional.
 #[derive(Clone, Debug, Default)]
 pub struct BrokerOptions {
-    /// `amqp[s]://[user[:password]@]host[:port][/vhost]`.
+    /// `amqp[s]://[user[:password]@]host[:port][/vhost]`, or several separated by commas.
     pub url: Option<String>,
-    /// Broker host.
+    /// Broker host, or a comma-separated list of `host[:port]`.
     pub host: Option<String>,
-    /// Broker port.
+    /// Broker port (of the entries that name none).
     pub port: Option<u16>,
+    /// In which order to try the addresses (`None`: as listed).
+    pub order: Option<BrokerOrder>,
     /// Virtual host.
     pub vhost: Option<String>,
     /// Connect with TLS (amqps).
@@ -121,10 +131,10 @@ pub struct BrokerOptions {
 /// Everything needed to connect, resolved.
 #[derive(Clone, Debug)]
 pub struct BrokerSettings {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
+    /// The broker nodes to try, never empty: one connection attempt tries each once.
+    pub nodes: Vec<BrokerNode>,
+    /// In which order to try them.
+    pub order: BrokerOrder,
     /// Virtual host.
     pub vhost: String,
     /// TLS (amqps).
@@ -150,8 +160,11 @@ pub struct BrokerSettings {
 impl Default for BrokerSettings {
     fn default() -> Self {
         BrokerSettings {
-            host: "localhost".into(),
-            port: 5672,
+            nodes: vec![BrokerNode {
+                host: "localhost".into(),
+                port: 5672,
+            }],
+            order: BrokerOrder::First,
             vhost: "/".into(),
             tls: false,
             tls_ca_pem: None,
@@ -180,6 +193,14 @@ pub enum SettingsError {
     /// The AMQP URL is malformed.
     #[error("AMQP URL: {0}")]
     Url(String),
+    /// A list of broker addresses given on the command line or in a service config is bad.
+    #[error("{source_name}: {reason}")]
+    Brokers {
+        /// Where the list came from (`--broker`, `dripline_mesh.broker`).
+        source_name: &'static str,
+        /// What is wrong, naming the entry.
+        reason: String,
+    },
     /// An environment variable holds a bad value.
     #[error("environment variable {name}: {reason}")]
     Env {
@@ -218,7 +239,7 @@ impl BrokerSettings {
         resolving.apply_mesh(options, &env)?;
         if let Some(path) = &options.auth_file {
             if let Some(group) = read_broker_group(path)? {
-                resolving.apply_auth_group(group);
+                resolving.apply_auth_group(group, path)?;
             }
         }
         resolving.apply_environment(&env)?;
@@ -226,28 +247,69 @@ impl BrokerSettings {
         Ok(resolving.finish())
     }
 
-    /// `host:port` (and `/vhost` when not `/`), for messages.
+    /// `host:port` (and `/vhost` when not `/`), for messages; several nodes are separated by
+    /// commas.
     pub fn address(&self) -> String {
+        let nodes: Vec<String> = self.nodes.iter().map(BrokerNode::to_string).collect();
+        self.with_vhost(&nodes.join(","))
+    }
+
+    /// `node` (and `/vhost` when not `/`), for messages about one node.
+    pub fn node_address(&self, node: &BrokerNode) -> String {
+        self.with_vhost(&node.to_string())
+    }
+
+    fn with_vhost(&self, nodes: &str) -> String {
         if self.vhost == "/" {
-            format!("{}:{}", self.host, self.port)
+            nodes.to_string()
         } else {
-            format!("{}:{}/{}", self.host, self.port, self.vhost)
+            format!("{nodes}/{}", self.vhost)
         }
     }
 }
 
-/// Settings being resolved, and whether any source named a port (where none did, TLS means
+/// Settings being resolved: the broker list as written (ports where entries name them), the
+/// port of the others, and whether any source named a port (where none did, TLS means
 /// RabbitMQ's amqps port 5671).
-#[derive(Default)]
 struct Resolving {
     settings: BrokerSettings,
+    addresses: Vec<BrokerAddress>,
+    port: u16,
     port_named: bool,
 }
 
+impl Default for Resolving {
+    fn default() -> Self {
+        Resolving {
+            settings: BrokerSettings::default(),
+            addresses: vec![BrokerAddress {
+                host: "localhost".into(),
+                port: None,
+            }],
+            port: 5672,
+            port_named: false,
+        }
+    }
+}
+
 impl Resolving {
+    /// A port from a source above the list's: it applies to every entry.
     fn set_port(&mut self, port: u16) {
-        self.settings.port = port;
+        self.port = port;
         self.port_named = true;
+        for address in &mut self.addresses {
+            address.port = None;
+        }
+    }
+
+    /// A list of addresses replaces the one below it.
+    fn set_brokers(
+        &mut self,
+        text: &str,
+        refuse: impl FnOnce(String) -> SettingsError,
+    ) -> Result<(), SettingsError> {
+        self.addresses = parse_broker_list(text).map_err(refuse)?;
+        Ok(())
     }
 
     /// The mesh file (`--mesh-file`, else `$HOME/.dripline_mesh.yaml`) under a service
@@ -257,21 +319,40 @@ impl Resolving {
         options: &BrokerOptions,
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), SettingsError> {
-        let mesh_file = match &options.mesh_file {
-            Some(path) => Some(read_mesh_file(path)?),
-            None => match env("HOME").map(|home| Path::new(&home).join(".dripline_mesh.yaml")) {
-                Some(path) if path.is_file() => Some(read_mesh_file(&path)?),
-                _ => None,
-            },
+        let mesh_path = match &options.mesh_file {
+            Some(path) => Some(path.clone()),
+            None => env("HOME")
+                .map(|home| Path::new(&home).join(".dripline_mesh.yaml"))
+                .filter(|path| path.is_file()),
         };
-        let mesh = options
-            .config_mesh
-            .clone()
-            .over(mesh_file.unwrap_or_default());
-        let settings = &mut self.settings;
-        if let Some(host) = mesh.broker {
-            settings.host = host;
+        let mesh_file = mesh_path.as_deref().map(read_mesh_file).transpose()?;
+        // Broker lists and ports source by source (file, then config block), so that a port
+        // the config block names applies to the file's list; the list's own ports win within
+        // the same source.
+        let file_mesh = mesh_file.unwrap_or_default();
+        let sources = [
+            (&file_mesh, mesh_path.as_deref()),
+            (&options.config_mesh, None),
+        ];
+        for (mesh, path) in sources {
+            if let Some(port) = mesh.broker_port {
+                self.set_port(port);
+            }
+            if let Some(hosts) = &mesh.broker {
+                self.set_brokers(hosts, |reason| match path {
+                    Some(path) => SettingsError::File {
+                        path: path.to_path_buf(),
+                        reason: format!("broker: {reason}"),
+                    },
+                    None => SettingsError::Brokers {
+                        source_name: "dripline_mesh.broker",
+                        reason,
+                    },
+                })?;
+            }
         }
+        let mesh = options.config_mesh.clone().over(file_mesh);
+        let settings = &mut self.settings;
         if let Some(name) = mesh.requests_exchange {
             settings.requests_exchange = name;
         }
@@ -287,26 +368,27 @@ impl Resolving {
         if let Some(attempts) = mesh.max_connection_attempts {
             settings.max_connection_attempts = attempts;
         }
-        if let Some(port) = mesh.broker_port {
-            self.set_port(port);
-        }
         Ok(())
     }
 
     /// An auth file's broker group.
-    fn apply_auth_group(&mut self, group: AuthGroup) {
+    fn apply_auth_group(&mut self, group: AuthGroup, path: &Path) -> Result<(), SettingsError> {
         if let Some(user) = group.username {
             self.settings.username = user;
         }
         if let Some(password) = group.password {
             self.settings.password = Secret::new(password);
         }
-        if let Some(host) = group.broker {
-            self.settings.host = host;
-        }
         if let Some(port) = group.broker_port {
             self.set_port(port);
         }
+        if let Some(hosts) = group.broker {
+            self.set_brokers(&hosts, |reason| SettingsError::File {
+                path: path.to_path_buf(),
+                reason: format!("broker: {reason}"),
+            })?;
+        }
+        Ok(())
     }
 
     /// `DRIPLINE_USER`, `DRIPLINE_PASSWORD`, `DRIPLINE_BROKER`, `DRIPLINE_BROKER_PORT`, then
@@ -321,8 +403,11 @@ impl Resolving {
         if let Some(password) = env("DRIPLINE_PASSWORD") {
             self.settings.password = Secret::new(password);
         }
-        if let Some(host) = env("DRIPLINE_BROKER").filter(|h| !h.is_empty()) {
-            self.settings.host = host;
+        if let Some(hosts) = env("DRIPLINE_BROKER").filter(|h| !h.is_empty()) {
+            self.set_brokers(&hosts, |reason| SettingsError::Env {
+                name: "DRIPLINE_BROKER",
+                reason,
+            })?;
         }
         if let Some(port) = env("DRIPLINE_BROKER_PORT").filter(|p| !p.is_empty()) {
             let port = port.trim().parse().map_err(|_| SettingsError::Env {
@@ -332,7 +417,7 @@ impl Resolving {
             self.set_port(port);
         }
         if let Some(url) = env("DRIPLINE_AMQP_URL").filter(|u| !u.is_empty()) {
-            self.apply_url(parse_url(&url)?);
+            self.apply_urls(&url)?;
         }
         Ok(())
     }
@@ -347,11 +432,18 @@ impl Resolving {
             })?;
             self.settings.password = Secret::new(text.trim_end_matches(['\n', '\r']));
         }
-        if let Some(host) = &options.host {
-            self.settings.host = host.clone();
-        }
+        // The port first: the list's own ports win within the same source.
         if let Some(port) = options.port {
             self.set_port(port);
+        }
+        if let Some(hosts) = &options.host {
+            self.set_brokers(hosts, |reason| SettingsError::Brokers {
+                source_name: "--broker",
+                reason,
+            })?;
+        }
+        if let Some(order) = options.order {
+            self.settings.order = order;
         }
         if let Some(vhost) = &options.vhost {
             self.settings.vhost = vhost.clone();
@@ -361,7 +453,7 @@ impl Resolving {
             self.settings.tls_ca_pem = Some(read_ca_file(path)?);
         }
         if let Some(url) = options.url.as_deref().filter(|u| !u.is_empty()) {
-            self.apply_url(parse_url(url)?);
+            self.apply_urls(url)?;
         }
         let settings = &mut self.settings;
         if let Some(user) = &options.username {
@@ -379,12 +471,64 @@ impl Resolving {
         Ok(())
     }
 
-    /// What an AMQP URL names; its scheme decides TLS.
+    /// One AMQP URL, or several separated by commas. One URL is applied field by field, as
+    /// always; a list names one node per URL (each with its own port), and its URLs must agree
+    /// on the scheme, credentials and vhost (later ones may leave them out).
+    fn apply_urls(&mut self, text: &str) -> Result<(), SettingsError> {
+        let urls = split_url_list(text);
+        if urls.len() > MAX_BROKER_ADDRESSES {
+            return Err(SettingsError::Url(format!(
+                "{} URLs; at most {MAX_BROKER_ADDRESSES} are accepted",
+                urls.len()
+            )));
+        }
+        if urls.len() == 1 {
+            let parsed = parse_url(urls[0])?;
+            if let Some(host) = &parsed.host {
+                self.addresses = vec![BrokerAddress {
+                    host: host.clone(),
+                    port: None,
+                }];
+            }
+            self.apply_url(parsed);
+            return Ok(());
+        }
+        let mut parsed = Vec::with_capacity(urls.len());
+        for (index, url) in urls.iter().enumerate() {
+            let number = index + 1;
+            let url = parse_url(url)
+                .map_err(|e| SettingsError::Url(format!("URL {number} of the list: {e}")))?;
+            if url.host.is_none() {
+                return Err(SettingsError::Url(format!(
+                    "URL {number} of the list names no host"
+                )));
+            }
+            if let Some(first) = parsed.first() {
+                url.agrees_with(first).map_err(|what| {
+                    SettingsError::Url(format!(
+                        "URL {number} of the list names another {what} than the first"
+                    ))
+                })?;
+            }
+            parsed.push(url);
+        }
+        self.addresses = parsed
+            .iter()
+            .map(|url| BrokerAddress {
+                host: url.host.clone().unwrap_or_default(),
+                port: url.port,
+            })
+            .collect();
+        let mut first = parsed.swap_remove(0);
+        first.host = None;
+        first.port = None;
+        self.apply_url(first);
+        Ok(())
+    }
+
+    /// What an AMQP URL names besides its host; its scheme decides TLS.
     fn apply_url(&mut self, parsed: ParsedUrl) {
         self.settings.tls = parsed.tls;
-        if let Some(host) = parsed.host {
-            self.settings.host = host;
-        }
         if let Some(port) = parsed.port {
             self.set_port(port);
         }
@@ -400,9 +544,19 @@ impl Resolving {
     }
 
     fn finish(mut self) -> BrokerSettings {
-        if self.settings.tls && !self.port_named {
-            self.settings.port = 5671;
-        }
+        let port = if self.settings.tls && !self.port_named {
+            5671
+        } else {
+            self.port
+        };
+        self.settings.nodes = self
+            .addresses
+            .into_iter()
+            .map(|address| BrokerNode {
+                host: address.host,
+                port: address.port.unwrap_or(port),
+            })
+            .collect();
         self.settings
     }
 }
@@ -456,6 +610,24 @@ fn read_broker_group(path: &Path) -> Result<Option<AuthGroup>, SettingsError> {
         Ok(file.group("dripline")?.or(file.group("amqp")?))
     };
     read().map_err(|e| fail(format!("not a valid auth file: {e}")))
+}
+
+impl ParsedUrl {
+    /// `Err(what)` when `self` names a scheme, user, password or vhost other than `first`'s.
+    fn agrees_with(&self, first: &ParsedUrl) -> Result<(), &'static str> {
+        let same =
+            |mine: &Option<String>, theirs: &Option<String>| mine.is_none() || mine == theirs;
+        if self.tls != first.tls {
+            return Err("scheme");
+        }
+        if !same(&self.username, &first.username) || !same(&self.password, &first.password) {
+            return Err("user or password");
+        }
+        if !same(&self.vhost, &first.vhost) {
+            return Err("vhost");
+        }
+        Ok(())
+    }
 }
 
 fn parse_url(text: &str) -> Result<ParsedUrl, SettingsError> {
@@ -578,11 +750,11 @@ mod tests {
             ..BrokerOptions::default()
         };
         let s = resolve(&options, &[]);
-        assert_eq!(s.host, "rabbit-broker");
+        assert_eq!(s.nodes[0].host, "rabbit-broker");
         assert_eq!(s.username, "dripline");
         // Environment and flags still win over the file's broker.
         let s = resolve(&options, &[("DRIPLINE_BROKER", "env-host")]);
-        assert_eq!(s.host, "env-host");
+        assert_eq!(s.nodes[0].host, "env-host");
     }
 
     #[test]
@@ -620,7 +792,7 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(s.port, 5671);
+        assert_eq!(s.nodes[0].port, 5671);
         assert!(parse_url("http://x").is_err());
         assert!(parse_url("amqp://h:notaport").is_err());
     }
@@ -661,7 +833,7 @@ mod tests {
             ..BrokerOptions::default()
         };
         let s = resolve(&options, &env);
-        assert_eq!(s.host, "flag-url-host");
+        assert_eq!(s.nodes[0].host, "flag-url-host");
         assert!(!s.tls);
         let s = resolve(
             &BrokerOptions::default(),
@@ -670,7 +842,139 @@ mod tests {
                 ("DRIPLINE_AMQP_URL", "amqp://url-host"),
             ],
         );
-        assert_eq!(s.host, "url-host");
+        assert_eq!(s.nodes[0].host, "url-host");
+    }
+
+    fn nodes(s: &BrokerSettings) -> String {
+        s.nodes
+            .iter()
+            .map(BrokerNode::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    #[test]
+    fn broker_lists_from_every_source_replace_the_lower_ones() {
+        let mesh = temp_file("mesh.yaml", "broker: m1, m2:5673\nbroker_port: 5674\n");
+        let mut options = BrokerOptions {
+            mesh_file: Some(mesh),
+            ..BrokerOptions::default()
+        };
+        // The mesh file's own ports win over its broker_port.
+        assert_eq!(nodes(&resolve(&options, &[])), "m1:5674,m2:5673");
+        // A port named above the list applies to every entry.
+        let s = resolve(&options, &[("DRIPLINE_BROKER_PORT", "5999")]);
+        assert_eq!(nodes(&s), "m1:5999,m2:5999");
+        let s = resolve(&options, &[("DRIPLINE_BROKER", "e1,[::1]:5675")]);
+        assert_eq!(nodes(&s), "e1:5674,[::1]:5675");
+        options.host = Some("f1:5676,f2".into());
+        let s = resolve(&options, &[("DRIPLINE_BROKER", "e1")]);
+        assert_eq!(nodes(&s), "f1:5676,f2:5674");
+        assert_eq!(s.address(), "f1:5676,f2:5674");
+        options.port = Some(5677);
+        assert_eq!(nodes(&resolve(&options, &[])), "f1:5676,f2:5677");
+        // The order is the flag's; as listed by default.
+        assert_eq!(resolve(&options, &[]).order, BrokerOrder::First);
+        options.order = Some(BrokerOrder::Random);
+        assert_eq!(resolve(&options, &[]).order, BrokerOrder::Random);
+    }
+
+    #[test]
+    fn one_host_and_port_resolve_as_before() {
+        // An environment URL's port still goes with a --broker that names none.
+        let options = BrokerOptions {
+            host: Some("flag-host".into()),
+            ..BrokerOptions::default()
+        };
+        let s = resolve(&options, &[("DRIPLINE_AMQP_URL", "amqp://env-host:5999")]);
+        assert_eq!(s.address(), "flag-host:5999");
+        let s = resolve(
+            &BrokerOptions {
+                host: Some("::1".into()),
+                tls: true,
+                ..BrokerOptions::default()
+            },
+            &[],
+        );
+        assert_eq!((s.nodes[0].host.as_str(), s.nodes[0].port), ("::1", 5671));
+        assert_eq!(s.address(), "[::1]:5671");
+    }
+
+    #[test]
+    fn url_lists_name_one_node_each() {
+        let options = BrokerOptions {
+            url: Some("amqps://u:p@a:5999/v,amqps://b,amqps://u@[::1]:6000/v".into()),
+            ..BrokerOptions::default()
+        };
+        let s = resolve(&options, &[]);
+        assert!(s.tls);
+        assert_eq!(s.address(), "a:5999,b:5671,[::1]:6000/v");
+        assert_eq!((s.username.as_str(), s.password.expose()), ("u", "p"));
+        // In the environment too, under --broker.
+        let s = resolve(
+            &BrokerOptions::default(),
+            &[("DRIPLINE_AMQP_URL", "amqp://a,amqp://b:5673")],
+        );
+        assert_eq!(nodes(&s), "a:5672,b:5673");
+        let refused = |url: &str| {
+            let options = BrokerOptions {
+                url: Some(url.into()),
+                ..BrokerOptions::default()
+            };
+            BrokerSettings::resolve_with_env(&options, |_| None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("amqp://a,amqps://b").contains("URL 2 of the list names another scheme"));
+        assert!(refused("amqp://u@a,amqp://v@b").contains("another user or password"));
+        assert!(refused("amqp://a/x,amqp://b/y").contains("another vhost"));
+        assert!(refused("amqp://a,amqp://").contains("URL 2 of the list names no host"));
+        let many = vec!["amqp://h"; 17].join(",");
+        assert!(refused(&many).contains("17 URLs; at most 16"));
+    }
+
+    #[test]
+    fn bad_lists_are_refused_naming_their_source() {
+        let refused = |options: &BrokerOptions, env: &[(&str, &str)]| {
+            let env: HashMap<String, String> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            BrokerSettings::resolve_with_env(options, |name| env.get(name).cloned())
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refused(&BrokerOptions::default(), &[("DRIPLINE_BROKER", "a,,b")]);
+        assert_eq!(
+            error,
+            "environment variable DRIPLINE_BROKER: entry 2 '': empty broker address"
+        );
+        let mesh = temp_file("mesh.yaml", "broker: a:99999\n");
+        let error = refused(
+            &BrokerOptions {
+                mesh_file: Some(mesh.clone()),
+                ..BrokerOptions::default()
+            },
+            &[],
+        );
+        assert!(
+            error.starts_with(&format!("{}: broker: 'a:99999'", mesh.display())),
+            "{error}"
+        );
+        let error = refused(
+            &BrokerOptions {
+                config_mesh: MeshDefaults {
+                    broker: Some(vec!["h"; 17].join(",")),
+                    ..MeshDefaults::default()
+                },
+                ..BrokerOptions::default()
+            },
+            &[],
+        );
+        assert!(
+            error.starts_with("dripline_mesh.broker: 17 broker addresses"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -123,8 +123,18 @@ fn management_api(args: &Args, settings: &BrokerSettings) -> anyhow::Result<Opti
             )
             .into())
         }
-        None if settings.host.contains(':') => format!("http://[{}]:15672", settings.host),
-        None => format!("http://{}:15672", settings.host),
+        // The management API of the first broker node (every node of a cluster serves it).
+        None => {
+            let host = settings
+                .nodes
+                .first()
+                .map_or("localhost", |node| &node.host);
+            if host.contains(':') {
+                format!("http://[{host}]:15672")
+            } else {
+                format!("http://{host}:15672")
+            }
+        }
     };
     Ok(Some(ManagementApi {
         url,

@@ -34,7 +34,9 @@ Examples:
 
 Exit status:
   0   stopped: --count, --duration or --idle-timeout reached, SIGINT or SIGTERM, or stdout
-      was closed (e.g. | head -1); a lost broker is reconnected to, not an exit
+      was closed (e.g. | head -1); a lost broker is reconnected to (the next address of
+      --broker a,b,c), not an exit; without --queue, stderr then says that messages sent
+      meanwhile were lost
   64  bad command line (EX_USAGE)
   69  broker unreachable at start, or the queue could not be declared or bound
       (EX_UNAVAILABLE)

@@ -68,7 +68,7 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
     };
     tracing::info!(
         queue = listener.queue_name().unwrap_or_default(),
-        broker = %settings.address(),
+        broker = %listener.node_address().unwrap_or_default(),
         "listening"
     );
 
@@ -139,8 +139,16 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
                 tracing::warn!(
                     queue = listener.queue_name().unwrap_or_default(),
                     "reconnected to broker at {}; listening again",
-                    settings.address()
+                    listener.node_address().unwrap_or_default()
                 );
+                // A temporary queue died with the lost connection (and its node); what was
+                // routed to it meanwhile is gone. A --queue is the broker's to keep.
+                if args.queue.is_none() {
+                    dripline_cli::report::warning(
+                        "messages sent while the connection was lost were not received (the \
+                         temporary queue dies with its connection); --queue NAME keeps them",
+                    );
+                }
             }
         }
     }

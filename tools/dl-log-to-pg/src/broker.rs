@@ -130,6 +130,7 @@ async fn consume(
     let dead_letter_exchange = plan.dead_letter_name();
     let mut dead_letters = dead_letter_channel(&listener, &dead_letter_exchange).await;
     metrics.link(Link::Broker, true);
+    metrics.broker_node(listener.node_address());
     let new_handover = |dead_letters: &Option<DeadLetterChannel>| Handover {
         batch: Batch::default(),
         acknowledgements: Acknowledgements::default(),
@@ -168,6 +169,7 @@ async fn consume(
             }
             ListenerEvent::Lost(error) => {
                 metrics.link(Link::Broker, false);
+                metrics.broker_node(None);
                 metrics.abandoned(current.batch.len() as u64);
                 current = new_handover(&None);
                 tracing::warn!(
@@ -179,7 +181,13 @@ async fn consume(
                 dead_letters = dead_letter_channel(&listener, &dead_letter_exchange).await;
                 current = new_handover(&dead_letters);
                 metrics.link(Link::Broker, true);
-                tracing::warn!(queue = %plan.queue, "connected to the broker again; consuming");
+                let node = listener.node_address();
+                tracing::warn!(
+                    queue = %plan.queue,
+                    "connected to the broker again, at {}; consuming",
+                    node.as_deref().unwrap_or_default()
+                );
+                metrics.broker_node(node);
             }
         }
     }

@@ -63,6 +63,8 @@ pub struct Metrics {
     lag_seconds: AtomicU64,
     latency: Mutex<Histogram>,
     last_progress: Mutex<Option<Instant>>,
+    /// The broker node consumed from, `host:port`; `None` while disconnected.
+    broker_node: Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -151,6 +153,11 @@ impl Metrics {
         if up && !was_up && ever_up.swap(true, Relaxed) {
             reconnects.fetch_add(1, Relaxed);
         }
+    }
+
+    /// The broker node consumed from now (`None`: disconnected).
+    pub fn broker_node(&self, node: Option<String>) {
+        *self.broker_node.lock().unwrap_or_else(|e| e.into_inner()) = node;
     }
 
     /// Totals for the closing summary: (received, rows written, duplicates, dead-lettered).
@@ -257,6 +264,15 @@ impl Metrics {
             let name = format!("dl_log_to_pg_{name}");
             out.family(&name, Kind::Gauge, help);
             out.sample(&name, &[], value);
+        }
+        let name = "dl_log_to_pg_broker_node";
+        out.family(
+            name,
+            Kind::Gauge,
+            "1 for the broker node consumed from (none while disconnected).",
+        );
+        if let Some(node) = &*self.broker_node.lock().unwrap_or_else(|e| e.into_inner()) {
+            out.sample(name, &[("node", node)], 1u64);
         }
         let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         let name = "dl_log_to_pg_batch_seconds";

@@ -78,8 +78,12 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
             listener.map_err(mesh_failure)?
         }
     };
-    shared.lock().set_connected(true);
-    tracing::info!(broker = %settings.address(), %address, "listening");
+    shared.lock().set_connected(listener.node_address());
+    tracing::info!(
+        broker = %listener.node_address().unwrap_or_default(),
+        %address,
+        "listening"
+    );
 
     loop {
         let event = tokio::select! {
@@ -97,12 +101,16 @@ pub async fn run(args: Args, mut shutdown: Shutdown) -> anyhow::Result<u8> {
                 }
             }
             ListenerEvent::Lost(error) => {
-                shared.lock().set_connected(false);
+                shared.lock().set_connected(None);
                 tracing::warn!("{error}; reconnecting");
             }
             ListenerEvent::Reconnected => {
-                shared.lock().set_connected(true);
-                tracing::warn!("reconnected to broker at {}", settings.address());
+                let node = listener.node_address();
+                tracing::warn!(
+                    "reconnected to broker at {}",
+                    node.as_deref().unwrap_or_default()
+                );
+                shared.lock().set_connected(node);
             }
         }
     }

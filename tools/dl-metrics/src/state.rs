@@ -78,7 +78,8 @@ pub struct MeshState {
     dropped: Dropped,
     undecodable: u64,
     other: u64,
-    broker_connected: bool,
+    /// The broker node connected to, `host:port`; `None` while disconnected.
+    broker_node: Option<String>,
 }
 
 impl MeshState {
@@ -94,18 +95,18 @@ impl MeshState {
             dropped: Dropped::default(),
             undecodable: 0,
             other: 0,
-            broker_connected: false,
+            broker_node: None,
         }
     }
 
-    /// The broker connection went up (`true`) or down.
-    pub fn set_connected(&mut self, connected: bool) {
-        self.broker_connected = connected;
+    /// The broker connection went up, to the node `host:port` (`Some`), or down.
+    pub fn set_connected(&mut self, node: Option<String>) {
+        self.broker_node = node;
     }
 
     /// Whether the broker connection is up (what `/readyz` reports).
     pub fn connected(&self) -> bool {
-        self.broker_connected
+        self.broker_node.is_some()
     }
 
     /// A message that could not be decoded (counted, nothing else).
@@ -326,7 +327,16 @@ impl MeshState {
         text.sample(name, &[], self.other);
         let name = "dl_metrics_broker_connected";
         text.family(name, Kind::Gauge, "1 while connected to the broker.");
-        text.sample(name, &[], u64::from(self.broker_connected));
+        text.sample(name, &[], u64::from(self.connected()));
+        let name = "dl_metrics_broker_node";
+        text.family(
+            name,
+            Kind::Gauge,
+            "1 for the broker node connected to (none while disconnected).",
+        );
+        if let Some(node) = &self.broker_node {
+            text.sample(name, &[("node", node)], 1u64);
+        }
         text.finish()
     }
 }

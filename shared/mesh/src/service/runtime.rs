@@ -316,9 +316,10 @@ impl Service {
             .with_limits(self.options.limits)
             .acknowledging_on_arrival((self.options.prefetch / 2).max(1));
         let endpoints: Vec<&str> = self.dispatcher.names().skip(1).collect();
+        let address = connection.address();
         tracing::info!(
             service = %name,
-            broker = %settings.address(),
+            broker = %connection.address(),
             endpoints = %endpoints.join(","),
             "serving"
         );
@@ -329,14 +330,14 @@ impl Service {
                 biased;
                 _ = shutdown.as_mut() => return Ok(End::Shutdown),
                 incoming = stream.next() => match incoming {
-                    None => Err(lost(settings, "the broker closed the connection or cancelled the consumer")),
+                    None => Err(lost(&address, "the broker closed the connection or cancelled the consumer")),
                     Some(Err(error)) => Err(error),
                     Some(Ok(incoming)) => self.on_incoming(incoming, &sender, timers).await,
                 },
                 _ = sleep_until(deadline) => self.on_timers(&sender, timers).await,
             };
             if let Err(error) = step {
-                return Ok(End::Lost(as_lost(settings, error)));
+                return Ok(End::Lost(as_lost(&address, error)));
             }
         }
     }
@@ -452,20 +453,19 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn lost(settings: &crate::BrokerSettings, reason: impl Into<String>) -> MeshError {
+fn lost(address: &str, reason: impl Into<String>) -> MeshError {
     MeshError::Unreachable {
-        address: settings.address(),
+        address: address.to_string(),
         reason: reason.into(),
     }
 }
 
 /// Any AMQP failure while serving means the channel or connection is gone.
-fn as_lost(settings: &crate::BrokerSettings, error: MeshError) -> MeshError {
+fn as_lost(address: &str, error: MeshError) -> MeshError {
     match error {
-        MeshError::Amqp { action, reason } => lost(
-            settings,
-            format!("connection lost while {action}: {reason}"),
-        ),
+        MeshError::Amqp { action, reason } => {
+            lost(address, format!("connection lost while {action}: {reason}"))
+        }
         other => other,
     }
 }
