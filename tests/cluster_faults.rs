@@ -79,11 +79,11 @@ impl Drop for TestVhost<'_> {
     }
 }
 
-/// The broker flags of a program on the cluster, connected first to node `first`.
+/// The broker flags of a program on the cluster: every node listed, node `first` first.
 fn broker_flags(cluster: &RabbitCluster, vhost: &str, first: usize) -> Vec<String> {
     vec![
-        "-p".into(),
-        cluster.port(first).to_string(),
+        "--broker".into(),
+        cluster.broker_list(first),
         "--vhost".into(),
         vhost.into(),
     ]

@@ -141,6 +141,15 @@ impl RabbitCluster {
         self.nodes.iter().map(|node| node.port).collect()
     }
 
+    /// Every node as a `--broker` list (`127.0.0.1:P,…`), node `first` first, then the others in
+    /// order after it.
+    pub fn broker_list(&self, first: usize) -> String {
+        (0..NODES)
+            .map(|i| format!("127.0.0.1:{}", self.nodes[(first + i) % NODES].port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The Erlang name of node `node` (`rabbit-<id>-<n>@localhost`).
     pub fn node_name(&self, node: usize) -> &str {
         &self.nodes[node].name
