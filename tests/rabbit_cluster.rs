@@ -109,19 +109,23 @@ impl RabbitCluster {
             started_in: Duration::ZERO,
             watchdog,
         };
-        // The three boot side by side; a node joins once it runs.
+        // The three boot side by side; the others join node 1 one at a time (two joins at
+        // once would both change the cluster's membership), the rest side by side: each CLI
+        // call costs an Erlang VM's start.
         for node in 0..NODES {
             cluster.launch(node);
         }
-        for node in 0..NODES {
-            cluster.await_startup(node);
-        }
+        cluster.on_each(0..NODES, |node| cluster.await_startup(node));
+        cluster.on_each(1..NODES, |node| {
+            cluster.ctl_checked(node, &["stop_app"]);
+        });
         let first = cluster.nodes[0].name.clone();
         for node in 1..NODES {
-            cluster.ctl_checked(node, &["stop_app"]);
             cluster.ctl_checked(node, &["join_cluster", &first]);
-            cluster.ctl_checked(node, &["start_app"]);
         }
+        cluster.on_each(1..NODES, |node| {
+            cluster.ctl_checked(node, &["start_app"]);
+        });
         cluster.started_in = started.elapsed();
         cluster
     }
@@ -260,6 +264,16 @@ impl RabbitCluster {
             .arg(Path::new(RABBIT_BIN).join(script))
             .current_dir(&self.dir);
         command
+    }
+
+    /// `step` for each of `nodes`, side by side; a panic in one is a panic here.
+    fn on_each(&self, nodes: std::ops::Range<usize>, step: impl Fn(usize) + Sync) {
+        std::thread::scope(|scope| {
+            for node in nodes {
+                let step = &step;
+                scope.spawn(move || step(node));
+            }
+        });
     }
 
     /// `rabbitmq-server -detached` for node `node` (returns before the node runs).
