@@ -92,7 +92,10 @@ wait_ready() {
   echo "bench: dl-log-to-pg did not become ready" >&2; exit 1
 }
 wait_written() {
-  until [ "$(written 2>/dev/null || echo 0)" = "$alerts" ]; do sleep 0.05; done
+  until [ "$(written 2>/dev/null || echo 0)" = "$alerts" ]; do
+    kill -0 "$logger" 2>/dev/null || { echo "bench: dl-log-to-pg stopped" >&2; exit 1; }
+    sleep 0.05
+  done
 }
 now() { date +%s.%N; }
 rate() { echo "$alerts / ($2 - $1)" | bc -l; }
@@ -105,7 +108,7 @@ start_logger() {
 stop_logger() {
   pkill -TERM -P "$logger"; wait "$logger" || true
   logger=""
-  read -r user sys rss < "$work/logger.time"
+  read -r user sys rss < <(tail -1 "$work/logger.time")
   echo "($user + $sys) * 1000000 / $alerts" | bc -l >> "$work/$1.cpu"
   echo "$rss" >> "$work/$1.rss"
 }

@@ -54,7 +54,6 @@ struct Node {
 
 /// A running three-node RabbitMQ cluster (guest/guest on loopback).
 pub struct RabbitCluster {
-    id: String,
     dir: PathBuf,
     nodes: Vec<Node>,
     started_in: Duration,
@@ -103,7 +102,6 @@ impl RabbitCluster {
             .spawn()
             .expect("starting the cluster's watchdog");
         let mut cluster = RabbitCluster {
-            id,
             dir,
             nodes,
             started_in: Duration::ZERO,
@@ -157,11 +155,6 @@ impl RabbitCluster {
     /// The Erlang name of node `node` (`rabbit-<id>-<n>@localhost`).
     pub fn node_name(&self, node: usize) -> &str {
         &self.nodes[node].name
-    }
-
-    /// The id in every node name of this cluster.
-    pub fn id(&self) -> &str {
-        &self.id
     }
 
     /// Whether node `node` takes AMQP connections.
