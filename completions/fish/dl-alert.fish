@@ -1,10 +1,12 @@
 complete -c dl-alert -l rate -d 'Publish at most N alerts per second, evenly paced [default: as fast as possible]' -r
 complete -c dl-alert -l speed -d 'With --replay: play this many times faster (10x, 0.5x; a bare number too)' -r
 complete -c dl-alert -l retime -d 'With --replay: `now` sends each alert with the time of sending as its timestamp instead of the recorded one' -r -f -a "now\t'The time of sending'"
-complete -c dl-alert -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-alert -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-alert -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-alert -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-alert -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-alert -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-alert -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-alert -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-alert -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-alert -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-alert -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

@@ -3,10 +3,12 @@ complete -c dl-cmd -s k -l lockout-key -d 'Lockout key (a UUID) for a locked end
 complete -c dl-cmd -s t -l timeout -d 'How long to wait for a reply (500ms, 10s, 2m; bare numbers are seconds; 0 = forever)' -r
 complete -c dl-cmd -l field -d 'Print only this field of the payload (dotted path: `value_cal`, `values.0`); strings print without quotes' -r
 complete -c dl-cmd -l in-flight -d 'In batch mode, how many requests may wait for replies at once' -r
-complete -c dl-cmd -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-cmd -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-cmd -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-cmd -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-cmd -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-cmd -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-cmd -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-cmd -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-cmd -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-cmd -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-cmd -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

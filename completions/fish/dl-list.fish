@@ -5,10 +5,12 @@ complete -c dl-list -l management-url -d 'The RabbitMQ management API [default: 
 complete -c dl-list -s f -l format -d 'Output format: auto (table on a terminal, else jsonl), table, jsonl' -r -f -a "auto\t'A table when stdout is a terminal, JSON lines otherwise'
 table\t'Aligned columns for people'
 jsonl\t'One JSON object per line'"
-complete -c dl-list -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-list -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-list -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-list -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-list -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-list -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-list -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-list -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-list -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-list -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-list -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

@@ -5,10 +5,12 @@ complete -c dl-listen -l queue -d 'Read the durable queue NAME (created if missi
 complete -c dl-listen -s f -l format -d 'Output format: jsonl (one JSON object per line), pretty (indented JSON), text (one human line per message: time, routing key, value)' -r -f -a "jsonl\t'One JSON object per line ([`MessageRecord`])'
 pretty\t'The same object, indented over several lines'
 text\t'`<timestamp> <routing key> <value>`, like camonitor'"
-complete -c dl-listen -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-listen -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-listen -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-listen -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-listen -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-listen -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-listen -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-listen -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-listen -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-listen -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-listen -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

@@ -10,10 +10,12 @@ complete -c dl-log-to-pg -l table -d 'The numeric table (schema.table allowed)' 
 complete -c dl-log-to-pg -l json-table -d 'The table for non-numeric values [default: json_data beside --table]' -r
 complete -c dl-log-to-pg -l metrics-addr -d 'Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address (e.g. 0.0.0.0:9102)' -r
 complete -c dl-log-to-pg -l stall-timeout -d '/readyz fails when alerts wait and nothing was committed for this long' -r
-complete -c dl-log-to-pg -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-log-to-pg -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-log-to-pg -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-log-to-pg -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-log-to-pg -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-log-to-pg -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-log-to-pg -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-log-to-pg -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-log-to-pg -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-log-to-pg -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-log-to-pg -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

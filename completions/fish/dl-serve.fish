@@ -2,10 +2,12 @@ complete -c dl-serve -s c -l config -d 'The service configuration file (YAML, dr
 complete -c dl-serve -l heartbeat-interval-s -d 'Seconds between heartbeat alerts, 0 = none; overrides the config\'s heartbeat_interval_s [default: 60]' -r
 complete -c dl-serve -l heartbeat-routing-key -d 'First routing-key word of heartbeat alerts; overrides dripline_mesh.heartbeat_routing_key [default: heartbeat]' -r
 complete -c dl-serve -l max-message-size -d 'Largest request accepted, in bytes, all its chunks together; a bigger one is answered 302 and the refusals are counted in a warning at most every 10 s' -r
-complete -c dl-serve -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
-complete -c dl-serve -s p -l port -d 'Broker port [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-serve -s b -l broker -d 'Broker host, or several: HOST[:PORT],HOST[:PORT],... (IPv6 as [ADDR]:PORT; at most 16) [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r
+complete -c dl-serve -s p -l port -d 'Broker port, for the addresses that name none [env: DRIPLINE_BROKER_PORT; default: 5672, 5671 with TLS]' -r
+complete -c dl-serve -l broker-order -d 'Which broker address to try first: the first listed that answers, or a random one (so that many programs spread over a cluster\'s nodes)' -r -f -a "first\t'As listed: the first that answers'
+random\t'A random order at each attempt'"
 complete -c dl-serve -l vhost -d 'RabbitMQ virtual host [default: /]' -r
-complete -c dl-serve -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost] [env: DRIPLINE_AMQP_URL]' -r
+complete -c dl-serve -l amqp-url -d 'Whole broker URL, amqp[s]://[user@]host[:port][/vhost], or several separated by commas (one per node; scheme, user and vhost as in the first) [env: DRIPLINE_AMQP_URL]' -r
 complete -c dl-serve -l tls-ca-file -d 'PEM file of the CA that signed the broker\'s TLS certificate (besides the system\'s)' -r -F
 complete -c dl-serve -l auth-file -d 'Auth file (JSON or YAML) with a `dripline` group (or the legacy `amqp` group)' -r -F
 complete -c dl-serve -s u -l username -d 'User name [env: DRIPLINE_USER; default: guest]' -r

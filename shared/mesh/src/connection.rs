@@ -117,31 +117,13 @@ impl MeshConnection {
                         reason: format!("no answer within {} s", limit.as_secs()),
                     },
                 };
-            if settings.nodes.len() > 1 {
+            let last = failures.len() + 1 == settings.nodes.len();
+            if !last {
                 tracing::info!("{error}; trying the next broker address");
             }
             failures.push(error);
         }
-        if failures.len() <= 1 {
-            return Err(failures.pop().unwrap_or_else(|| MeshError::Unreachable {
-                address: settings.address(),
-                reason: "no broker address to try".into(),
-            }));
-        }
-        if failures
-            .iter()
-            .all(|error| matches!(error, MeshError::LoginRefused { .. }))
-        {
-            return Err(MeshError::LoginRefused {
-                address: settings.address(),
-                user: settings.username.clone(),
-            });
-        }
-        let tried: Vec<String> = failures.iter().map(MeshError::per_address).collect();
-        Err(MeshError::Unreachable {
-            address: settings.address(),
-            reason: tried.join("; "),
-        })
+        Err(round_failure(settings, failures))
     }
 
     async fn connect_once(
@@ -240,6 +222,32 @@ impl MeshConnection {
     }
 }
 
+/// The error of an attempt in which every address failed: one address's own error; the
+/// login refusal when every address refused it (final); else unreachable, naming what each
+/// address said (worth another attempt: a node may be booting).
+fn round_failure(settings: &BrokerSettings, mut failures: Vec<MeshError>) -> MeshError {
+    if failures.len() <= 1 {
+        return failures.pop().unwrap_or_else(|| MeshError::Unreachable {
+            address: settings.address(),
+            reason: "no broker address to try".into(),
+        });
+    }
+    if failures
+        .iter()
+        .all(|error| matches!(error, MeshError::LoginRefused { .. }))
+    {
+        return MeshError::LoginRefused {
+            address: settings.address(),
+            user: settings.username.clone(),
+        };
+    }
+    let tried: Vec<String> = failures.iter().map(MeshError::per_address).collect();
+    MeshError::Unreachable {
+        address: settings.address(),
+        reason: tried.join("; "),
+    }
+}
+
 /// Declare one dripline exchange (topic, non-durable, not auto-delete, no arguments); with
 /// `nowait` the broker's answer is not awaited and a mismatch closes the channel later.
 pub(crate) async fn declare_exchange(
@@ -270,4 +278,61 @@ fn program_name() -> String {
                 .map(|name| name.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "dripline-tools".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(hosts: &[&str]) -> BrokerSettings {
+        BrokerSettings {
+            nodes: hosts
+                .iter()
+                .map(|host| BrokerNode {
+                    host: host.to_string(),
+                    port: 5672,
+                })
+                .collect(),
+            ..BrokerSettings::default()
+        }
+    }
+
+    fn refused(host: &str) -> MeshError {
+        MeshError::LoginRefused {
+            address: format!("{host}:5672"),
+            user: "guest".into(),
+        }
+    }
+
+    fn unreachable(host: &str) -> MeshError {
+        MeshError::Unreachable {
+            address: format!("{host}:5672"),
+            reason: "Connection refused".into(),
+        }
+    }
+
+    #[test]
+    fn one_address_keeps_its_own_error() {
+        let error = round_failure(&settings(&["a"]), vec![unreachable("a")]);
+        assert_eq!(
+            error.to_string(),
+            "cannot reach broker at a:5672: Connection refused"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_final_only_when_every_address_refuses() {
+        let both = settings(&["a", "b"]);
+        let error = round_failure(&both, vec![refused("a"), refused("b")]);
+        assert!(matches!(error, MeshError::LoginRefused { .. }), "{error}");
+        assert!(error.to_string().contains("a:5672,b:5672"), "{error}");
+        // A node that refused (booting?) beside one that is down: try again later.
+        let error = round_failure(&both, vec![refused("a"), unreachable("b")]);
+        assert!(error.is_connection_lost(), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "cannot reach broker at a:5672,b:5672: a:5672: refused user \"guest\"; \
+             b:5672: Connection refused"
+        );
+    }
 }

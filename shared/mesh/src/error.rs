@@ -85,6 +85,13 @@ impl MeshError {
         matches!(self, MeshError::Amqp { reason, .. } if reason.contains("PRECONDITION_FAILED"))
     }
 
+    /// True when the broker refused an exclusive queue that another connection holds (AMQP
+    /// 405 RESOURCE_LOCKED), e.g. a lost connection's queue the broker has not dropped yet.
+    pub fn is_resource_locked(&self) -> bool {
+        matches!(self, MeshError::Amqp { reason, .. }
+            if reason.contains("RESOURCE_LOCKED") || reason.contains("RESOURCE-LOCKED"))
+    }
+
     /// True when the broker itself is (still) unreachable or the connection dropped.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, MeshError::Unreachable { .. })

@@ -5,8 +5,9 @@
 //! - [`settings`]: where the broker is and how to log in ([`BrokerOptions`] → [`BrokerSettings`]),
 //!   from flags, environment, auth files and `~/.dripline_mesh.yaml`; passwords kept in
 //!   [`settings::Secret`].
-//! - [`MeshConnection`]: a connection opened with retries ([`Backoff`]) and clear errors
-//!   (`cannot reach broker at H:P: …`, `broker … refused user "x"`).
+//! - [`MeshConnection`]: a connection opened with retries ([`Backoff`]), each attempt trying
+//!   every address of the broker list once, and clear errors (`cannot reach broker at H:P: …`,
+//!   `broker … refused user "x"`); it knows the node it is on ([`MeshConnection::node`]).
 //! - [`Publisher`]: messages published (chunked when large) with publisher confirms.
 //! - [`RequestClient`]: requests with replies matched by correlation id; many in flight.
 //! - [`MessageStream`]: messages received from a queue, chunks reassembled.

@@ -323,4 +323,18 @@ mod tests {
         assert!(text.contains("dl_log_to_pg_batch_seconds_bucket{le=\"0.05\"} 1\n"));
         assert!(text.contains("dl_log_to_pg_batch_seconds_count 1\n"));
     }
+
+    #[test]
+    fn the_broker_node_is_labelled_while_connected() {
+        let metrics = Metrics::default();
+        assert!(!metrics.render().contains("dl_log_to_pg_broker_node{"));
+        metrics.broker_node(Some("[::1]:5672".into()));
+        let text = metrics.render();
+        assert!(
+            text.contains("dl_log_to_pg_broker_node{node=\"[::1]:5672\"} 1\n"),
+            "{text}"
+        );
+        metrics.broker_node(None);
+        assert!(!metrics.render().contains("dl_log_to_pg_broker_node{"));
+    }
 }

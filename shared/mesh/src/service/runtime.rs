@@ -103,6 +103,8 @@ enum End {
 struct Timers {
     heartbeat: Option<(Instant, Duration)>,
     endpoints: Vec<Option<(Instant, Duration)>>,
+    /// The connection was lost at least once (set-up refusals may then be transient).
+    reconnected: bool,
 }
 
 impl Timers {
@@ -222,13 +224,59 @@ impl Service {
         let mut timers = Timers {
             heartbeat,
             endpoints: vec![None; self.dispatcher.len()],
+            reconnected: false,
         };
         for index in 0..self.dispatcher.len() {
             timers.refresh(&self.dispatcher, index, now);
         }
         let mut connection = connection;
+        // Since when queue set-ups are refused because our queue still exists.
+        let mut locked_since: Option<Instant> = None;
+        let mut backoff = crate::Backoff::default();
         loop {
-            let end = self.serve(&connection, &mut shutdown, &mut timers).await?;
+            let end = match self.serve(&connection, &mut shutdown, &mut timers).await {
+                Ok(end) => {
+                    locked_since = None;
+                    backoff.reset();
+                    end
+                }
+                // After a reconnection (maybe to another cluster node) the exclusive queue of
+                // the lost connection may live on until the broker notices that connection is
+                // gone (its node's death, or two missed heartbeats): wait and try again, for as
+                // long as that can take (or for ever with max_connection_attempts 0), rather
+                // than take it for a second service.
+                Err(error)
+                    if error.is_resource_locked()
+                        && self.options.reconnect
+                        && timers.reconnected
+                        && still_waiting(
+                            *locked_since.get_or_insert_with(Instant::now),
+                            connection.settings().max_connection_attempts,
+                        ) =>
+                {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        "{error}; the lost connection's queue is not gone yet, trying again in \
+                         {delay:?}"
+                    );
+                    connection.close().await;
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    End::Lost(error)
+                }
+                // The connection died while setting up: a loss like any other (after a pause,
+                // in case the node keeps doing that).
+                Err(error) if self.options.reconnect && !connection.is_connected() => {
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    }
+                    End::Lost(as_lost(&connection.address(), error))
+                }
+                Err(error) => return Err(error),
+            };
             match end {
                 End::Shutdown => {
                     tracing::info!(service = %self.dispatcher.service_name(), "stopping");
@@ -237,6 +285,7 @@ impl Service {
                 }
                 End::Lost(error) if self.options.reconnect => {
                     tracing::warn!("{error}; reconnecting");
+                    timers.reconnected = true;
                     let settings = connection.settings().clone();
                     let name = self.dispatcher.service_name().to_string();
                     tokio::select! {
@@ -444,6 +493,16 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// How long a lost connection's queue may outlive it: the broker drops a silent connection
+/// after two missed heartbeats (we ask for 30 s), plus a margin.
+const LINGERING_QUEUE: Duration = Duration::from_secs(90);
+
+/// Whether to go on waiting for a lingering queue refused since `since` (for ever when the
+/// connection attempts are unlimited, `0`).
+fn still_waiting(since: Instant, attempts: u32) -> bool {
+    attempts == 0 || since.elapsed() < LINGERING_QUEUE
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
