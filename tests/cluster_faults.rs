@@ -203,8 +203,8 @@ fn the_logger_on_a_quorum_queue_loses_nothing_when_its_leader_is_killed() {
         loggers[1].stderr()
     );
 
-    cluster.kill9(leader);
     let killed = Instant::now();
+    cluster.kill9(leader);
     let at_kill = counter.rows();
     assert!(
         publishers.iter().any(|publisher| !publisher.is_finished()),
@@ -326,8 +326,8 @@ fn dl_serve_answers_through_another_node_when_its_node_is_killed() {
     );
 
     // Its node dies: it answers through another within the bound.
-    cluster.kill9(0);
     let killed = Instant::now();
+    cluster.kill9(0);
     let answered = wait_until(SERVE_MOVES_WITHIN, || {
         dl_get(&cluster, &vhost.name, 1, &endpoint)
     });
@@ -338,6 +338,12 @@ fn dl_serve_answers_through_another_node_when_its_node_is_killed() {
     assert!(
         answered,
         "dl-serve did not answer within {SERVE_MOVES_WITHIN:?} of its node's death: {}",
+        serve_stderr()
+    );
+    // It was on the killed node (not already elsewhere): it lost its connection.
+    assert!(
+        serve_stderr().contains("reconnecting"),
+        "dl-serve never lost its connection: {}",
         serve_stderr()
     );
 
