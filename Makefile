@@ -78,10 +78,10 @@ BENCH_BIN = $(TARGET_DIR)/release/bench-bin
 
 bench-bin:
 	$(CARGO) build --release -p dripline-tools
-	$(CARGO) build --release -p dripline-e2e --bin bare-consume --bin hostile-flood
+	$(CARGO) build --release -p dripline-e2e --bin bare-consume --bin hostile-flood --bin rabbit-cluster
 	@set -e; dir="$(BENCH_BIN)"; mkdir -p "$$dir"; \
 	for program in $(PROGRAMS); do ln -sf ../dripline-tools "$$dir/$$program"; done; \
-	for helper in bare-consume hostile-flood; do ln -sf "../$$helper" "$$dir/$$helper"; done
+	for helper in bare-consume hostile-flood rabbit-cluster; do ln -sf "../$$helper" "$$dir/$$helper"; done
 
 bench: services bench-bin
 	@set -e; export BIN_DIR="$(BENCH_BIN)"; for script in bench/*.sh; do \

@@ -3,6 +3,7 @@
 //! killed when a test ends (even by a failed assertion).
 
 pub mod private_services;
+pub mod rabbit_cluster;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};

@@ -19,7 +19,7 @@ use crate::{free_port, unique_name, wait_until};
 /// How long a private server may take to start or stop on a loaded 2-core machine.
 const START_LIMIT: Duration = Duration::from_secs(90);
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -28,7 +28,7 @@ fn is_root() -> bool {
 }
 
 /// `command` run as `user` when we are root (servers refuse to run as root), else as is.
-fn as_user(user: &str, program: &str) -> Command {
+pub(crate) fn as_user(user: &str, program: &str) -> Command {
     if is_root() {
         let mut command = Command::new("runuser");
         command.args(["-u", user, "--", program]);
@@ -39,7 +39,7 @@ fn as_user(user: &str, program: &str) -> Command {
 }
 
 /// Give `dir` to `user` when we are root.
-fn hand_over(dir: &Path, user: &str) {
+pub(crate) fn hand_over(dir: &Path, user: &str) {
     if is_root() {
         let status = Command::new("chown")
             .args(["-R", &format!("{user}:{user}")])
@@ -50,7 +50,8 @@ fn hand_over(dir: &Path, user: &str) {
     }
 }
 
-fn checked(what: &str, output: std::io::Result<Output>) -> Output {
+/// The output of a finished `what`; panics with its status and output unless it succeeded.
+pub(crate) fn checked(what: &str, output: std::io::Result<Output>) -> Output {
     let output = output.unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         output.status.success(),
@@ -62,7 +63,8 @@ fn checked(what: &str, output: std::io::Result<Output>) -> Output {
     output
 }
 
-fn port_open(port: u16) -> bool {
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+pub(crate) fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
