@@ -40,6 +40,7 @@ fn programs() -> Vec<(&'static str, Vec<String>)> {
         ),
         ("dl-plot", words(&["--since", "1h"])),
         ("dl-top", words(&["sensor_value.exit_status_test"])),
+        ("dl-history", words(&["partitions"])),
     ]
 }
 
@@ -48,7 +49,10 @@ fn is_request_tool(program: &str) -> bool {
 }
 
 fn uses_broker(program: &str) -> bool {
-    !matches!(program, "dl-export" | "dl-log-to-pg" | "dl-plot")
+    !matches!(
+        program,
+        "dl-export" | "dl-log-to-pg" | "dl-plot" | "dl-history"
+    )
 }
 
 /// Run `program args… extra…` with a clean environment plus `env`; (status, stderr).

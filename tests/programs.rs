@@ -24,5 +24,6 @@ pub fn programs() -> Vec<clap::Command> {
         dl_watch::Args::command(),
         dl_plot::Args::command(),
         dl_top::Args::command(),
+        dl_history::Args::command(),
     ]
 }

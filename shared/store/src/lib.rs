@@ -22,6 +22,10 @@
 //! - [`schema`]: the dripline `numeric_data` table (PROTOCOL.md §A6.4), our recommended pair
 //!   of tables ([`SensorTables`]: `numeric_data` with a unique `message_id`, and `json_data`),
 //!   [`TableName`], and [`init_schema`] (and [`init_schema_blocking`]) which creates them.
+//! - [`partition`]: time-partitioned sensor tables ([`partition::Period`]: month, week, day),
+//!   their partitions listed, created ahead (rows of a new partition's range moved out of the
+//!   default partition in the same transaction) and dropped; used by
+//!   [`init_schema_partitioned`], `dl-log-to-pg` and `dl-history`.
 //! - [`ingest`]: [`SensorWriter`], the batched writer behind `dl-log-to-pg`: binary COPY,
 //!   one transaction per batch, redelivered alerts recognised by [`message_key`].
 //! - [`time`]: the time grammar the tools share (`24h`, `2026-11-25T00:00:00Z`, `2026-11-25`,
@@ -59,6 +63,7 @@ pub mod copy;
 mod error;
 pub mod export;
 pub mod ingest;
+pub mod partition;
 mod pgpass;
 pub mod rollup;
 pub mod schema;
@@ -71,7 +76,10 @@ pub use connect::{connect, connect_async, create_database, ConnectionTask};
 pub use error::StoreError;
 pub use export::ExportQuery;
 pub use ingest::{message_key, JsonRow, NumericRow, SensorWriter, Written};
-pub use schema::{init_schema, init_schema_blocking, table_exists, SensorTables, TableName};
+pub use schema::{
+    init_schema, init_schema_blocking, init_schema_partitioned, table_exists, SensorTables,
+    TableName,
+};
 pub use time::{TimeSpec, TimeZone};
 
 /// Re-exported so that users of this crate name the same client types.

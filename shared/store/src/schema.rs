@@ -41,8 +41,13 @@
 //!         UNIQUE (sensor_name, "timestamp", message_id)
 //! );
 //! ```
+//!
+//! [`init_schema_partitioned`] makes the same two tables partitioned by time (`PARTITION BY
+//! RANGE ("timestamp")`, see [`crate::partition`]): same columns, same unique key (it holds
+//! the partition key already, as PostgreSQL requires), same names.
 
 use crate::error::StoreError;
+use crate::partition;
 use crate::sql::{escape_identifier, escape_literal};
 use std::fmt;
 use std::str::FromStr;
@@ -173,6 +178,21 @@ impl Default for SensorTables {
 /// `message_id`) only the `(sensor_name, "timestamp")` index is added, if it has no such index;
 /// columns are left alone.
 pub fn create_statements(tables: &SensorTables) -> Vec<String> {
+    let mut statements = create_schemas(tables);
+    statements.push(create_table(&tables.numeric, NUMERIC_VALUES));
+    statements.push(create_index(&tables.numeric));
+    statements.push(create_table(&tables.json, JSON_VALUES));
+    statements.push(create_index(&tables.json));
+    statements
+}
+
+/// The value columns of the numeric table, between `"timestamp"` and `message_id`.
+const NUMERIC_VALUES: &str = "value_raw double precision NOT NULL,\n    value_cal double precision";
+/// The value column of the JSON table.
+const JSON_VALUES: &str = "payload jsonb NOT NULL";
+
+/// `CREATE SCHEMA IF NOT EXISTS` for each schema the tables name.
+fn create_schemas(tables: &SensorTables) -> Vec<String> {
     let mut statements = Vec::new();
     let mut schemas: Vec<&String> = Vec::new();
     for table in [&tables.numeric, &tables.json] {
@@ -186,13 +206,6 @@ pub fn create_statements(tables: &SensorTables) -> Vec<String> {
             }
         }
     }
-    statements.push(create_table(
-        &tables.numeric,
-        "value_raw double precision NOT NULL,\n    value_cal double precision",
-    ));
-    statements.push(create_index(&tables.numeric));
-    statements.push(create_table(&tables.json, "payload jsonb NOT NULL"));
-    statements.push(create_index(&tables.json));
     statements
 }
 
@@ -255,6 +268,79 @@ pub async fn init_schema(
     }
     // The rollups (1 minute, 1 hour) of the numeric table, and the trigger that keeps them.
     crate::rollup::init(client, &tables.numeric).await
+}
+
+/// [`init_schema`], with both tables partitioned by `period` when they are created (see
+/// [`crate::partition`]), and their partitions from the current period to
+/// [`partition::AHEAD`] periods ahead. A table that exists already is left as it is (a plain
+/// one is named in a warning: `dl-history migrate` partitions it); its partitions are created
+/// ahead if it is partitioned by us.
+pub async fn init_schema_partitioned(
+    client: &mut tokio_postgres::Client,
+    tables: &SensorTables,
+    period: partition::Period,
+) -> Result<(), StoreError> {
+    let fail = |e: tokio_postgres::Error| StoreError::query(creating(tables), &e);
+    for table in [&tables.numeric, &tables.json] {
+        partition::check_name(table)?;
+    }
+    for statement in create_schemas(tables) {
+        client.batch_execute(&statement).await.map_err(fail)?;
+    }
+    for (table, values) in [
+        (&tables.numeric, NUMERIC_VALUES),
+        (&tables.json, JSON_VALUES),
+    ] {
+        match partition::layout(client, table).await? {
+            partition::Layout::Missing => {
+                let mut statements =
+                    partition::partitioned_statements(table, &create_table(table, values), period);
+                statements.push(create_index(table));
+                let transaction = client.transaction().await.map_err(fail)?;
+                for statement in statements {
+                    transaction.batch_execute(&statement).await.map_err(fail)?;
+                }
+                transaction.commit().await.map_err(fail)?;
+            }
+            partition::Layout::Plain => {
+                tracing::warn!(
+                    %table,
+                    "the table exists and is not partitioned; left as it is (dl-history migrate \
+                     --partition {period} partitions it in place)"
+                );
+                client
+                    .batch_execute(&create_index(table))
+                    .await
+                    .map_err(fail)?;
+            }
+            partition::Layout::Partitioned { .. } | partition::Layout::Foreign => {}
+        }
+        if let partition::Layout::Partitioned {
+            period: Some(existing),
+        } = partition::layout(client, table).await?
+        {
+            if existing != period {
+                tracing::warn!(%table, "the table is partitioned by {existing}, not {period}; left so");
+            }
+            ensure_ahead(client, table, existing).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Create the partitions of `table` from the current period to [`partition::AHEAD`] periods
+/// ahead (by the local clock); the partitions created.
+pub async fn ensure_ahead(
+    client: &mut tokio_postgres::Client,
+    table: &TableName,
+    period: partition::Period,
+) -> Result<Vec<partition::Created>, StoreError> {
+    let now = chrono::Utc::now();
+    let mut until = period.start_of(now);
+    for _ in 0..partition::AHEAD {
+        until = period.next(until);
+    }
+    partition::ensure(client, table, period, now, until).await
 }
 
 /// [`init_schema`] for a synchronous client (set-up scripts, tests).

@@ -23,6 +23,7 @@ const PROGRAMS: &[(&str, Main)] = &[
     ("dl-cmd", dl_cmd::main),
     ("dl-export", dl_export::main),
     ("dl-get", dl_get::main),
+    ("dl-history", dl_history::main),
     ("dl-list", dl_list::main),
     ("dl-listen", dl_listen::main),
     ("dl-log-to-pg", dl_log_to_pg::main),

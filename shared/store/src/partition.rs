@@ -1,0 +1,638 @@
+//! Time partitions of the sensor tables: years of history without one ever-growing table.
+//!
+//! A partitioned `numeric_data` (and `json_data`) is a PostgreSQL declaratively partitioned
+//! table, `PARTITION BY RANGE ("timestamp")`, with the same columns, the same unique key and the
+//! same name as the plain one, so every query (the controls guide's, Grafana's, `dl-export`'s)
+//! reads it unchanged and the planner skips the partitions outside a query's time range.
+//!
+//! - One partition per UTC [`Period`] (month, ISO week from Monday, or day), named
+//!   `<table>_pYYYYMMDD` after its first day ([`partition_name`]).
+//! - `<table>_default`, the DEFAULT partition, catches a row for a time that has no partition
+//!   yet (a clock far ahead, an old file loaded with `dl-log-to-pg --stdin`): a row is never
+//!   refused for want of a partition. [`ensure`] moves such rows into the partition it creates
+//!   for their period.
+//! - The parent's comment records the period (`dripline: partitioned by month`), so the logger
+//!   and `dl-history` know which partitions to create ahead ([`layout`]).
+//!
+//! ## The unique key
+//!
+//! PostgreSQL requires a unique key on a partitioned table to contain the partition key. Ours,
+//! `(sensor_name, "timestamp", message_id)` (see [`crate::schema`]), already does, so the
+//! partitioned table keeps it unchanged, and with it the logger's at-least-once deduplication
+//! (`ON CONFLICT (sensor_name, "timestamp", message_id) DO NOTHING`): a redelivered alert
+//! repeats its routing key, its `timestamp` header and its message id, so it is routed to the
+//! same partition as its first copy and meets that row's key there. A key without the time,
+//! such as `UNIQUE (message_id)`, is not possible on a partitioned table (and would be only
+//! per partition).
+//!
+//! ## Creating a partition when the default holds rows of its range
+//!
+//! PostgreSQL refuses to create a partition while the default partition holds rows of its range
+//! ("updated partition constraint for default partition would be violated"). [`ensure`]
+//! therefore creates each partition in one transaction that takes the rows of that range out of
+//! the default (`DELETE … RETURNING` into a temporary table), creates the partition (which scans
+//! the default, now without them), and inserts them again, routed into the new partition:
+//! readers see the rows in the default or in the partition, never in neither. Its cost is the
+//! rows moved plus one scan of the default, which is small when partitions are created ahead
+//! (the logger does, see [`AHEAD`]). The other way, creating a partition on the spot before
+//! each insert, would put catalog work (and its locks) on the logger's path for every new period
+//! and hostile timestamps (years apart) would create a partition each; the default partition
+//! takes any time at the cost of one insert, and the partitions are made once, ahead.
+//!
+//! ## Indexes
+//!
+//! Each partition gets the key's index, `(sensor_name, "timestamp", message_id)`, which also
+//! serves "one sensor, a time range". A time range over all sensors is served by partition
+//! pruning plus a scan of the partitions left; BRIN on `"timestamp"` was measured against it
+//! (see the README's dl-history section) and not added.
+
+use crate::error::StoreError;
+use crate::schema::TableName;
+use crate::sql::{escape_identifier, escape_literal};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use std::fmt;
+use std::str::FromStr;
+use tokio_postgres::Client;
+
+/// How many periods ahead of the current one the logger keeps partitions for (the current
+/// one plus this many).
+pub const AHEAD: u32 = 2;
+
+/// The most partitions one [`ensure`] call creates: a bound on what a hostile or mistaken range
+/// can do to the catalog (1000 partitions is 83 years of months, or 2.7 years of days).
+pub const MAX_CREATE: usize = 1000;
+
+/// The longest table name a partitioned table may have: `<table>_pYYYYMMDD` must fit in
+/// PostgreSQL's 63 bytes, or names would be cut and collide.
+pub const MAX_TABLE_NAME: usize = 63 - "_pYYYYMMDD".len();
+
+/// The comment on a partitioned parent that records its period.
+const COMMENT_PREFIX: &str = "dripline: partitioned by ";
+
+/// The length of each partition, in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    /// Calendar months.
+    Month,
+    /// ISO weeks, Monday to Monday.
+    Week,
+    /// Days.
+    Day,
+}
+
+impl Period {
+    /// The name used on the command line and in the table comment.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Month => "month",
+            Period::Week => "week",
+            Period::Day => "day",
+        }
+    }
+
+    /// The start of the period holding `time`.
+    pub fn start_of(self, time: DateTime<Utc>) -> DateTime<Utc> {
+        let date = time.date_naive();
+        let first = match self {
+            Period::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date),
+            Period::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
+            Period::Day => date,
+        };
+        midnight(first)
+    }
+
+    /// The start of the period after the one starting at `start`.
+    pub fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        let date = start.date_naive();
+        let next = match self {
+            Period::Month => date
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(date),
+            Period::Week => date + Duration::days(7),
+            Period::Day => date + Duration::days(1),
+        };
+        midnight(next)
+    }
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Period {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "month" => Ok(Period::Month),
+            "week" => Ok(Period::Week),
+            "day" => Ok(Period::Day),
+            _ => Err(format!(
+                "'{text}' is not a partition period (expected month, week or day)"
+            )),
+        }
+    }
+}
+
+/// The partition of `table` for the period starting at `start`: `<table>_pYYYYMMDD`, in the
+/// same schema.
+pub fn partition_name(table: &TableName, start: DateTime<Utc>) -> TableName {
+    sibling(table, &format!("_p{}", start.format("%Y%m%d")))
+}
+
+/// The default partition of `table`: `<table>_default`.
+pub fn default_name(table: &TableName) -> TableName {
+    sibling(table, "_default")
+}
+
+/// The partition a migration makes of the whole old plain table: `<table>_legacy`.
+pub fn legacy_name(table: &TableName) -> TableName {
+    sibling(table, "_legacy")
+}
+
+fn sibling(table: &TableName, suffix: &str) -> TableName {
+    TableName {
+        schema: table.schema.clone(),
+        name: format!("{}{suffix}", table.name),
+    }
+}
+
+/// A table name too long for its partitions' names.
+pub fn check_name(table: &TableName) -> Result<(), StoreError> {
+    if table.name.len() > MAX_TABLE_NAME {
+        return Err(StoreError::Query {
+            what: format!("partitioning {table}"),
+            reason: format!(
+                "the table name is over {MAX_TABLE_NAME} bytes, too long for its partitions' \
+                 names (<table>_pYYYYMMDD must fit in 63)"
+            ),
+            code: Some("42622".to_string()),
+            connection_lost: false,
+        });
+    }
+    Ok(())
+}
+
+/// The SQL literal of an instant, as partition bounds take it.
+fn bound(time: DateTime<Utc>) -> String {
+    escape_literal(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The clause that turns `CREATE TABLE t (…)` into a partitioned table, and the statements that
+/// follow it (the period comment and the default partition). `create_table` is the table's
+/// `CREATE TABLE IF NOT EXISTS … (…)` statement.
+pub fn partitioned_statements(
+    table: &TableName,
+    create_table: &str,
+    period: Period,
+) -> Vec<String> {
+    vec![
+        format!("{create_table} PARTITION BY RANGE (\"timestamp\")"),
+        comment_statement(table, period),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
+            default_name(table).sql(),
+            table.sql()
+        ),
+    ]
+}
+
+/// `COMMENT ON TABLE` recording the period.
+pub fn comment_statement(table: &TableName, period: Period) -> String {
+    format!(
+        "COMMENT ON TABLE {} IS {}",
+        table.sql(),
+        escape_literal(&format!("{COMMENT_PREFIX}{period}"))
+    )
+}
+
+/// What a table is, for partitioning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// There is no such table.
+    Missing,
+    /// A plain table (or a view, or anything not partitioned).
+    Plain,
+    /// Partitioned by range on `"timestamp"`; `period` from the comment, `None` when the
+    /// comment is not ours (then no partitions are created for it).
+    Partitioned {
+        /// The partition length.
+        period: Option<Period>,
+    },
+    /// Partitioned in another way (other column, list or hash): left alone.
+    Foreign,
+}
+
+/// Look at `table`: plain, partitioned by us (and how), or something else.
+pub async fn layout(client: &Client, table: &TableName) -> Result<Layout, StoreError> {
+    let fail =
+        |e: tokio_postgres::Error| StoreError::query(format!("looking up table {table}"), &e);
+    let row = client
+        .query_opt(
+            "SELECT c.relkind::text,
+                    obj_description(c.oid, 'pg_class'),
+                    p.partstrat::text = 'r' AND p.partnatts = 1
+                      AND p.partattrs[0] = (SELECT attnum FROM pg_attribute
+                                            WHERE attrelid = c.oid AND attname = 'timestamp')
+             FROM pg_class c LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+             WHERE c.oid = to_regclass($1)",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?;
+    let Some(row) = row else {
+        return Ok(Layout::Missing);
+    };
+    let kind: String = row.get(0);
+    if kind != "p" {
+        return Ok(Layout::Plain);
+    }
+    if row.get::<_, Option<bool>>(2) != Some(true) {
+        return Ok(Layout::Foreign);
+    }
+    let period = row
+        .get::<_, Option<String>>(1)
+        .and_then(|comment| comment.strip_prefix(COMMENT_PREFIX)?.trim().parse().ok());
+    Ok(Layout::Partitioned { period })
+}
+
+/// One partition of a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partition {
+    /// The partition's own table.
+    pub table: TableName,
+    /// Its lower bound (inclusive); `None` for MINVALUE or the default partition.
+    pub from: Option<DateTime<Utc>>,
+    /// Its upper bound (exclusive); `None` for MAXVALUE or the default partition.
+    pub to: Option<DateTime<Utc>>,
+    /// The DEFAULT partition.
+    pub is_default: bool,
+    /// The planner's row estimate (`pg_class.reltuples`; -1 when never analysed).
+    pub rows_estimate: i64,
+    /// Table, index and TOAST bytes on disk.
+    pub bytes: i64,
+}
+
+/// The partitions of `table`, by lower bound (the default last). Empty for a plain table.
+pub async fn list(client: &Client, table: &TableName) -> Result<Vec<Partition>, StoreError> {
+    let fail = |e: tokio_postgres::Error| {
+        StoreError::query(format!("listing the partitions of {table}"), &e)
+    };
+    // pg_get_expr prints the bounds in the session's TimeZone and DateStyle, and the cast reads
+    // them back in the same session, so the round trip holds whatever those are.
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, b.bound = 'DEFAULT',
+                    substring(b.bound from $$FROM \\('([^']*)'\\)$$)::timestamptz,
+                    substring(b.bound from $$TO \\('([^']*)'\\)$$)::timestamptz,
+                    c.reltuples::bigint, pg_total_relation_size(c.oid)
+             FROM pg_inherits i
+             JOIN pg_class c ON c.oid = i.inhrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+             WHERE i.inhparent = to_regclass($1)
+             ORDER BY 3, 4 NULLS FIRST",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?;
+    Ok(rows
+        .iter()
+        .map(|row| Partition {
+            table: TableName::qualified(row.get::<_, String>(0), row.get::<_, String>(1)),
+            is_default: row.get(2),
+            from: row.get(3),
+            to: row.get(4),
+            rows_estimate: row.get(5),
+            bytes: row.get(6),
+        })
+        .collect())
+}
+
+/// A partition [`ensure`] created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created {
+    /// The new partition.
+    pub table: TableName,
+    /// Its first instant.
+    pub from: DateTime<Utc>,
+    /// The first instant after it.
+    pub to: DateTime<Utc>,
+    /// Rows moved into it out of the default partition.
+    pub moved: u64,
+}
+
+/// The period starts from the one holding `from` to the one holding `until`, at most
+/// [`MAX_CREATE`] of them.
+pub fn starts(period: Period, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut starts = Vec::new();
+    let mut start = period.start_of(from);
+    while start <= until && starts.len() < MAX_CREATE {
+        starts.push(start);
+        let next = period.next(start);
+        if next <= start {
+            break;
+        }
+        start = next;
+    }
+    starts
+}
+
+/// Make sure `table` has a partition for every period from the one holding `from` to the one
+/// holding `until` (at most [`MAX_CREATE`]); see [`ensure_starts`].
+pub async fn ensure(
+    client: &mut Client,
+    table: &TableName,
+    period: Period,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<Created>, StoreError> {
+    ensure_starts(client, table, period, &starts(period, from, until)).await
+}
+
+/// Make sure `table` has a partition for each period starting at one of `starts` (at most
+/// [`MAX_CREATE`] are created), creating the missing ones, each in its own transaction with
+/// the rows of its range moved out of the default partition. Periods that overlap an existing
+/// partition (a legacy one, or one made by hand) are skipped. Safe to run from several
+/// processes at once: an advisory lock per table serialises the creations.
+pub async fn ensure_starts(
+    client: &mut Client,
+    table: &TableName,
+    period: Period,
+    starts: &[DateTime<Utc>],
+) -> Result<Vec<Created>, StoreError> {
+    check_name(table)?;
+    let mut created = Vec::new();
+    if starts.is_empty() {
+        return Ok(created);
+    }
+    let existing = list(client, table).await?;
+    for &start in starts.iter().take(MAX_CREATE) {
+        let start = period.start_of(start);
+        let end = period.next(start);
+        if overlaps(&existing, start, end) || created.iter().any(|c: &Created| c.from == start) {
+            continue;
+        }
+        if let Some(one) = create_one(client, table, start, end).await? {
+            created.push(one);
+        }
+    }
+    Ok(created)
+}
+
+/// The starts of the periods that rows in the default partition of `table` belong to (at most
+/// [`MAX_CREATE`], oldest first): what [`ensure_starts`] needs to empty it. Scans the default
+/// partition, which is small while partitions are made ahead.
+pub async fn default_periods(
+    client: &Client,
+    table: &TableName,
+    period: Period,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    let fail = |e: tokio_postgres::Error| {
+        StoreError::query(format!("reading the default partition of {table}"), &e)
+    };
+    let default: Option<String> = client
+        .query_opt(
+            "SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?
+        .map(|row| row.get(0));
+    let Some(default) = default else {
+        return Ok(Vec::new());
+    };
+    let unit = match period {
+        Period::Month => "month",
+        Period::Week => "week",
+        Period::Day => "day",
+    };
+    // Only times a partition can be named for (not infinity, nor years chrono cannot hold).
+    let rows = client
+        .query(
+            &format!(
+                "SELECT DISTINCT date_trunc('{unit}', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start
+                 FROM {default} WHERE \"timestamp\" BETWEEN '0001-01-01Z' AND '200000-01-01Z'
+                 ORDER BY start LIMIT {MAX_CREATE}"
+            ),
+            &[],
+        )
+        .await
+        .map_err(fail)?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Whether a non-default partition overlaps `[start, end)`.
+fn overlaps(partitions: &[Partition], start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    partitions
+        .iter()
+        .filter(|p| !p.is_default)
+        .any(|p| p.from.is_none_or(|from| from < end) && p.to.is_none_or(|to| to > start))
+}
+
+/// Create the partition `[start, end)` of `table` in one transaction, moving the default's rows
+/// of that range into it. `None` when another process made it (or an overlapping one) first.
+async fn create_one(
+    client: &mut Client,
+    table: &TableName,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Option<Created>, StoreError> {
+    let partition = partition_name(table, start);
+    let what = format!("creating partition {partition}");
+    let fail = |e: tokio_postgres::Error| StoreError::query(&what, &e);
+    let transaction = client.transaction().await.map_err(fail)?;
+    transaction
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtext('dripline partitions ' || $1::regclass::oid::text))",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?;
+    // Under the lock: another process may have made it (or another covering one) meanwhile.
+    let taken = transaction
+        .query_one(
+            "SELECT EXISTS (
+                 SELECT 1 FROM pg_inherits i
+                 JOIN pg_class c ON c.oid = i.inhrelid
+                 CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+                 WHERE i.inhparent = $1::regclass AND b.bound <> 'DEFAULT'
+                   AND coalesce(substring(b.bound from $$FROM \\('([^']*)'\\)$$)::timestamptz < $3, true)
+                   AND coalesce(substring(b.bound from $$TO \\('([^']*)'\\)$$)::timestamptz > $2, true))
+             OR to_regclass($4) IS NOT NULL",
+            &[&table.sql(), &start, &end, &partition.sql()],
+        )
+        .await
+        .map_err(fail)?;
+    if taken.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    // The default partition by its real name (it may not be <table>_default).
+    let default: Option<String> = transaction
+        .query_opt(
+            "SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'",
+            &[&table.sql()],
+        )
+        .await
+        .map_err(fail)?
+        .map(|row| row.get(0));
+    let range = format!(
+        "\"timestamp\" >= {} AND \"timestamp\" < {}",
+        bound(start),
+        bound(end)
+    );
+    let mut moved = 0;
+    if let Some(default) = &default {
+        transaction
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS dl_partition_moving (LIKE {}) ON COMMIT DROP",
+                table.sql()
+            ))
+            .await
+            .map_err(fail)?;
+        moved = transaction
+            .execute(
+                &format!(
+                    "WITH moved AS (DELETE FROM {default} WHERE {range} RETURNING *)
+                     INSERT INTO dl_partition_moving SELECT * FROM moved"
+                ),
+                &[],
+            )
+            .await
+            .map_err(fail)?;
+    }
+    transaction
+        .batch_execute(&format!(
+            "CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})",
+            partition.sql(),
+            table.sql(),
+            bound(start),
+            bound(end)
+        ))
+        .await
+        .map_err(fail)?;
+    if moved > 0 {
+        transaction
+            .batch_execute(&format!(
+                "INSERT INTO {} SELECT * FROM dl_partition_moving",
+                partition.sql()
+            ))
+            .await
+            .map_err(fail)?;
+    }
+    transaction.commit().await.map_err(fail)?;
+    tracing::info!(partition = %partition, from = %start, to = %end, moved, "created partition");
+    Ok(Some(Created {
+        table: partition,
+        from: start,
+        to: end,
+        moved,
+    }))
+}
+
+/// Drop one partition of `table` (detach, then drop, in one transaction).
+pub async fn drop_partition(
+    client: &mut Client,
+    table: &TableName,
+    partition: &TableName,
+) -> Result<(), StoreError> {
+    let what = format!("dropping partition {partition}");
+    let fail = |e: tokio_postgres::Error| StoreError::query(&what, &e);
+    let transaction = client.transaction().await.map_err(fail)?;
+    transaction
+        .batch_execute(&format!(
+            "ALTER TABLE {} DETACH PARTITION {}; DROP TABLE {}",
+            table.sql(),
+            partition.sql(),
+            partition.sql()
+        ))
+        .await
+        .map_err(fail)?;
+    transaction.commit().await.map_err(fail)
+}
+
+/// Escape a partition's name for SQL built elsewhere.
+pub fn quoted(name: &str) -> String {
+    escape_identifier(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn periods_start_and_follow() {
+        let t = at("2026-12-07T03:30:00Z"); // a Monday
+        assert_eq!(Period::Month.start_of(t), at("2026-12-01T00:00:00Z"));
+        assert_eq!(
+            Period::Month.next(at("2026-12-01T00:00:00Z")),
+            at("2027-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            Period::Week.start_of(at("2026-12-13T23:59:59Z")),
+            at("2026-12-07T00:00:00Z")
+        );
+        assert_eq!(
+            Period::Week.next(at("2026-12-07T00:00:00Z")),
+            at("2026-12-14T00:00:00Z")
+        );
+        assert_eq!(Period::Day.start_of(t), at("2026-12-07T00:00:00Z"));
+        assert_eq!(
+            Period::Day.next(at("2028-02-28T00:00:00Z")),
+            at("2028-02-29T00:00:00Z")
+        );
+        assert_eq!("week".parse::<Period>(), Ok(Period::Week));
+        assert!("year"
+            .parse::<Period>()
+            .unwrap_err()
+            .contains("month, week or day"));
+    }
+
+    #[test]
+    fn names_and_bounds() {
+        let table = TableName::qualified("s", "numeric_data");
+        assert_eq!(
+            partition_name(&table, at("2026-12-01T00:00:00Z")).sql(),
+            "\"s\".\"numeric_data_p20261201\""
+        );
+        assert_eq!(default_name(&table).name, "numeric_data_default");
+        assert_eq!(bound(at("2026-12-01T00:00:00Z")), "'2026-12-01T00:00:00Z'");
+        assert!(check_name(&TableName::new("x".repeat(54))).is_err());
+        assert!(check_name(&TableName::new("x".repeat(53))).is_ok());
+    }
+
+    #[test]
+    fn starts_are_bounded() {
+        let all = starts(
+            Period::Day,
+            at("1970-01-01T00:00:00Z"),
+            at("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(all.len(), MAX_CREATE);
+        let three = starts(
+            Period::Month,
+            at("2026-12-07T00:00:00Z"),
+            at("2027-02-03T00:00:00Z"),
+        );
+        assert_eq!(three.len(), 3);
+        assert!(starts(
+            Period::Day,
+            at("2026-01-02T00:00:00Z"),
+            at("2026-01-01T00:00:00Z")
+        )
+        .is_empty());
+    }
+}
