@@ -542,7 +542,7 @@ impl ExportQuery {
             )
         };
         let mut sources = Vec::new();
-        if lo.is_some() {
+        if lo != since {
             sources.push(raw(since, lo));
         }
         let hour = Level::Hour.micros();

@@ -80,7 +80,7 @@ pub const PARTIALS: &str = "count, count_cal, sum_raw, sum_cal, min_raw, max_raw
 
 /// One raw row as a partial aggregate of itself (the columns of [`PARTIALS`]), over a raw
 /// table's columns.
-pub const RAW_AS_PARTIALS: &str = "1::int8 AS count, (value_cal IS NOT NULL)::int8 AS count_cal, value_raw::numeric AS sum_raw, value_cal::numeric AS sum_cal, value_raw AS min_raw, value_raw AS max_raw, value_cal AS min_cal, value_cal AS max_cal, extract(epoch FROM \"timestamp\")::float8 AS first_at, value_raw AS first_raw, value_cal AS first_cal, extract(epoch FROM \"timestamp\")::float8 AS last_at, value_raw AS last_raw, value_cal AS last_cal";
+pub const RAW_AS_PARTIALS: &str = "1::int8 AS count, (value_cal IS NOT NULL)::int4::int8 AS count_cal, value_raw::numeric AS sum_raw, value_cal::numeric AS sum_cal, value_raw AS min_raw, value_raw AS max_raw, value_cal AS min_cal, value_cal AS max_cal, extract(epoch FROM \"timestamp\")::float8 AS first_at, value_raw AS first_raw, value_cal AS first_cal, extract(epoch FROM \"timestamp\")::float8 AS last_at, value_raw AS last_raw, value_cal AS last_cal";
 
 /// Partials combined over a group (the columns of [`PARTIALS`], in order): what a rollup row
 /// of a wider bucket holds.
