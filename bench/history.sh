@@ -23,7 +23,9 @@
 # python3, hyperfine (installed from Debian as root when missing).
 # Settings: ROWS, SMALL_ROWS, RUNS (default 5), PG (base URL without database, default
 # postgresql://postgres:postgres@127.0.0.1:5432), BENCH_HISTORY_DB: a database to keep and
-# reuse (generated once, not dropped), for running the figures again without generating.
+# reuse (generated once, not dropped), for running the figures again without generating;
+# BENCH_HISTORY_PHASE=generate stops after generating, BENCH_HISTORY_ONLY="plain50 part50"
+# generates only those (two generators may then run side by side on one kept database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.bash
@@ -69,6 +71,7 @@ T=$(psql_ -c "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z
 # generate SCHEMA ROWS plain|partitioned: the history in SCHEMA.numeric_data (once).
 generate() {
   local schema=$1 rows=$2 layout=$3 table="$1.numeric_data"
+  if [ -n "${BENCH_HISTORY_ONLY:-}" ] && [[ " $BENCH_HISTORY_ONLY " != *" $schema "* ]]; then return; fi
   if [ "$(psql_ -c "SELECT to_regclass('$schema.bench_done') IS NOT NULL")" = t ]; then return; fi
   log "generating $rows rows into $table ($layout)"
   psql_ -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"

@@ -20,7 +20,7 @@
 //!   whoever writes: `dl-log-to-pg`, dripline-python's logger, `psql`. A late alert (hours or
 //!   months old) marks its old minute like any other, so late rows need no time window.
 //! - `<table>_rollup_state`: the backfill cursor for the rows that were in the table before
-//!   the trigger was made (`sensor_name`, then time, in chunks).
+//!   the trigger was made (by time, in chunks).
 //!
 //! ## Refreshing
 //!
@@ -157,13 +157,16 @@ impl RollupTables {
         ));
         // One row: the backfill cursor. `done` once every row that predates the trigger is in.
         statements.push(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    one boolean PRIMARY KEY DEFAULT true CHECK (one),\n    done boolean NOT NULL DEFAULT false,\n    cursor_sensor text COLLATE \"C\",\n    cursor_time timestamp with time zone\n)",
+            "CREATE TABLE IF NOT EXISTS {} (\n    one boolean PRIMARY KEY DEFAULT true CHECK (one),\n    done boolean NOT NULL DEFAULT false,\n    cursor_time timestamp with time zone,\n    end_time timestamp with time zone\n)",
             self.state.sql()
         ));
         // A writer that meets a mark (an unrolled minute) bumps its seq, so that a refresh
-        // running at the same time knows not to clear it.
+        // running at the same time knows not to clear it. SECURITY DEFINER: a writer needs
+        // no right on the dirty table (the logger's role may only INSERT into its tables);
+        // the search path is pinned to the one at creation, as such a function must.
         statements.push(format!(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $dripline$
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path FROM CURRENT AS $dripline$
 BEGIN
     INSERT INTO {dirty} AS d (sensor_name, bucket)
     SELECT DISTINCT sensor_name, {minute} FROM dripline_new_rows
@@ -237,8 +240,10 @@ fn trigger_sql(tables: &RollupTables) -> String {
         CREATE TRIGGER {trigger} AFTER INSERT ON {raw}
             REFERENCING NEW TABLE AS dripline_new_rows
             FOR EACH STATEMENT EXECUTE FUNCTION {function}();
-        INSERT INTO {state} (one, done) VALUES (true, false)
-            ON CONFLICT (one) DO UPDATE SET done = false, cursor_sensor = NULL, cursor_time = NULL;
+        -- Rows already there are to be backfilled (none in a new table).
+        INSERT INTO {state} (one, done) SELECT true, NOT EXISTS (SELECT 1 FROM {raw})
+            ON CONFLICT (one) DO UPDATE
+            SET done = EXCLUDED.done, cursor_time = NULL, end_time = NULL;
     END IF;
     INSERT INTO {state} (one, done) VALUES (true, false) ON CONFLICT (one) DO NOTHING;
 END $dripline$",
@@ -291,7 +296,8 @@ pub struct Refreshed {
     pub minutes: u64,
     /// Hours recomputed from their minutes.
     pub hours: u64,
-    /// Backfill chunks (one sensor, up to [`BACKFILL_CHUNK_DAYS`]) rolled up.
+    /// Backfill chunks ([`BACKFILL_CHUNK_DAYS`] of a partitioned table, or a whole plain
+    /// table) rolled up.
     pub backfill_chunks: u64,
 }
 
@@ -299,7 +305,7 @@ pub struct Refreshed {
 /// long outage commits as it goes).
 pub const DIRTY_BATCH: i64 = 20_000;
 
-/// The time span of one backfill transaction, per sensor.
+/// The time span of one backfill transaction in a partitioned table.
 pub const BACKFILL_CHUNK_DAYS: i64 = 31;
 
 /// Bring the rollups of the raw `table` up to date: backfill rows older than the rollups (if
@@ -436,8 +442,12 @@ fn update_set() -> String {
         .join(", ")
 }
 
-/// Roll up one chunk of the backfill (one sensor, [`BACKFILL_CHUNK_DAYS`] from the cursor)
-/// and move the cursor; `false` when there was nothing left to do.
+/// Roll up one chunk of the backfill and move the cursor; `false` when there was nothing left
+/// to do. The rows are read in time order, all sensors together, the order they sit in the
+/// table (a logger writes them so; reading one sensor at a time would touch a page per row).
+/// A partitioned table goes [`BACKFILL_CHUNK_DAYS`] at a time from its first row to its last
+/// (a chunk reads about one partition); a plain table has no index on time, so it is read in
+/// one statement (one scan, one transaction).
 async fn backfill_chunk(
     transaction: &tokio_postgres::Transaction<'_>,
     tables: &RollupTables,
@@ -445,7 +455,7 @@ async fn backfill_chunk(
     let state = transaction
         .query_opt(
             &format!(
-                "SELECT done, cursor_sensor, cursor_time FROM {} FOR UPDATE",
+                "SELECT done, cursor_time, end_time FROM {} FOR UPDATE",
                 tables.state.sql()
             ),
             &[],
@@ -457,107 +467,101 @@ async fn backfill_chunk(
     if state.get::<_, bool>(0) {
         return Ok(false);
     }
-    let mut sensor: Option<String> = state.get(1);
-    let mut from: Option<DateTime<Utc>> = state.get(2);
     let raw = tables.raw.sql();
-    // Find the next (sensor, time) that has rows: the cursor's sensor from the cursor's time,
-    // else the next sensor (both served by the (sensor_name, "timestamp") index).
-    let start: Option<(String, DateTime<Utc>)> = loop {
-        if let Some(name) = &sensor {
-            let row = match &from {
-                Some(at) => transaction.query_one(
-                    &format!("SELECT min(\"timestamp\") FROM {raw} WHERE sensor_name = $1 AND \"timestamp\" >= $2"),
-                    &[name, at],
-                ).await?,
-                None => transaction.query_one(
-                    &format!("SELECT min(\"timestamp\") FROM {raw} WHERE sensor_name = $1"),
-                    &[name],
-                ).await?,
-            };
-            if let Some(next) = row.get::<_, Option<DateTime<Utc>>>(0) {
-                break Some((name.clone(), next));
-            }
+    let mut cursor: Option<DateTime<Utc>> = state.get(1);
+    let mut end: Option<DateTime<Utc>> = state.get(2);
+    let finish = format!("UPDATE {} SET done = true, cursor_time = NULL, end_time = NULL", tables.state.sql());
+    if cursor.is_none() {
+        let partitioned: bool = transaction
+            .query_one(
+                "SELECT relkind = 'p' FROM pg_class WHERE oid = $1::text::regclass",
+                &[&raw],
+            )
+            .await?
+            .get(0);
+        if !partitioned {
+            roll_up_range(transaction, tables, None).await?;
+            transaction.execute(&finish, &[]).await?;
+            return Ok(true);
         }
-        let row = match &sensor {
-            Some(name) => {
-                transaction
-                    .query_one(
-                        &format!("SELECT min(sensor_name) FROM {raw} WHERE sensor_name > $1"),
-                        &[name],
-                    )
-                    .await?
-            }
-            None => {
-                transaction
-                    .query_one(&format!("SELECT min(sensor_name) FROM {raw}"), &[])
-                    .await?
-            }
-        };
-        match row.get::<_, Option<String>>(0) {
-            Some(next) => {
-                sensor = Some(next);
-                from = None;
-            }
-            None => break None,
-        }
-    };
-    let Some((name, first)) = start else {
-        transaction
-            .execute(
+        let row = transaction
+            .query_one(
                 &format!(
-                    "UPDATE {} SET done = true, cursor_sensor = NULL, cursor_time = NULL",
-                    tables.state.sql()
+                    "SELECT {}, max(\"timestamp\") FROM {raw}",
+                    bucket_of("min(\"timestamp\")", Level::Hour)
                 ),
                 &[],
             )
             .await?;
+        (cursor, end) = (row.get(0), row.get(1));
+    }
+    let (Some(lo), Some(last)) = (cursor, end) else {
+        transaction.execute(&finish, &[]).await?;
         return Ok(false);
     };
-    // Whole hours, so that the hours recomputed here see all their minutes.
-    let row = transaction
-        .query_one(
+    if lo > last {
+        transaction.execute(&finish, &[]).await?;
+        return Ok(false);
+    }
+    // Whole hours (lo is one), so that the hours recomputed here see all their minutes.
+    let hi = lo + chrono::Duration::days(BACKFILL_CHUNK_DAYS);
+    roll_up_range(transaction, tables, Some((lo, hi))).await?;
+    transaction
+        .execute(
             &format!(
-                "SELECT {lo}, {lo} + interval '{days} days'",
-                lo = bucket_of("$1::timestamptz", Level::Hour),
-                days = BACKFILL_CHUNK_DAYS
+                "UPDATE {} SET cursor_time = $1, end_time = $2",
+                tables.state.sql()
             ),
-            &[&first],
+            &[&hi, &last],
         )
         .await?;
-    let (lo, hi): (DateTime<Utc>, DateTime<Utc>) = (row.get(0), row.get(1));
-    for (level, source) in [
+    Ok(true)
+}
+
+/// Recompute the minutes, then the hours, of every sensor in `range` (whole hours; `None`:
+/// everything) from raw rows.
+async fn roll_up_range(
+    transaction: &tokio_postgres::Transaction<'_>,
+    tables: &RollupTables,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<(), tokio_postgres::Error> {
+    let raw = tables.raw.sql();
+    for (level, source, at) in [
         (
             Level::Minute,
             format!("SELECT sensor_name, \"timestamp\" AS at, {RAW_AS_PARTIALS} FROM {raw}"),
+            "\"timestamp\"",
         ),
         (
             Level::Hour,
-            format!("SELECT sensor_name, bucket AS at, {PARTIALS} FROM {}", tables.minute.sql()),
+            format!(
+                "SELECT sensor_name, bucket AS at, {PARTIALS} FROM {}",
+                tables.minute.sql()
+            ),
+            "bucket",
         ),
     ] {
+        let filter = if range.is_some() {
+            format!(" WHERE {at} >= $1 AND {at} < $2")
+        } else {
+            String::new()
+        };
         let sql = format!(
             "INSERT INTO {target} (sensor_name, bucket, {PARTIALS})
              SELECT sensor_name, {bucket} AS b, {COMBINE_PARTIALS}
-             FROM ({source}) s
-             WHERE sensor_name = $1 AND at >= $2 AND at < $3
+             FROM ({source}{filter}) s
              GROUP BY sensor_name, b
              ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}",
             target = tables.level(level).sql(),
             bucket = bucket_of("at", level),
             update = update_set(),
         );
-        transaction.execute(&sql, &[&name, &lo, &hi]).await?;
+        match &range {
+            Some((lo, hi)) => transaction.execute(&sql, &[lo, hi]).await?,
+            None => transaction.execute(&sql, &[]).await?,
+        };
     }
-    transaction
-        .execute(
-            &format!(
-                "UPDATE {} SET cursor_sensor = $1, cursor_time = $2",
-                tables.state.sql()
-            ),
-            &[&name, &hi],
-        )
-        .await?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]
