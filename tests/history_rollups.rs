@@ -152,7 +152,11 @@ fn rollup_differences(db: &mut TestDb, suffix: &str, width: &str) -> i64 {
 
 fn assert_rollups_match_raw(db: &mut TestDb) {
     assert!(count(db, "SELECT count(*) FROM {table}") > 0);
-    assert_eq!(rollup_differences(db, "_1m", "1 minute"), 0, "1-minute rollup");
+    assert_eq!(
+        rollup_differences(db, "_1m", "1 minute"),
+        0,
+        "1-minute rollup"
+    );
     assert_eq!(rollup_differences(db, "_1h", "1 hour"), 0, "1-hour rollup");
 }
 
@@ -192,7 +196,10 @@ fn rollups_equal_date_bin_aggregates_after_random_order_late_and_redelivered_ale
     );
     assert_rollups_match_raw(&mut db);
     assert_eq!(
-        count(&mut db, "SELECT count(*) FROM \"{schema}\".numeric_data_rollup_dirty"),
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".numeric_data_rollup_dirty"
+        ),
         0
     );
 }
@@ -204,7 +211,11 @@ fn export_same_both_ways(db: &TestDb, args: &[&str]) -> bool {
     let mut raw_args = args.to_vec();
     raw_args.push("--no-rollup");
     let without = export_support::ok_stdout(&db.run(&raw_args));
-    assert!(with.len() > 40, "{args:?}: {}", String::from_utf8_lossy(&with));
+    assert!(
+        with.len() > 40,
+        "{args:?}: {}",
+        String::from_utf8_lossy(&with)
+    );
     assert_eq!(
         String::from_utf8_lossy(&with),
         String::from_utf8_lossy(&without),
@@ -227,11 +238,57 @@ fn export_from_rollups_equals_export_from_raw_rows() {
     rollup_ok(&db, &[]);
     let all = "mean,min,max,first,last,count";
     let cases: [&[&str]; 5] = [
-        &["--since", "2026-11-30T00:00:00Z", "--every", "1h", "--agg", all],
-        &["--since", "2026-11-30T22:17:31.5Z", "--until", "2026-12-01T01:03:00Z", "--every", "15m", "--agg", all, "--value", "cal"],
-        &["--since", "2026-11-30T21:00:00Z", "--every", "2h", "--agg", "mean,last", "--format", "jsonl"],
-        &["--since", "2026-11-30T22:00:00Z", "--every", "1m", "--agg", all, "--sensor", "s1"],
-        &["--since", "2026-11-30T22:30:00Z", "--every", "1h", "--agg", "first,count", "--match", "s*", "--wide"],
+        &[
+            "--since",
+            "2026-11-30T00:00:00Z",
+            "--every",
+            "1h",
+            "--agg",
+            all,
+        ],
+        &[
+            "--since",
+            "2026-11-30T22:17:31.5Z",
+            "--until",
+            "2026-12-01T01:03:00Z",
+            "--every",
+            "15m",
+            "--agg",
+            all,
+            "--value",
+            "cal",
+        ],
+        &[
+            "--since",
+            "2026-11-30T21:00:00Z",
+            "--every",
+            "2h",
+            "--agg",
+            "mean,last",
+            "--format",
+            "jsonl",
+        ],
+        &[
+            "--since",
+            "2026-11-30T22:00:00Z",
+            "--every",
+            "1m",
+            "--agg",
+            all,
+            "--sensor",
+            "s1",
+        ],
+        &[
+            "--since",
+            "2026-11-30T22:30:00Z",
+            "--every",
+            "1h",
+            "--agg",
+            "first,count",
+            "--match",
+            "s*",
+            "--wide",
+        ],
     ];
     for case in cases {
         assert!(export_same_both_ways(&db, case), "{case:?} read no rollup");
@@ -239,7 +296,14 @@ fn export_from_rollups_equals_export_from_raw_rows() {
     // Widths the rollups cannot give read raw rows only.
     assert!(!export_same_both_ways(
         &db,
-        &["--since", "2026-11-30T00:00:00Z", "--every", "90s", "--agg", all]
+        &[
+            "--since",
+            "2026-11-30T00:00:00Z",
+            "--every",
+            "90s",
+            "--agg",
+            all
+        ]
     ));
     // Late rows not rolled up yet: the dirty minutes and after come from raw rows, and the
     // answer is still the same.
@@ -284,11 +348,23 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
     assert_rollups_match_raw(&mut db);
     // The trigger on the partitioned table marks what the logger writes into its partitions.
     log_lines(&db, &lines[split..]);
-    assert!(count(&mut db, "SELECT count(*) FROM \"{schema}\".numeric_data_rollup_dirty") > 0);
+    assert!(
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".numeric_data_rollup_dirty"
+        ) > 0
+    );
     rollup_ok(&db, &[]);
     assert_rollups_match_raw(&mut db);
     assert!(export_same_both_ways(
         &db,
-        &["--since", "2026-11-30T00:00:00Z", "--every", "1h", "--agg", "mean,first,last,count"]
+        &[
+            "--since",
+            "2026-11-30T00:00:00Z",
+            "--every",
+            "1h",
+            "--agg",
+            "mean,first,last,count"
+        ]
     ));
 }

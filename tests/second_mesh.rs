@@ -666,14 +666,18 @@ fn check_rollups_are_read(admin: &mut Client) {
     for (interval, reads_rollups) in [("1m", true), ("10m", true), ("1h", true), ("30s", false)] {
         let expanded = expand(sql, from, to, interval, &[("sensor", &peaches)]);
         let mut transaction = admin.transaction().expect("a transaction");
-        let before = transaction.simple_query(&expanded).expect("the panel query");
+        let before = transaction
+            .simple_query(&expanded)
+            .expect("the panel query");
         transaction
             .batch_execute(
                 "UPDATE numeric_data_1m SET sum_raw = sum_raw + 1000 * count;
                  UPDATE numeric_data_1h SET sum_raw = sum_raw + 1000 * count;",
             )
             .expect("changing the rollups");
-        let after = transaction.simple_query(&expanded).expect("the panel query");
+        let after = transaction
+            .simple_query(&expanded)
+            .expect("the panel query");
         transaction.rollback().expect("rollback");
         let rows = |messages: &[SimpleQueryMessage]| -> Vec<Vec<Option<String>>> {
             messages

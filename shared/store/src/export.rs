@@ -593,7 +593,12 @@ fn floor_to(micros: i64, width: i64) -> i64 {
 }
 
 fn ceil_to(micros: i64, width: i64) -> i64 {
-    floor_to(micros, width) + if micros.rem_euclid(width) == 0 { 0 } else { width }
+    floor_to(micros, width)
+        + if micros.rem_euclid(width) == 0 {
+            0
+        } else {
+            width
+        }
 }
 
 /// Whether the rollups could serve `query` at all: downsampled into buckets a whole number of

@@ -192,7 +192,10 @@ fn bucket_of(column: &str, level: Level) -> String {
 }
 
 /// Whether `table` has rollups (its rollup state table exists).
-pub async fn exists(client: &tokio_postgres::Client, table: &TableName) -> Result<bool, StoreError> {
+pub async fn exists(
+    client: &tokio_postgres::Client,
+    table: &TableName,
+) -> Result<bool, StoreError> {
     crate::table_exists(client, &RollupTables::of(table).state).await
 }
 
@@ -208,7 +211,10 @@ pub async fn init(client: &tokio_postgres::Client, table: &TableName) -> Result<
     let tables = RollupTables::of(table);
     let fail = |e: &tokio_postgres::Error| StoreError::query(initialising(table), e);
     for statement in tables.create_statements() {
-        client.batch_execute(&statement).await.map_err(|e| fail(&e))?;
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| fail(&e))?;
     }
     client
         .batch_execute(&trigger_sql(&tables))
@@ -324,7 +330,10 @@ pub async fn refresh(
     // Backfill, one chunk per transaction.
     loop {
         let transaction = client.transaction().await.map_err(|e| fail(&e))?;
-        transaction.batch_execute(&lock).await.map_err(|e| fail(&e))?;
+        transaction
+            .batch_execute(&lock)
+            .await
+            .map_err(|e| fail(&e))?;
         let more = backfill_chunk(&transaction, &tables)
             .await
             .map_err(|e| fail(&e))?;
@@ -346,7 +355,10 @@ pub async fn refresh(
     };
     for _ in 0..rounds_limit {
         let transaction = client.transaction().await.map_err(|e| fail(&e))?;
-        transaction.batch_execute(&lock).await.map_err(|e| fail(&e))?;
+        transaction
+            .batch_execute(&lock)
+            .await
+            .map_err(|e| fail(&e))?;
         let (minutes, hours) = refresh_dirty(&transaction, &tables)
             .await
             .map_err(|e| fail(&e))?;
@@ -388,6 +400,7 @@ async fn refresh_dirty(
                    AND r.\"timestamp\" >= b.bucket AND r.\"timestamp\" < b.bucket + interval '1 minute'
              ) r
              GROUP BY r.sensor_name, b.bucket
+             ORDER BY r.sensor_name, b.bucket
              ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}
              RETURNING 1),
          cleared AS (
@@ -424,6 +437,7 @@ async fn refresh_dirty(
                AND m.bucket >= h.hour AND m.bucket < h.hour + interval '1 hour'
          ) m
          GROUP BY m.sensor_name, h.hour
+         ORDER BY m.sensor_name, h.hour
          ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}",
         hour_table = tables.hour.sql(),
         minute = tables.minute.sql(),
@@ -470,7 +484,10 @@ async fn backfill_chunk(
     let raw = tables.raw.sql();
     let mut cursor: Option<DateTime<Utc>> = state.get(1);
     let mut end: Option<DateTime<Utc>> = state.get(2);
-    let finish = format!("UPDATE {} SET done = true, cursor_time = NULL, end_time = NULL", tables.state.sql());
+    let finish = format!(
+        "UPDATE {} SET done = true, cursor_time = NULL, end_time = NULL",
+        tables.state.sql()
+    );
     if cursor.is_none() {
         let partitioned: bool = transaction
             .query_one(
@@ -519,7 +536,8 @@ async fn backfill_chunk(
 }
 
 /// Recompute the minutes, then the hours, of every sensor in `range` (whole hours; `None`:
-/// everything) from raw rows.
+/// everything) from raw rows. Inserted in key order: in hash order every row lands on another
+/// page of the key's index (measured: half the time for a month of 200 sensors).
 async fn roll_up_range(
     transaction: &tokio_postgres::Transaction<'_>,
     tables: &RollupTables,
@@ -551,6 +569,7 @@ async fn roll_up_range(
              SELECT sensor_name, {bucket} AS b, {COMBINE_PARTIALS}
              FROM ({source}{filter}) s
              GROUP BY sensor_name, b
+             ORDER BY sensor_name, b
              ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}",
             target = tables.level(level).sql(),
             bucket = bucket_of("at", level),
