@@ -24,9 +24,9 @@
 //!
 //! ## Refreshing
 //!
-//! [`refresh`] recomputes each dirty minute *from the raw rows* (never by adding deltas), then
-//! the hours holding them from their minutes, in one transaction, and clears the marks it
-//! handled. Recomputing makes it correct whatever arrived: a redelivered alert that the writer
+//! [`refresh`] recomputes each dirty minute *from the raw rows* (never by adding deltas, and
+//! one index range scan per minute), then the hours holding them from their minutes, in one
+//! transaction, and clears the marks it handled. Recomputing makes it correct whatever arrived: a redelivered alert that the writer
 //! deduplicated is one row, so it counts once; a late one is simply there. Marks are cleared
 //! only if no writer touched them since they were read (`seq` unchanged), so rows committed
 //! during a refresh are rolled up by the next one. Refreshes of one table are serialised by an
@@ -385,52 +385,64 @@ async fn refresh_dirty(
     transaction: &tokio_postgres::Transaction<'_>,
     tables: &RollupTables,
 ) -> Result<(u64, u64), tokio_postgres::Error> {
-    // One statement, one snapshot: the marks read, the raw rows aggregated and the marks
-    // cleared all see the same data; a mark a writer bumped meanwhile waits for its commit and
-    // is then left alone (its seq changed). The hours to recompute come out of the same
-    // statement, as two aligned arrays.
+    // The marks, as read now (with their seq).
+    let marks = transaction
+        .query(
+            &format!(
+                "SELECT sensor_name, bucket, seq FROM {} ORDER BY bucket LIMIT {DIRTY_BATCH}",
+                tables.dirty.sql()
+            ),
+            &[],
+        )
+        .await?;
+    if marks.is_empty() {
+        return Ok((0, 0));
+    }
+    let sensors: Vec<String> = marks.iter().map(|m| m.get(0)).collect();
+    let buckets: Vec<DateTime<Utc>> = marks.iter().map(|m| m.get(1)).collect();
+    let seqs: Vec<i64> = marks.iter().map(|m| m.get(2)).collect();
+    // One index range scan per dirty minute: a hash join would read the whole raw table.
+    transaction
+        .batch_execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        .await?;
     let sql = format!(
-        "WITH batch AS (SELECT sensor_name, bucket, seq FROM {dirty} ORDER BY bucket LIMIT {limit}),
-         recomputed AS (
-             INSERT INTO {minute} (sensor_name, bucket, {PARTIALS})
-             SELECT r.sensor_name, b.bucket, {COMBINE_PARTIALS}
-             FROM batch b CROSS JOIN LATERAL (
-                 SELECT sensor_name, {RAW_AS_PARTIALS} FROM {raw} r
-                 WHERE r.sensor_name = b.sensor_name
-                   AND r.\"timestamp\" >= b.bucket AND r.\"timestamp\" < b.bucket + interval '1 minute'
-             ) r
-             GROUP BY r.sensor_name, b.bucket
-             ORDER BY r.sensor_name, b.bucket
-             ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}
-             RETURNING 1),
-         cleared AS (
-             DELETE FROM {dirty} d USING batch b
-             WHERE d.sensor_name = b.sensor_name AND d.bucket = b.bucket AND d.seq = b.seq
-             RETURNING 1),
-         hours AS (SELECT DISTINCT sensor_name, {hour} AS hour FROM batch)
-         SELECT (SELECT count(*) FROM batch),
-                (SELECT count(*) FROM recomputed),
-                (SELECT count(*) FROM cleared),
-                coalesce((SELECT array_agg(sensor_name ORDER BY sensor_name, hour) FROM hours), '{{}}'),
-                coalesce((SELECT array_agg(hour ORDER BY sensor_name, hour) FROM hours), '{{}}')",
-        dirty = tables.dirty.sql(),
-        limit = DIRTY_BATCH,
+        "INSERT INTO {minute} (sensor_name, bucket, {PARTIALS})
+         SELECT r.sensor_name, b.bucket, {COMBINE_PARTIALS}
+         FROM unnest($1::text[], $2::timestamptz[]) AS b(sensor_name, bucket)
+         CROSS JOIN LATERAL (
+             SELECT sensor_name, {RAW_AS_PARTIALS} FROM {raw} r
+             WHERE r.sensor_name = b.sensor_name
+               AND r.\"timestamp\" >= b.bucket AND r.\"timestamp\" < b.bucket + interval '1 minute'
+         ) r
+         GROUP BY r.sensor_name, b.bucket
+         ORDER BY r.sensor_name, b.bucket
+         ON CONFLICT (sensor_name, bucket) DO UPDATE SET {update}",
         minute = tables.minute.sql(),
         raw = tables.raw.sql(),
         update = update_set(),
-        hour = bucket_of("bucket", Level::Hour),
     );
-    let row = transaction.query_one(&sql, &[]).await?;
-    let minutes: i64 = row.get(0);
-    let sensors: Vec<String> = row.get(3);
-    let hours: Vec<DateTime<Utc>> = row.get(4);
-    if sensors.is_empty() {
-        return Ok((minutes as u64, 0));
-    }
+    transaction.execute(&sql, &[&sensors, &buckets]).await?;
+    // Clear the marks no writer touched since they were read: a writer that marked one
+    // meanwhile bumped its seq (and if it has not committed yet, this waits for it and then
+    // sees the new seq), so its rows, which the recomputation may have missed, are rolled up
+    // next time.
+    transaction
+        .execute(
+            &format!(
+                "DELETE FROM {} d USING unnest($1::text[], $2::timestamptz[], $3::int8[])
+                     AS b(sensor_name, bucket, seq)
+                 WHERE d.sensor_name = b.sensor_name AND d.bucket = b.bucket AND d.seq = b.seq",
+                tables.dirty.sql()
+            ),
+            &[&sensors, &buckets, &seqs],
+        )
+        .await?;
+    let minutes = marks.len() as i64;
     let sql = format!(
         "INSERT INTO {hour_table} (sensor_name, bucket, {PARTIALS})
          SELECT m.sensor_name, h.hour, {COMBINE_PARTIALS}
-         FROM unnest($1::text[], $2::timestamptz[]) AS h(sensor_name, hour)
+         FROM (SELECT DISTINCT sensor_name, {hour} AS hour
+               FROM unnest($1::text[], $2::timestamptz[]) AS d(sensor_name, bucket)) h
          CROSS JOIN LATERAL (
              SELECT * FROM {minute} m
              WHERE m.sensor_name = h.sensor_name
@@ -442,8 +454,9 @@ async fn refresh_dirty(
         hour_table = tables.hour.sql(),
         minute = tables.minute.sql(),
         update = update_set(),
+        hour = bucket_of("bucket", Level::Hour),
     );
-    let hours_done = transaction.execute(&sql, &[&sensors, &hours]).await?;
+    let hours_done = transaction.execute(&sql, &[&sensors, &buckets]).await?;
     Ok((minutes as u64, hours_done))
 }
 
