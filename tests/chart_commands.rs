@@ -989,3 +989,82 @@ fn kubernetes_var_expansion_as_the_kubelet_does() {
     assert_eq!(map_mounts("--state=/export/s", &mounts), "--state=/tmp/p/s");
     assert_eq!(map_mounts("/exported", &mounts), "/exported");
 }
+
+/// The history-prune CronJob's command (issue 15) against a day-partitioned table with one
+/// partition past the horizon: without rollups it keeps the partition and fails (status 75,
+/// so the Job shows it); once the rollups (the tables the rollups keep beside the raw table)
+/// are complete it drops the partition.
+#[test]
+fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
+    let mut cluster = Cluster::new();
+    let mut client = dripline_store::postgres::Client::connect(
+        &export_support::pg_url(),
+        dripline_store::postgres::NoTls,
+    )
+    .expect("test database");
+    let schema = unique_name("chart_prune");
+    let table = format!("{schema}.numeric_data");
+    // Dropped at the end, also when an assertion fails.
+    struct DropSchema<'a>(&'a mut dripline_store::postgres::Client, &'a str);
+    impl Drop for DropSchema<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
+        }
+    }
+    let old = "2020-02-03T04:05:06Z";
+    let line = format!(
+        "{{\"routing_key\":\"sensor_value.prune\",\"payload\":{{\"value_raw\":1}},\"timestamp\":\"{old}\"}}\n"
+    );
+    let pg = export_support::pg_url();
+    let guard = DropSchema(&mut client, &schema);
+    for (program, args) in [
+        (
+            "dl-log-to-pg",
+            vec!["--stdin", "--init-schema", "--partition", "day"],
+        ),
+        ("dl-history", vec!["partitions", "--ahead", "0"]),
+    ] {
+        let output = run_command(
+            dripline_e2e::without_env_settings(Command::new(binary(program)))
+                .args(&args)
+                .args(["--pg-url", &pg, "--table", &table]),
+            Some(&line),
+        );
+        assert!(output.status.success(), "{program}: {}", describe(&output));
+    }
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({"historyPrune": {"enabled": true, "table": table, "raw": "90d", "minute": "2y"}}),
+        ),
+    );
+    let cron_job = cluster.find("CronJob", "history-prune").clone();
+    let output = run_command(&mut cluster.command(&cron_job, &[]), None);
+    assert_eq!(output.status.code(), Some(75), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        stdout.contains("\"action\":\"keep\"") && stdout.contains("numeric_data_p20200203"),
+        "{stdout}"
+    );
+    guard
+        .0
+        .batch_execute(&format!(
+            "CREATE TABLE {schema}.numeric_data_1m (sensor_name text, bucket timestamptz);
+             CREATE TABLE {schema}.numeric_data_1h (sensor_name text, bucket timestamptz);
+             CREATE TABLE {schema}.numeric_data_rollup_dirty (sensor_name text, bucket timestamptz);
+             CREATE TABLE {schema}.numeric_data_rollup_state (done boolean);
+             INSERT INTO {schema}.numeric_data_rollup_state VALUES (true)"
+        ))
+        .unwrap();
+    let output = run_command(&mut cluster.command(&cron_job, &[]), None);
+    assert!(output.status.success(), "{}", describe(&output));
+    let left: i64 = guard
+        .0
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "{}", describe(&output));
+}

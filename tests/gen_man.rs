@@ -63,6 +63,11 @@ fn render(command: clap::Command, all_programs: &[String]) -> std::io::Result<Ve
         .after_help(None::<&str>)
         .after_long_help(None::<&str>);
     let has_options = command.get_arguments().any(|arg| !arg.is_hide_set());
+    let subcommands: Vec<clap::Command> = command
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set() && sub.get_name() != "help")
+        .cloned()
+        .collect();
 
     let man = clap_mangen::Man::new(command)
         .source(format!("dripline-tools {version}"))
@@ -77,6 +82,7 @@ fn render(command: clap::Command, all_programs: &[String]) -> std::io::Result<Ve
     }
 
     let mut roff = Roff::new();
+    render_subcommands(&mut roff, &subcommands);
     if let Some(text) = after_help {
         render_after_help(&mut roff, &text);
     }
@@ -91,6 +97,91 @@ fn render(command: clap::Command, all_programs: &[String]) -> std::io::Result<Ve
     }
     roff.to_writer(&mut out)?;
     Ok(without_repeated_preamble(&out))
+}
+
+/// A program with subcommands (`dl-history migrate …`): a section per subcommand with its
+/// description and its own flags, then the flags every subcommand shares under their help
+/// heading (e.g. DATABASE CONNECTION), once.
+fn render_subcommands(roff: &mut Roff, subcommands: &[clap::Command]) {
+    let mut shared: Vec<(String, Vec<clap::Arg>)> = Vec::new();
+    for sub in subcommands {
+        roff.control("SH", [format!("COMMAND {}", sub.get_name()).as_str()]);
+        if let Some(about) = sub.get_long_about().or_else(|| sub.get_about()) {
+            roff.text([roman(about.to_string())]);
+        }
+        for arg in sub
+            .get_arguments()
+            .filter(|arg| !arg.is_hide_set() && !arg.is_global_set())
+        {
+            match arg.get_help_heading() {
+                Some(heading) => {
+                    let heading = heading.to_uppercase();
+                    match shared.iter_mut().find(|(h, _)| *h == heading) {
+                        Some((_, args)) if args.iter().any(|a| a.get_id() == arg.get_id()) => {}
+                        Some((_, args)) => args.push(arg.clone()),
+                        None => shared.push((heading, vec![arg.clone()])),
+                    }
+                }
+                None => render_arg(roff, arg),
+            }
+        }
+    }
+    for (heading, args) in shared {
+        roff.control("SH", [format!("{heading} (every command)").as_str()]);
+        for arg in &args {
+            render_arg(roff, arg);
+        }
+    }
+}
+
+/// One flag as a tagged paragraph: `--name VALUE` (or `-x, --name`), its help, its default
+/// and its environment variable.
+fn render_arg(roff: &mut Roff, arg: &clap::Arg) {
+    let mut term = Vec::new();
+    if let Some(short) = arg.get_short() {
+        term.push(format!("-{short}"));
+    }
+    if let Some(long) = arg.get_long() {
+        term.push(format!("--{long}"));
+    }
+    let mut term = if term.is_empty() {
+        arg.get_value_names()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| format!("<{n}>"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| arg.get_id().to_string())
+    } else {
+        term.join(", ")
+    };
+    let named = arg.get_long().is_some() || arg.get_short().is_some();
+    if named && arg.get_action().takes_values() {
+        for name in arg.get_value_names().unwrap_or_default() {
+            term.push_str(&format!(" {name}"));
+        }
+    }
+    let mut help = arg
+        .get_long_help()
+        .or_else(|| arg.get_help())
+        .map(|help| help.to_string())
+        .unwrap_or_default();
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|value| value.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && arg.get_action().takes_values() {
+        help.push_str(&format!(" [default: {}]", defaults.join(",")));
+    }
+    if let Some(env) = arg.get_env() {
+        help.push_str(&format!(" [env: {}]", env.to_string_lossy()));
+    }
+    roff.control("TP", []);
+    roff.text([bold(term)]);
+    roff.text([roman(help)]);
 }
 
 /// clap_mangen and roff start every rendered piece with the same two-line definition of the

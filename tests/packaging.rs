@@ -696,7 +696,7 @@ fn each_program_builds_only_the_clients_it_uses() {
         let postgres = names.contains("tokio-postgres");
         let amqp = names.contains("lapin");
         let (wants_postgres, wants_amqp) = match program.as_str() {
-            "dl-export" | "dl-plot" => (true, false),
+            "dl-export" | "dl-plot" | "dl-history" => (true, false),
             "dl-log-to-pg" => (true, true),
             _ => (false, true),
         };

@@ -8,6 +8,7 @@ complete -c dl-log-to-pg -l prefetch -d 'Unacknowledged alerts the broker may se
 complete -c dl-log-to-pg -l max-message-size -d 'Largest alert stored, in bytes of its body (all chunks); a larger one is dead-lettered with the reason' -r
 complete -c dl-log-to-pg -l table -d 'The numeric table (schema.table allowed)' -r
 complete -c dl-log-to-pg -l json-table -d 'The table for non-numeric values [default: json_data beside --table]' -r
+complete -c dl-log-to-pg -l partition -d 'With --init-schema: create the tables partitioned by time, one partition per UTC month, ISO week or day (same columns and key; see dl-history). The logger then keeps the partitions two periods ahead; a row for a time without one lands in the default partition, never refused' -r
 complete -c dl-log-to-pg -l metrics-addr -d 'Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address (e.g. 0.0.0.0:9102)' -r
 complete -c dl-log-to-pg -l stall-timeout -d '/readyz fails when alerts wait and nothing was committed for this long' -r
 complete -c dl-log-to-pg -s b -l broker -d 'Broker host [env: DRIPLINE_BROKER; default: localhost, or ~/.dripline_mesh.yaml]' -r

@@ -28,6 +28,12 @@ pub fn warning(message: impl Display) {
     line("WARN", &message.to_string());
 }
 
+/// Print one line for people on stderr that is neither an error nor a warning: a summary of
+/// what was done, beside machine-readable stdout (e.g. `dl-history prune --dry-run`).
+pub fn note(message: impl Display) {
+    line("INFO", &message.to_string());
+}
+
 /// A message of several lines (e.g. every problem of a config file) becomes several lines,
 /// each with the program's name (or each its own JSON object).
 fn line(level: &str, message: &str) {

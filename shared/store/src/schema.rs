@@ -322,7 +322,7 @@ pub async fn init_schema_partitioned(
             if existing != period {
                 tracing::warn!(%table, "the table is partitioned by {existing}, not {period}; left so");
             }
-            ensure_ahead(client, table, existing).await?;
+            ensure_ahead(client, table, existing, partition::Patience::Retry).await?;
         }
     }
     Ok(())
@@ -334,13 +334,14 @@ pub async fn ensure_ahead(
     client: &mut tokio_postgres::Client,
     table: &TableName,
     period: partition::Period,
+    patience: partition::Patience,
 ) -> Result<Vec<partition::Created>, StoreError> {
     let now = chrono::Utc::now();
     let mut until = period.start_of(now);
     for _ in 0..partition::AHEAD {
         until = period.next(until);
     }
-    partition::ensure(client, table, period, now, until).await
+    partition::ensure(client, table, period, now, until, patience).await
 }
 
 /// [`init_schema`] for a synchronous client (set-up scripts, tests).

@@ -42,7 +42,8 @@ Examples:
 
 Exit status:
     0  success (prune: everything past the horizons dropped, or nothing to drop)
-    1  other failure (e.g. the database refused a statement)
+    1  other failure (e.g. the database refused a statement; migrate of a table with a
+       unique key without \"timestamp\", which a partitioned table cannot have)
    64  bad command line: unknown flag, bad duration (--raw -5d), --raw under a day,
        --partition year, --ahead over 366
    66  the table or the database does not exist; rollup without --init on a table that has
@@ -53,7 +54,7 @@ Exit status:
        do not exist) yet: run again after the rollups catch up
    77  the database refused the user or password, or a privilege (DDL needs the owner)
    78  bad connection settings: auth file, password file, --pg-url, a PG variable;
-       migrate on a table that is partitioned in another way
+       partitions --ahead on a table that is not partitioned by dl-history
   130  interrupted by SIGINT, SIGTERM or SIGHUP: the step in hand was rolled back";
 
 /// Keep years of dripline sensor history in PostgreSQL: time partitions, the migration of a
@@ -96,17 +97,17 @@ pub enum Command {
     /// rows older than --minute / --hour.
     Prune {
         /// Raw retention: drop partitions that end at least this long ago (90d, 26weeks).
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         raw: Duration,
         /// Retention of the 1-minute rollup (2y); kept for ever without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         minute: Option<Duration>,
         /// Retention of the 1-hour rollup; kept for ever without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         hour: Option<Duration>,
         /// Retention of the JSON table's partitions (they have no rollup); kept for ever
         /// without it.
-        #[arg(long, value_name = "DURATION", value_parser = parse_horizon)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_horizon, allow_hyphen_values = true)]
         json: Option<Duration>,
         /// Drop nothing: print what would be dropped (JSON lines on stdout, a summary on
         /// stderr).

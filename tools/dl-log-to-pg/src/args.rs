@@ -2,6 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use dripline_cli::{BrokerArgs, DatabaseArgs, LogArgs};
+use dripline_store::partition::Period;
 use dripline_store::TableName;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,6 +11,8 @@ const EXAMPLES: &str = "\
 Examples:
   dl-log-to-pg --init-schema --pg-database sensor_data
                                    create the tables, then log every sensor_value.# alert
+  dl-log-to-pg --init-schema --partition month
+                                   the same, the tables partitioned by month
   dl-log-to-pg --queue-type quorum --metrics-addr 0.0.0.0:9102
                                    as in a Kubernetes deployment with several replicas
   dl-listen 'sensor_value.#' | dl-log-to-pg --stdin
@@ -107,6 +110,12 @@ pub struct Args {
     /// sensor_name, timestamp) if they are missing.
     #[arg(long = "init-schema")]
     pub init_schema: bool,
+    /// With --init-schema: create the tables partitioned by time, one partition per UTC
+    /// month, ISO week or day (same columns and key; see dl-history). The logger then keeps
+    /// the partitions two periods ahead; a row for a time without one lands in the default
+    /// partition, never refused.
+    #[arg(long = "partition", value_name = "PERIOD", requires = "init_schema", value_parser = parse_period)]
+    pub partition: Option<Period>,
     /// Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address
     /// (e.g. 0.0.0.0:9102).
     #[arg(long = "metrics-addr", value_name = "ADDR")]
@@ -142,6 +151,10 @@ impl QueueType {
             QueueType::Quorum => "quorum",
         }
     }
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    text.parse()
 }
 
 impl Args {

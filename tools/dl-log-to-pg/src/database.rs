@@ -4,9 +4,11 @@
 use crate::batch::Batch;
 use crate::metrics::{Link, Metrics};
 use dripline_mesh::Backoff;
+use dripline_store::partition::{self, Layout, Period};
 use dripline_store::{
-    connect_async, create_database, init_schema, ConnectionConfig, ConnectionTask, JsonRow,
-    NumericRow, SensorTables, SensorWriter, StoreError, Written,
+    connect_async, create_database, init_schema, init_schema_partitioned, ConnectionConfig,
+    ConnectionTask, JsonRow, NumericRow, SensorTables, SensorWriter, StoreError, TableName,
+    Written,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,18 +30,30 @@ pub struct Database {
     tables: SensorTables,
     session: Option<Session>,
     metrics: Arc<Metrics>,
+    /// The partitioned tables (ours, with a period) whose partitions are kept ahead.
+    partitioned: Vec<(TableName, Period)>,
+    /// When to look at the partitions again.
+    next_partition_check: Instant,
 }
 
+/// How often the logger makes sure the partitions of a partitioned table exist ahead
+/// ([`partition::AHEAD`] periods: two days at the shortest, so a check every 10 minutes leaves
+/// days of margin). One look at the catalog per check; nothing on a batch's path otherwise.
+/// Rows for times further ahead (a clock far off) go to the default partition and move into
+/// their own when it is created.
+const PARTITION_CHECK_EVERY: Duration = Duration::from_secs(600);
+
 impl Database {
-    /// Connect (creating the database and tables first with `init`), and check the tables.
-    /// Errors are returned as they are: at start-up a wrong setting should stop the program.
+    /// Connect (creating the database and tables first with `init`: `Some(partition)`), and
+    /// check the tables. Errors are returned as they are: at start-up a wrong setting should
+    /// stop the program.
     pub async fn open(
         config: ConnectionConfig,
         tables: SensorTables,
-        init: bool,
+        init: Option<Option<Period>>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
-        if init && create_database(&config).await? {
+        if init.is_some() && create_database(&config).await? {
             tracing::info!(database = %config.database, "created the database");
         }
         let mut database = Database {
@@ -47,12 +61,35 @@ impl Database {
             tables,
             session: None,
             metrics,
+            partitioned: Vec::new(),
+            next_partition_check: Instant::now(),
         };
-        if init {
-            let (client, _task) = connect_async(&database.config).await?;
-            init_schema(&client, &database.tables).await?;
+        match init {
+            Some(Some(period)) => {
+                let (mut client, _task) = connect_async(&database.config).await?;
+                init_schema_partitioned(&mut client, &database.tables, period).await?;
+            }
+            Some(None) => {
+                let (client, _task) = connect_async(&database.config).await?;
+                init_schema(&client, &database.tables).await?;
+            }
+            None => {}
         }
         database.session = Some(database.connect().await?);
+        let session = database.session.as_ref().expect("just connected");
+        for table in [&database.tables.numeric, &database.tables.json] {
+            match partition::layout(&session.client, table).await? {
+                Layout::Partitioned {
+                    period: Some(period),
+                } => database.partitioned.push((table.clone(), period)),
+                Layout::Partitioned { period: None } => tracing::warn!(
+                    %table,
+                    "the table is partitioned without a period recorded: its partitions are \
+                     not created ahead (rows without one need a default partition)"
+                ),
+                _ => {}
+            }
+        }
         let session = database.session.as_ref().expect("just connected");
         if !session.writer.deduplicates() {
             tracing::warn!(
@@ -84,6 +121,7 @@ impl Database {
         batch: &mut Batch<impl Sized>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Written, Stopping> {
+        self.keep_partitions_ahead().await;
         match self.write_rows(&batch.numeric, &batch.json, stop).await? {
             Ok(written) => Ok(written),
             Err(error) => {
@@ -175,6 +213,41 @@ impl Database {
             .writer
             .write(&mut session.client, numeric, json)
             .await
+    }
+
+    /// Every [`PARTITION_CHECK_EVERY`], create the partitions the next periods need. A failure
+    /// is a warning and is tried again at the next check: the rows of a period without a
+    /// partition are stored in the default partition meanwhile, never refused.
+    async fn keep_partitions_ahead(&mut self) {
+        if self.partitioned.is_empty() || Instant::now() < self.next_partition_check {
+            return;
+        }
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        self.next_partition_check = Instant::now() + PARTITION_CHECK_EVERY;
+        for (table, period) in &self.partitioned {
+            match dripline_store::schema::ensure_ahead(
+                &mut session.client,
+                table,
+                *period,
+                partition::Patience::Once,
+            )
+            .await
+            {
+                Ok(created) => {
+                    for c in created {
+                        tracing::info!(partition = %c.table, moved = c.moved, "created partition");
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    %table,
+                    "{error}; rows without a partition go to the default partition, retrying \
+                     in {}",
+                    humantime::format_duration(PARTITION_CHECK_EVERY)
+                ),
+            }
+        }
     }
 
     fn lose_session(&mut self) {

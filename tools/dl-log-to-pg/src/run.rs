@@ -85,7 +85,7 @@ async fn open_database(
         let error = match Database::open(
             config.clone(),
             tables.clone(),
-            args.init_schema,
+            args.init_schema.then_some(args.partition),
             metrics.clone(),
         )
         .await
