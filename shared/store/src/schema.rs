@@ -325,7 +325,7 @@ pub async fn init_schema_partitioned(
             ensure_ahead(client, table, existing, partition::Patience::Retry).await?;
         }
     }
-    Ok(())
+    crate::rollup::init(client, &tables.numeric).await
 }
 
 /// Create the partitions of `table` from the current period to [`partition::AHEAD`] periods
