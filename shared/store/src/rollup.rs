@@ -607,6 +607,17 @@ mod tests {
         assert_eq!(tables.hour.sql(), "\"s\".\"numeric_data_1h\"");
         assert_eq!(tables.dirty.to_string(), "s.numeric_data_rollup_dirty");
         assert_eq!(PARTIALS.split(", ").count(), 14);
-        assert_eq!(COMBINE_PARTIALS.split("), ").count(), 14);
+        assert_eq!(update_set().matches(" = EXCLUDED.").count(), 14);
+    }
+
+    #[test]
+    fn a_raw_row_as_partials_names_them_in_table_order() {
+        // The raw partials are read by position in UNION ALL with the rollup tables' columns.
+        let aliases: Vec<&str> = RAW_AS_PARTIALS
+            .split(" AS ")
+            .skip(1)
+            .map(|rest| rest.split(',').next().unwrap())
+            .collect();
+        assert_eq!(aliases, PARTIALS.split(", ").collect::<Vec<_>>());
     }
 }
