@@ -351,6 +351,21 @@ fn migrate_with_the_logger_writing_loses_no_row_and_stores_none_twice() {
         db.count("SELECT count(*) FROM pg_class WHERE relname = 'numeric_data_migrating_future' AND relnamespace = '{s}'::regnamespace"),
         0
     );
+    // The rollups (made by init_schema) follow the table: their trigger is on the new
+    // partitioned table, and the refresh (a backfill again) counts every row once.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = '{s}.numeric_data'::regclass
+             AND tgname = 'numeric_data_rollup_mark'"
+        ),
+        1
+    );
+    let rolled = db.history("rollup", &[]);
+    assert_eq!(status(&rolled), 0, "{}", stderr_of(&rolled));
+    assert_eq!(
+        db.count("SELECT sum(count)::int8 FROM {s}.numeric_data_1h"),
+        db.count("SELECT count(*) FROM {s}.numeric_data")
+    );
     let migrated = json_lines(&output);
     assert_eq!(migrated.len(), 2, "{migrated:?}");
     // Running it again finds nothing to do.
@@ -404,7 +419,8 @@ fn prune_drops_only_partitions_the_rollups_cover() {
     };
     assert!(exists(&mut db, &old) && exists(&mut db, &older));
 
-    // No rollups: nothing is dropped, dry run or not, and the status says so.
+    // Rollups (made by --init-schema) not refreshed yet: every minute written is dirty, so
+    // nothing is dropped, dry run or not, and the status says so.
     for args in [&["--raw", "90d", "--dry-run"][..], &["--raw", "90d"][..]] {
         let output = db.history("prune", args);
         assert_eq!(status(&output), 75, "{args:?}: {}", stderr_of(&output));
@@ -414,15 +430,18 @@ fn prune_drops_only_partitions_the_rollups_cover() {
         assert!(exists(&mut db, &old) && exists(&mut db, &older));
     }
 
-    // Rollups (the tables the rollups keep beside the raw table) complete until a minute
-    // inside the younger old day: only the older day may go.
+    // Rollups brought up to date, then complete only until a minute inside the younger old
+    // day (marked dirty again, as a late row marks it): only the older day may go. A minute
+    // rollup row 3 years old is past --minute 2y.
+    let output = db.history("rollup", &[]);
+    assert_eq!(status(&output), 0, "{}", stderr_of(&output));
+    assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data_1m"), 3);
     db.exec(
-        "CREATE TABLE {s}.numeric_data_1m (sensor_name text, bucket timestamptz);
-         CREATE TABLE {s}.numeric_data_1h (sensor_name text, bucket timestamptz);
-         CREATE TABLE {s}.numeric_data_rollup_dirty (sensor_name text, bucket timestamptz);
-         CREATE TABLE {s}.numeric_data_rollup_state (done boolean);
-         INSERT INTO {s}.numeric_data_rollup_state VALUES (true);
-         INSERT INTO {s}.numeric_data_1m VALUES ('p', now() - interval '3 years'), ('p', now() - interval '1 day');",
+        "INSERT INTO {s}.numeric_data_1m
+         SELECT sensor_name, bucket - interval '3 years', count, count_cal, sum_raw, sum_cal,
+                min_raw, max_raw, min_cal, max_cal, first_at, first_raw, first_cal, last_at,
+                last_raw, last_cal
+         FROM {s}.numeric_data_1m ORDER BY bucket LIMIT 1",
     );
     db.exec(&format!(
         "INSERT INTO {{s}}.numeric_data_rollup_dirty VALUES ('p', '{}')",
@@ -440,7 +459,7 @@ fn prune_drops_only_partitions_the_rollups_cover() {
     assert_eq!(action(&lines, &old).as_deref(), Some("drop"), "{lines:?}");
     assert_eq!(action(&lines, &older).as_deref(), Some("keep"), "{lines:?}");
     assert!(exists(&mut db, &old), "a dry run dropped a partition");
-    assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data_1m"), 2);
+    assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data_1m"), 4);
 
     let output = db.history("prune", &["--raw", "90d", "--minute", "2y"]);
     assert_eq!(status(&output), 75, "{}", stderr_of(&output));
@@ -451,7 +470,7 @@ fn prune_drops_only_partitions_the_rollups_cover() {
         "{lines:?}"
     );
     assert!(!exists(&mut db, &old) && exists(&mut db, &older));
-    assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data_1m"), 1);
+    assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data_1m"), 3);
     assert_eq!(db.count("SELECT count(*) FROM {s}.numeric_data"), 2);
 
     // Rollups caught up: the rest past the horizon goes; the recent day stays.

@@ -626,6 +626,80 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
 
     // Every query of the dashboard, as the Grafana role.
     check_dashboard(&mut reader);
+
+    // The rollups, brought up to date as the cron job does (as the owner): the same panels
+    // now read them, with the same answers, and the time series really reads them at whole
+    // minutes and hours (a change to the rollup rows shows), raw rows below a minute.
+    let output = run_with_stdin(
+        without_env_settings(Command::new(binary("dl-history"))).args([
+            "rollup",
+            "--pg-url",
+            &url_with(None, &deployment.database),
+        ]),
+        "",
+    );
+    assert_succeeded(&output, "dl-history rollup");
+    assert_eq!(count(&mut admin, "numeric_data_rollup_dirty"), 0);
+    assert_eq!(
+        count(&mut admin, "numeric_data_1m"),
+        count(
+            &mut admin,
+            "(SELECT DISTINCT sensor_name, date_trunc('minute', \"timestamp\") FROM numeric_data) m"
+        ),
+        "a rollup row per sensor and minute with numbers"
+    );
+    check_dashboard(&mut reader);
+    check_rollups_are_read(&mut admin);
+}
+
+/// The time series panel's query for peaches at `interval`, run by `client` before and after
+/// adding 1000 to every value_raw in the rollups (rolled back): whether the answer changed.
+fn check_rollups_are_read(admin: &mut Client) {
+    let dashboard = dashboard();
+    let panel = panels(&dashboard)
+        .into_iter()
+        .find(|p| p["title"] == "$sensor")
+        .expect("the time series panel");
+    let sql = panel["targets"][0]["rawSql"].as_str().expect("rawSql");
+    let (from, to) = range();
+    let peaches = ["peaches".to_string()];
+    for (interval, reads_rollups) in [("1m", true), ("10m", true), ("1h", true), ("30s", false)] {
+        let expanded = expand(sql, from, to, interval, &[("sensor", &peaches)]);
+        let mut transaction = admin.transaction().expect("a transaction");
+        let before = transaction
+            .simple_query(&expanded)
+            .expect("the panel query");
+        transaction
+            .batch_execute(
+                "UPDATE numeric_data_1m SET sum_raw = sum_raw + 1000 * count;
+                 UPDATE numeric_data_1h SET sum_raw = sum_raw + 1000 * count;",
+            )
+            .expect("changing the rollups");
+        let after = transaction
+            .simple_query(&expanded)
+            .expect("the panel query");
+        transaction.rollback().expect("rollback");
+        let rows = |messages: &[SimpleQueryMessage]| -> Vec<Vec<Option<String>>> {
+            messages
+                .iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_string))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (before, after) = (rows(&before), rows(&after));
+        assert!(!before.is_empty(), "{interval}: no rows");
+        assert_eq!(
+            before != after,
+            reads_rollups,
+            "$__interval {interval}: rollups read? before {before:?} after {after:?}"
+        );
+    }
 }
 
 fn run_with_stdin(command: &mut Command, input: &str) -> Output {

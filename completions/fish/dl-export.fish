@@ -36,6 +36,7 @@ complete -c dl-export -l epoch -d 'Write timestamps as seconds since 1970-01-01T
 complete -c dl-export -l no-progress -d 'Never show a progress bar (it is shown only on a terminal, for long exports)'
 complete -c dl-export -l print-query -d 'Print the SQL SELECT that would run, and exit'
 complete -c dl-export -l wide -d 'One column per sensor on a shared time axis (needs --every); a row for every bucket in which any sensor has data'
+complete -c dl-export -l no-rollup -d 'Compute every bucket from raw rows, never from the 1-minute / 1-hour rollups (which are read, when present and complete, for buckets a whole number of minutes wide)'
 complete -c dl-export -l fail-if-empty -d 'Exit with status 2 when no row matched'
 complete -c dl-export -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c dl-export -s q -l quiet -d 'Less log output on stderr (-q errors only, -qq nothing)'

@@ -8,10 +8,14 @@
 //!
 //! With [`Bucketing`], rows are grouped per sensor into buckets of a fixed width aligned to the
 //! Unix epoch (a 1-minute bucket starts on a whole minute, a 1-hour bucket on a whole UTC hour),
-//! computed by the server as `floor(epoch_µs / width) * width`. `first` and `last` take the
-//! value of the earliest / latest row in the bucket through `min`/`max` over
-//! `ARRAY[epoch, value]`, which needs constant memory per group (an `array_agg(… ORDER BY …)`
-//! would hold the whole bucket).
+//! computed by the server as `floor(epoch_µs / width) * width`. Each aggregate is derived from
+//! partial aggregates ([`crate::rollup::PARTIALS`]): every raw row is one, and so is every row
+//! of the 1-minute and 1-hour rollups ([`crate::rollup`]), which are read instead of raw rows
+//! for the whole, complete minutes or hours of a bucket a whole number of minutes wide (see
+//! [`plan_rollups`]). Both give the same answer because the definitions are the same: `mean`
+//! is an exact `numeric` sum over the count, `first` and `last` take the value of the earliest
+//! / latest row through `min`/`max` over `ARRAY[epoch, value]`, which needs constant memory
+//! per group (an `array_agg(… ORDER BY …)` would hold the whole bucket).
 //!
 //! ## Resuming (incremental exports)
 //!
@@ -127,18 +131,25 @@ impl Aggregate {
         }
     }
 
+    /// The SQL that derives this aggregate of the value column `column` (`value_raw` or
+    /// `value_cal`; ignored for `count`) from partial aggregates ([`crate::rollup::PARTIALS`]),
+    /// whether they come from raw rows (one per row) or from rollups: one definition for both,
+    /// so that both give the same answer. The mean is an exact `numeric` sum over the count
+    /// of values, rounded once to `float8`; `first`/`last` take the value of the earliest /
+    /// latest row through `min`/`max` over `ARRAY[epoch, value]` (ties: the smallest / largest
+    /// value; a `NULL` value_cal sorts last), which needs constant memory per group.
     fn sql(self, column: &str) -> String {
+        let short = if column == "value_cal" { "cal" } else { "raw" };
+        let count = if short == "cal" { "count_cal" } else { "count" };
         match self {
-            Aggregate::Mean => format!("avg({column})"),
-            Aggregate::Min => format!("min({column})"),
-            Aggregate::Max => format!("max({column})"),
-            Aggregate::First => {
-                format!("(min(ARRAY[extract(epoch FROM \"timestamp\")::float8, {column}]))[2]")
+            Aggregate::Mean => {
+                format!("(sum(sum_{short}) / nullif(sum({count}), 0))::float8")
             }
-            Aggregate::Last => {
-                format!("(max(ARRAY[extract(epoch FROM \"timestamp\")::float8, {column}]))[2]")
-            }
-            Aggregate::Count => "count(*)::int8".to_string(),
+            Aggregate::Min => format!("min(min_{short})"),
+            Aggregate::Max => format!("max(max_{short})"),
+            Aggregate::First => format!("(min(ARRAY[first_at, first_{short}]))[2]"),
+            Aggregate::Last => format!("(max(ARRAY[last_at, last_{short}]))[2]"),
+            Aggregate::Count => "sum(count)::int8".to_string(),
         }
     }
 }
@@ -287,6 +298,12 @@ pub struct ExportQuery {
     pub bucketing: Option<Bucketing>,
     /// Add a trailing [`ColumnKind::UtcOffset`] column for the session's time zone.
     pub with_utc_offset: bool,
+    /// Never read the rollups (`dl-export --no-rollup`): every bucket from raw rows.
+    pub no_rollup: bool,
+    /// Buckets may be read from the rollups where they are complete: before this instant (µs
+    /// since the Unix epoch), as [`crate::rollup::complete_until`] said. Set by
+    /// [`plan_rollups`] (which [`stream`] calls); `None` reads raw rows only.
+    pub rollups_until_micros: Option<i64>,
 }
 
 impl ExportQuery {
@@ -480,18 +497,136 @@ impl ExportQuery {
         format!(
             "SELECT sensor_name, bucket{outer}{offset} FROM (\
              SELECT sensor_name, bucket, {aggregates} FROM (\
-             SELECT sensor_name, \"timestamp\", value_raw, value_cal, \
-             floor(extract(epoch FROM \"timestamp\")::numeric * 1000000 / {width})::int8 * {width} AS bucket \
-             FROM {table}{where_}) b GROUP BY bucket, sensor_name) g ORDER BY bucket, sensor_name",
+             SELECT sensor_name, \
+             floor(extract(epoch FROM at)::numeric * 1000000 / {width})::int8 * {width} AS bucket, \
+             {partials} FROM ({sources}) p) b GROUP BY bucket, sensor_name) g ORDER BY bucket, sensor_name",
             aggregates = aliased.join(", "),
-            where_ = Self::where_clause(&self.conditions()),
+            partials = crate::rollup::PARTIALS,
+            sources = self.partial_sources(table, width).join(" UNION ALL "),
         )
+    }
+
+    /// The partial aggregates ([`crate::rollup::PARTIALS`], with the time as `at`) that the
+    /// buckets are made of: raw rows, one partial each, and where [`Self::rollups_until_micros`]
+    /// allows, whole minutes or hours from the rollups. A rollup level serves the stretch of
+    /// `[since, until)` that is whole buckets of it, complete, and (for hours) when the width is
+    /// a multiple of an hour; raw rows the uneven edges and whatever is not complete yet.
+    fn partial_sources(&self, table: &str, width: i64) -> Vec<String> {
+        use crate::rollup::{Level, RollupTables, RAW_AS_PARTIALS};
+        let raw = |lo: Option<i64>, hi: Option<i64>| {
+            format!(
+                "SELECT sensor_name, \"timestamp\" AS at, {RAW_AS_PARTIALS} FROM {table}{}",
+                Self::where_clause(&self.range_conditions("\"timestamp\"", lo, hi))
+            )
+        };
+        let (since, until) = (self.since_micros, self.until_micros);
+        let minute = Level::Minute.micros();
+        let usable = match self.rollups_until_micros {
+            Some(complete) if width % minute == 0 && !self.no_rollup => {
+                let lo = since.map(|s| ceil_to(s, minute));
+                let hi = floor_to(until.map_or(complete, |u| u.min(complete)), minute);
+                lo.is_none_or(|lo| lo < hi).then_some((lo, hi))
+            }
+            _ => None,
+        };
+        let Some((lo, hi)) = usable else {
+            return vec![raw(since, until)];
+        };
+        let rollups = RollupTables::of(&self.table);
+        let level = |level: Level, lo: Option<i64>, hi: i64| {
+            format!(
+                "SELECT sensor_name, bucket AS at, {} FROM {}{}",
+                crate::rollup::PARTIALS,
+                rollups.level(level).sql(),
+                Self::where_clause(&self.range_conditions("bucket", lo, Some(hi)))
+            )
+        };
+        let mut sources = Vec::new();
+        if lo != since {
+            sources.push(raw(since, lo));
+        }
+        let hour = Level::Hour.micros();
+        let hours = (width % hour == 0)
+            .then(|| (lo.map(|lo| ceil_to(lo, hour)), floor_to(hi, hour)))
+            .filter(|(h_lo, h_hi)| h_lo.is_none_or(|h_lo| h_lo < *h_hi));
+        match hours {
+            Some((h_lo, h_hi)) => {
+                if let Some(h_lo) = h_lo.filter(|h_lo| lo != Some(*h_lo)) {
+                    sources.push(level(Level::Minute, lo, h_lo));
+                }
+                sources.push(level(Level::Hour, h_lo, h_hi));
+                if h_hi < hi {
+                    sources.push(level(Level::Minute, Some(h_hi), hi));
+                }
+            }
+            None => sources.push(level(Level::Minute, lo, hi)),
+        }
+        if until.is_none_or(|until| hi < until) {
+            sources.push(raw(Some(hi), until));
+        }
+        sources
+    }
+
+    /// The sensor filter and `lo <= column < hi` (either end open when `None`).
+    fn range_conditions(&self, column: &str, lo: Option<i64>, hi: Option<i64>) -> Vec<String> {
+        let mut conditions = Vec::new();
+        if let Some(sensors) = self.sensors.sql() {
+            conditions.push(sensors);
+        }
+        if let Some(lo) = lo {
+            conditions.push(format!("{column} >= {}", timestamptz_literal(lo)));
+        }
+        if let Some(hi) = hi {
+            conditions.push(format!("{column} < {}", timestamptz_literal(hi)));
+        }
+        conditions
     }
 
     /// The `COPY … TO STDOUT (FORMAT binary)` statement streamed by [`stream`].
     pub fn copy_sql(&self) -> String {
         format!("COPY ({}) TO STDOUT (FORMAT binary)", self.select_sql())
     }
+}
+
+fn floor_to(micros: i64, width: i64) -> i64 {
+    micros.div_euclid(width) * width
+}
+
+fn ceil_to(micros: i64, width: i64) -> i64 {
+    floor_to(micros, width)
+        + if micros.rem_euclid(width) == 0 {
+            0
+        } else {
+            width
+        }
+}
+
+/// Whether the rollups could serve `query` at all: downsampled into buckets a whole number of
+/// minutes wide, and not `no_rollup` (every aggregate `dl-export` offers derives from them).
+pub fn rollups_apply(query: &ExportQuery) -> bool {
+    let minute = crate::rollup::Level::Minute.micros();
+    !query.no_rollup
+        && query
+            .bucketing
+            .as_ref()
+            .is_some_and(|b| b.width_micros % minute == 0)
+}
+
+/// Let `query` read the rollups where they are complete ([`ExportQuery::rollups_until_micros`]
+/// from [`crate::rollup::complete_until`]), when they apply ([`rollups_apply`]) and exist;
+/// otherwise leave it reading raw rows.
+pub async fn plan_rollups(
+    client: &tokio_postgres::Client,
+    query: &mut ExportQuery,
+) -> Result<(), StoreError> {
+    query.rollups_until_micros = None;
+    if !rollups_apply(query) {
+        return Ok(());
+    }
+    if let Some(until) = crate::rollup::complete_until(client, &query.table).await? {
+        query.rollups_until_micros = Some(until.timestamp_micros());
+    }
+    Ok(())
 }
 
 /// Sensors named in `names` that have no row at all in `table`.
@@ -627,7 +762,8 @@ pub async fn resolve_range(
 }
 
 /// Run `query` as a binary COPY and call `each` with every row, in order, in constant memory;
-/// returns the row count. Use [`ExportQuery::columns`] to interpret the row's fields.
+/// returns the row count. Downsampled buckets come from the rollups where those give the same
+/// answer ([`plan_rollups`]), unless [`ExportQuery::no_rollup`]. Use [`ExportQuery::columns`] to interpret the row's fields.
 ///
 /// The whole stream is consumed inside this one future, so rows cost no runtime round trip
 /// each; `each` runs synchronously (blocking writes in it are fine on a current-thread
@@ -638,6 +774,10 @@ pub async fn stream<E>(
     mut each: impl FnMut(&CopyRow<'_>) -> Result<(), E>,
 ) -> Result<u64, StreamError<E>> {
     let what = format!("exporting from {}", query.table);
+    let mut query = query.clone();
+    plan_rollups(client, &mut query)
+        .await
+        .map_err(StreamError::Store)?;
     let sql = query.copy_sql();
     tracing::debug!(%sql, "streaming");
     let fail = |e: &tokio_postgres::Error| StreamError::Store(StoreError::query(what.clone(), e));
@@ -729,7 +869,9 @@ mod tests {
         );
         let sql = query.select_sql();
         assert!(
-            sql.contains("avg(value_cal) AS a0, count(*)::int8 AS a1"),
+            sql.contains(
+                "(sum(sum_cal) / nullif(sum(count_cal), 0))::float8 AS a0, sum(count)::int8 AS a1"
+            ),
             "{sql}"
         );
         assert!(sql.ends_with("ORDER BY bucket, sensor_name"), "{sql}");

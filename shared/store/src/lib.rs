@@ -39,6 +39,10 @@
 //!   incremental resume, downsampling into aligned buckets), and [`export::stream`], which runs
 //!   it as `COPY … TO STDOUT (FORMAT binary)` and hands each row to a callback in constant memory.
 //!   The SQL is built with literals (COPY takes no parameters), always through [`sql`].
+//! - [`rollup`]: per-sensor aggregates at 1 minute and 1 hour beside the numeric table,
+//!   marked dirty by a trigger and recomputed from raw rows by [`rollup::refresh`];
+//!   [`rollup::complete_until`] says how far they reach. `dl-export --every` reads them when
+//!   the answer is the same.
 //! - [`copy`]: the decoder of PostgreSQL's binary COPY stream.
 //! - [`sql`]: literals for the SQL we build (COPY takes no parameters): postgres-protocol's
 //!   escapers for names and strings, and our own for numbers and instants.
@@ -64,6 +68,7 @@ pub mod export;
 pub mod ingest;
 pub mod partition;
 mod pgpass;
+pub mod rollup;
 pub mod schema;
 pub mod sql;
 pub mod time;

@@ -254,8 +254,8 @@ END $dripline$",
     )
 }
 
-/// Create both tables (and their schemas) if missing, with their indexes; see
-/// [`create_statements`]. Safe to run again, and on a table made by dripline's `10_setup.sql`.
+/// Create both tables (and their schemas) if missing, with their indexes, and the numeric
+/// table's rollups ([`crate::rollup::init`]); see [`create_statements`]. Safe to run again, and on a table made by dripline's `10_setup.sql`.
 pub async fn init_schema(
     client: &tokio_postgres::Client,
     tables: &SensorTables,
@@ -266,7 +266,8 @@ pub async fn init_schema(
             .await
             .map_err(|e| StoreError::query(creating(tables), &e))?;
     }
-    Ok(())
+    // The rollups (1 minute, 1 hour) of the numeric table, and the trigger that keeps them.
+    crate::rollup::init(client, &tables.numeric).await
 }
 
 /// [`init_schema`], with both tables partitioned by `period` when they are created (see
@@ -324,7 +325,7 @@ pub async fn init_schema_partitioned(
             ensure_ahead(client, table, existing, partition::Patience::Retry).await?;
         }
     }
-    Ok(())
+    crate::rollup::init(client, &tables.numeric).await
 }
 
 /// Create the partitions of `table` from the current period to [`partition::AHEAD`] periods
@@ -353,7 +354,7 @@ pub fn init_schema_blocking(
             .batch_execute(&statement)
             .map_err(|e| StoreError::query(creating(tables), &e))?;
     }
-    Ok(())
+    crate::rollup::init_blocking(client, &tables.numeric)
 }
 
 fn creating(tables: &SensorTables) -> String {

@@ -50,8 +50,11 @@ pub async fn run(args: Args) -> Result<u8> {
         .await
         .map_err(|e| store_failure(e, &config))?;
     check_range(args, &range)?;
-    let query = build_query(args, range, sensors, previous.as_ref(), every_micros);
+    let mut query = build_query(args, range, sensors, previous.as_ref(), every_micros);
     if args.print_query {
+        export::plan_rollups(&client, &mut query)
+            .await
+            .map_err(|e| store_failure(e, &config))?;
         println!("{}", query.select_sql());
         return Ok(SUCCESS);
     }
@@ -298,6 +301,8 @@ fn build_query(
             aggregates: args.aggregates(),
         }),
         with_utc_offset: args.tz.is_some() && !args.epoch,
+        no_rollup: args.no_rollup,
+        rollups_until_micros: None,
     }
 }
 

@@ -36,6 +36,9 @@ Examples:
   dl-history prune --raw 90d --minute 2y        drop raw partitions older than 90 days whose
                                                 rollups are complete, and minute rollups
                                                 older than 2 years
+  dl-history rollup --init                      create the rollups of numeric_data and fill
+                                                them from the rows already there
+  * * * * * dl-history rollup                   (crontab) keep them up to date
 
 Exit status:
     0  success (prune: everything past the horizons dropped, or nothing to drop)
@@ -43,7 +46,8 @@ Exit status:
        unique key without \"timestamp\", which a partitioned table cannot have)
    64  bad command line: unknown flag, bad duration (--raw -5d), --raw under a day,
        --partition year, --ahead over 366
-   66  the table or the database does not exist
+   66  the table or the database does not exist; rollup without --init on a table that has
+       no rollups
    69  the database cannot be reached
    70  internal error: a bug
    75  prune kept partitions past the horizon because their rollups are not complete (or
@@ -113,6 +117,18 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Bring the 1-minute and 1-hour rollups up to date (from cron, e.g. every minute):
+    /// recompute from raw rows every minute that got rows since (late and redelivered alerts
+    /// included), and backfill the rows older than the rollups. Prints one JSON line.
+    Rollup {
+        /// Create the rollups first if missing (tables <table>_1m, <table>_1h, the trigger
+        /// that marks the minutes written); --init-schema of dl-log-to-pg does too.
+        #[arg(long)]
+        init: bool,
+        /// Tables and connection.
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// The tables and the connection, the same in every subcommand.
@@ -138,7 +154,8 @@ impl Command {
         match self {
             Command::Migrate { target, .. }
             | Command::Partitions { target, .. }
-            | Command::Prune { target, .. } => target,
+            | Command::Prune { target, .. }
+            | Command::Rollup { target, .. } => target,
         }
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! - `args`: the command line ([`Args`], also rendered into the man page);
 //! - `run`: settings → connection → the subcommand;
-//! - `migrate`, `partitions`, `prune`: one subcommand each.
+//! - `migrate`, `partitions`, `prune`, `rollup`: one subcommand each (the rollup SQL is
+//!   `dripline_store::rollup`).
 //!
 //! The SQL (partition bounds, names, creating, moving rows out of the default partition,
 //! attaching) lives in `dripline-store`, shared with `dl-log-to-pg`'s `--init-schema
@@ -20,6 +21,7 @@ mod args;
 mod migrate;
 mod partitions;
 mod prune;
+mod rollup;
 mod run;
 
 pub use args::{Args, Command};

@@ -59,6 +59,21 @@ pub async fn run(client: &mut Client, tables: &SensorTables, period: Period) -> 
             "swap_seconds": migrated.swap_seconds,
         });
         out.write_line(&line.to_string())?;
+        if table == &tables.numeric
+            && dripline_store::rollup::exists(client, table)
+                .await
+                .map_err(store_failure)?
+        {
+            // The new partitioned table needs the rollups' trigger; rows written between the
+            // swap and now were not marked, so the rollups are backfilled again (by the next
+            // `dl-history rollup`; until then nothing counts as complete).
+            dripline_store::rollup::init(client, table)
+                .await
+                .map_err(store_failure)?;
+            note(format!(
+                "{table}: rollups to be backfilled again: run dl-history rollup"
+            ));
+        }
         note(format!(
             "{table}: partitioned by {period} in {:.1} s (writers waited at most {:.3} s); its \
              rows before {} are in {}",

@@ -87,7 +87,7 @@ pub async fn run(
         }
         Layout::Partitioned { .. } => {}
     }
-    let complete = rollups_complete_until(client, raw_table)
+    let complete = dripline_store::rollup::complete_until(client, raw_table)
         .await
         .map_err(store_failure)?;
     let mut tally = Tally::default();
@@ -230,59 +230,6 @@ fn line(action: &str, table: &TableName, p: &Partition, reason: Option<&str>) ->
         value["reason"] = json!(reason);
     }
     value
-}
-
-/// How far the rollups of the raw `table` are complete: every raw row before the instant
-/// returned is summarised in both rollups; `None` when the table has no rollups.
-///
-/// This is the question `dripline_store::rollup::complete_until` answers (the rollups of issue
-/// 15, built beside this on the `rollups` branch): the earliest minute still marked dirty in
-/// `<table>_rollup_dirty`, or now when none is, provided `<table>_rollup_state` says the
-/// backfill is done (otherwise nothing is complete). Until that module is in this crate's
-/// dependencies this reads the same two tables by those names, and answers `None` (so prune
-/// drops nothing) when they are not there.
-async fn rollups_complete_until(
-    client: &Client,
-    table: &TableName,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let beside = |suffix: &str| TableName {
-        schema: table.schema.clone(),
-        name: format!("{}{suffix}", table.name),
-    };
-    let (state, dirty) = (beside("_rollup_state"), beside("_rollup_dirty"));
-    let what = format!("reading the rollup state of {table}");
-    let present = client
-        .query_one(
-            "SELECT to_regclass($1::text) IS NOT NULL AND to_regclass($2::text) IS NOT NULL
-                AND to_regclass($3::text) IS NOT NULL AND to_regclass($4::text) IS NOT NULL",
-            &[
-                &state.sql(),
-                &dirty.sql(),
-                &beside("_1m").sql(),
-                &beside("_1h").sql(),
-            ],
-        )
-        .await
-        .map_err(|e| StoreError::query(&what, &e))?
-        .get::<_, bool>(0);
-    if !present {
-        return Ok(None);
-    }
-    let row = client
-        .query_one(
-            &format!(
-                "SELECT (SELECT done FROM {}), coalesce((SELECT min(bucket) FROM {}), now())",
-                state.sql(),
-                dirty.sql()
-            ),
-            &[],
-        )
-        .await
-        .map_err(|e| StoreError::query(&what, &e))?;
-    if row.get::<_, Option<bool>>(0) != Some(true) {
-        return Ok(Some(DateTime::<Utc>::MIN_UTC));
-    }
-    Ok(Some(row.get(1)))
 }
 
 /// Delete (or, `dry_run`, count) the rows of the rollup table `rollup` before `until`. A

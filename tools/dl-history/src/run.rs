@@ -34,6 +34,7 @@ pub async fn run(args: Args) -> Result<u8> {
             };
             crate::prune::run(&mut client, &tables, &horizons, *dry_run).await
         }
+        Command::Rollup { init, .. } => crate::rollup::run(&mut client, &tables, *init).await,
     }
 }
 

@@ -65,6 +65,7 @@ pub async fn read(
             aggregates: vec![Aggregate::Mean],
         }),
         with_utc_offset: false,
+        ..Default::default()
     };
     let layout = query.layout();
     let value = layout.values[0];
