@@ -1225,12 +1225,12 @@ fn hostile_host_lists_are_refused_by_the_schema() {
     }
 }
 
-/// The history-prune CronJob's command (issue 15) against a day-partitioned table with one
-/// partition past the horizon: without rollups it keeps the partition and fails (status 75,
-/// so the Job shows it); once the rollups (the tables the rollups keep beside the raw table)
-/// are complete it drops the partition.
+/// The history CronJobs' commands (issue 15) against a day-partitioned table with one
+/// partition past the horizon: before the rollup job has run, prune keeps the partition and
+/// fails (status 75, so the Job shows it); after it, prune drops the partition. The rollup job
+/// on a table without rollups fails with 66.
 #[test]
-fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
+fn history_cron_jobs_roll_up_then_prune_only_what_the_rollups_cover() {
     let mut cluster = Cluster::new();
     let mut client = dripline_store::postgres::Client::connect(
         &export_support::pg_url(),
@@ -1253,7 +1253,7 @@ fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
         "{{\"routing_key\":\"sensor_value.prune\",\"payload\":{{\"value_raw\":1}},\"timestamp\":\"{old}\"}}\n"
     );
     let pg = export_support::pg_url();
-    let guard = DropSchema(&mut client, &schema);
+    let mut guard = DropSchema(&mut client, &schema);
     for (program, args) in [
         (
             "dl-log-to-pg",
@@ -1273,9 +1273,13 @@ fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
         "chart-test",
         merge(
             base_values(),
-            json!({"historyPrune": {"enabled": true, "table": table, "raw": "90d", "minute": "2y"}}),
+            json!({
+                "historyRollup": {"enabled": true, "table": table},
+                "historyPrune": {"enabled": true, "table": table, "raw": "90d", "minute": "2y"},
+            }),
         ),
     );
+    let rollup = cluster.find("CronJob", "history-rollup").clone();
     let cron_job = cluster.find("CronJob", "history-prune").clone();
     let output = run_command(&mut cluster.command(&cron_job, &[]), None);
     assert_eq!(output.status.code(), Some(75), "{}", describe(&output));
@@ -1284,16 +1288,8 @@ fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
         stdout.contains("\"action\":\"keep\"") && stdout.contains("numeric_data_p20200203"),
         "{stdout}"
     );
-    guard
-        .0
-        .batch_execute(&format!(
-            "CREATE TABLE {schema}.numeric_data_1m (sensor_name text, bucket timestamptz);
-             CREATE TABLE {schema}.numeric_data_1h (sensor_name text, bucket timestamptz);
-             CREATE TABLE {schema}.numeric_data_rollup_dirty (sensor_name text, bucket timestamptz);
-             CREATE TABLE {schema}.numeric_data_rollup_state (done boolean);
-             INSERT INTO {schema}.numeric_data_rollup_state VALUES (true)"
-        ))
-        .unwrap();
+    let output = run_command(&mut cluster.command(&rollup, &[]), None);
+    assert!(output.status.success(), "rollup: {}", describe(&output));
     let output = run_command(&mut cluster.command(&cron_job, &[]), None);
     assert!(output.status.success(), "{}", describe(&output));
     let left: i64 = guard
@@ -1302,4 +1298,31 @@ fn history_prune_cron_job_drops_only_what_the_rollups_cover() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0, "{}", describe(&output));
+    let rows = |guard: &mut DropSchema, table: &str| -> i64 {
+        guard
+            .0
+            .query_one(&format!("SELECT count(*) FROM {schema}.{table}"), &[])
+            .unwrap()
+            .get(0)
+    };
+    // 2020 is past --minute 2y; no --hour: the hour outlives its raw rows.
+    assert_eq!(rows(&mut guard, "numeric_data_1m"), 0);
+    assert_eq!(rows(&mut guard, "numeric_data_1h"), 1);
+
+    // A table without rollups: the rollup job fails, and says why.
+    let bare = format!("{schema}.bare");
+    guard
+        .0
+        .batch_execute(&format!("CREATE TABLE {bare} (sensor_name text)"))
+        .unwrap();
+    cluster.render(
+        "chart-test",
+        merge(
+            base_values(),
+            json!({"historyRollup": {"enabled": true, "table": bare}}),
+        ),
+    );
+    let rollup = cluster.find("CronJob", "history-rollup").clone();
+    let output = run_command(&mut cluster.command(&rollup, &[]), None);
+    assert_eq!(output.status.code(), Some(66), "{}", describe(&output));
 }

@@ -627,14 +627,15 @@ fn logger_as_dripline_then_every_dashboard_query_as_grafana_reader() {
     // Every query of the dashboard, as the Grafana role.
     check_dashboard(&mut reader);
 
-    // The rollups, brought up to date as the cron job does (as the owner): the same panels
+    // The rollups, brought up to date as the chart's CronJob does (as dripline, with the
+    // grants of the init SQL and no DDL right): the same panels
     // now read them, with the same answers, and the time series really reads them at whole
     // minutes and hours (a change to the rollup rows shows), raw rows below a minute.
     let output = run_with_stdin(
         without_env_settings(Command::new(binary("dl-history"))).args([
             "rollup",
             "--pg-url",
-            &url_with(None, &deployment.database),
+            &deployment.writer_url(),
         ]),
         "",
     );
