@@ -22,11 +22,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Alerts published in the logger test. The issue asks for 200 000; on a 3-node cluster the
-/// stream costs about 0.65 ms of CPU per alert over all processes (three nodes, two publishers,
-/// two loggers, PostgreSQL; debug builds), so 200 000 would be some 130 CPU seconds, beyond
-/// this file's budget of about 3 minutes on two cores shared with other suites; 100 000 fits.
-const ALERTS: usize = 100_000;
+/// Alerts published in the logger test, as the issue asks. On a 3-node cluster the stream
+/// costs about 0.65 ms of CPU per alert over all processes (three nodes, two publishers, two
+/// loggers, PostgreSQL; debug builds): some 130 CPU seconds, which the suite can afford (the
+/// whole CI run is a few minutes).
+const ALERTS: usize = 200_000;
 
 /// The logger's batch and prefetch in the logger test: small, so that the kill lands between
 /// many commits, and so that few alerts are in a logger's hands at the kill.
