@@ -187,3 +187,36 @@ fn gzip_output_decodes_to_the_plain_text() {
     assert_eq!(decoded, plain);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An `--output` that exists and is not a regular file is written into, not replaced: a
+/// temporary file renamed over `/dev/null` replaces the machine's /dev/null when dl-export runs
+/// as root (a FIFO stands in for it here, so that a failure harms nothing).
+#[test]
+fn an_output_that_is_not_a_regular_file_is_written_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let mut db = TestDb::new();
+    rows(&mut db, 1_000);
+    let dir = scratch();
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let output = db.run(&["--format", "jsonl", "-o", fifo.to_str().unwrap()]);
+    ok_stdout(&output);
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    // Bounded: a reader that no writer ever met stays blocked (and is left behind).
+    assert!(
+        wait_until(Duration::from_secs(30), || reader.is_finished()),
+        "nothing was written into the FIFO"
+    );
+    assert_eq!(reader.join().unwrap().lines().count(), 1_000);
+    assert!(partial_files(&dir).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

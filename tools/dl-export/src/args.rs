@@ -62,6 +62,7 @@ Incremental exports (--state FILE):
   repeats rows on the next run; it never skips any.
   --output writes a temporary file beside FILE and renames it when complete, so readers and
   cron never see a half-written file; on SIGINT/SIGTERM/SIGHUP the temporary file is removed.
+  An existing FILE that is not a regular file (/dev/null, a FIFO) is written directly.
 
 Exit status:
     0  success, rows written (or none matched, without --fail-if-empty); also when a reader

@@ -1,6 +1,8 @@
 //! Where lines go: stdout (pipe-safe, through `dripline_cli::output`), or a file written
 //! atomically (a temporary file beside it, renamed into place by [`Sink::finish`]), either one
-//! optionally gzip-compressed.
+//! optionally gzip-compressed. An `--output` that exists and is not a regular file (`/dev/null`,
+//! a FIFO) is written directly: a file renamed over it would replace it, and as root a rename
+//! over `/dev/null` replaces the machine's /dev/null.
 
 use dripline_cli::output::LineOutput;
 use flate2::write::GzEncoder;
@@ -27,12 +29,36 @@ pub enum Sink {
     },
 }
 
-/// The writer of a temporary output file.
+/// The writer of an output file.
 pub enum FileWriter {
     /// Uncompressed.
-    Plain(BufWriter<NamedTempFile>),
+    Plain(BufWriter<FileTarget>),
     /// gzip-compressed.
-    Gzip(GzEncoder<BufWriter<NamedTempFile>>),
+    Gzip(GzEncoder<BufWriter<FileTarget>>),
+}
+
+/// Where an output file's bytes go.
+pub enum FileTarget {
+    /// A temporary file beside the destination, renamed into place when finished.
+    Temporary(NamedTempFile),
+    /// The destination itself: it exists and is not a regular file (a device, a FIFO).
+    Direct(fs::File),
+}
+
+impl Write for FileTarget {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            FileTarget::Temporary(file) => file.write(buf),
+            FileTarget::Direct(file) => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            FileTarget::Temporary(file) => file.flush(),
+            FileTarget::Direct(file) => file.flush(),
+        }
+    }
 }
 
 /// An output file problem, with the path.
@@ -62,19 +88,16 @@ impl Sink {
             path: destination.to_path_buf(),
             source,
         };
-        let directory = match destination.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
+        let target = match fs::metadata(destination) {
+            Ok(existing) if !existing.is_file() && !existing.is_dir() => FileTarget::Direct(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(destination)
+                    .map_err(fail)?,
+            ),
+            _ => FileTarget::Temporary(Self::temporary_beside(destination).map_err(fail)?),
         };
-        let file_name = destination
-            .file_name()
-            .ok_or_else(|| fail(io::Error::other("not a file name")))?;
-        let temporary = tempfile::Builder::new()
-            .prefix(&format!(".{}.", file_name.to_string_lossy()))
-            .suffix(".partial")
-            .tempfile_in(directory)
-            .map_err(fail)?;
-        let buffered = BufWriter::with_capacity(BUFFER, temporary);
+        let buffered = BufWriter::with_capacity(BUFFER, target);
         let writer = if gzip {
             FileWriter::Gzip(GzEncoder::new(buffered, Compression::default()))
         } else {
@@ -84,6 +107,21 @@ impl Sink {
             writer,
             destination: destination.to_path_buf(),
         })
+    }
+
+    /// A new temporary file in `destination`'s directory, named after it.
+    fn temporary_beside(destination: &Path) -> io::Result<NamedTempFile> {
+        let directory = match destination.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let file_name = destination
+            .file_name()
+            .ok_or_else(|| io::Error::other("not a file name"))?;
+        tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name.to_string_lossy()))
+            .suffix(".partial")
+            .tempfile_in(directory)
     }
 
     /// Write one line and a newline.
@@ -104,7 +142,8 @@ impl Sink {
         writer.write_all(b"\n")
     }
 
-    /// Flush everything; for a file, sync it and rename it into place.
+    /// Flush everything; for a file, sync it and rename it into place (a device or FIFO was
+    /// written directly).
     pub fn finish(self) -> Result<(), FinishError> {
         match self {
             Sink::Stdout(mut out) => out.flush().map_err(FinishError::Stdout),
@@ -126,7 +165,10 @@ impl Sink {
                     FileWriter::Plain(out) => out,
                     FileWriter::Gzip(out) => out.finish().map_err(fail)?,
                 };
-                let temporary = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
+                let temporary = match buffered.into_inner().map_err(|e| fail(e.into_error()))? {
+                    FileTarget::Temporary(temporary) => temporary,
+                    FileTarget::Direct(mut file) => return file.flush().map_err(fail),
+                };
                 let permissions = match fs::metadata(&destination) {
                     Ok(existing) => existing.permissions(),
                     Err(_) => default_permissions(),
