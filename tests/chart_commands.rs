@@ -481,6 +481,42 @@ fn describe(output: &Output) -> String {
 }
 
 /// A started program whose stderr goes to a file, for messages when something fails.
+/// Point the release's logger (a quorum queue in these values) at `queue` with `key` bound,
+/// writing `db`'s table in 50 ms batches with metrics on a free port, and its export at the
+/// same table up to now; render; start the service and the logger; wait until the logger is
+/// ready. Returns them and the metrics port.
+fn start_service_and_logger(
+    cluster: &mut Cluster,
+    mut values: serde_json::Value,
+    queue: &str,
+    key: String,
+    db: &TestDb,
+) -> (Started, Started, u16) {
+    let metrics_port = free_port();
+    let logger = values["logger"].as_object_mut().unwrap();
+    assert_eq!(logger["queueType"], json!("quorum"));
+    logger.insert("queue".into(), json!(queue));
+    logger.insert("keys".into(), json!([key]));
+    logger.insert("table".into(), json!(db.table_arg()));
+    logger.insert("batchTime".into(), json!("50ms"));
+    logger.insert("metrics".into(), json!({"port": metrics_port}));
+    values["export"]["table"] = json!(db.table_arg());
+    // A value is stored a moment before the export runs: no settling margin here.
+    values["export"]["until"] = json!("0s");
+    cluster.render("dripline-tools", values);
+
+    let service = cluster.find("Deployment", "service").clone();
+    let serve = Started::spawn(cluster.command(&service, &[]), &cluster.root);
+    let logger = cluster.find("Deployment", "logger").clone();
+    let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
+    assert!(
+        wait_until(PATIENCE, || http_get(metrics_port, "/readyz").0 == 200),
+        "the logger never became ready: {}",
+        logger.stderr()
+    );
+    (serve, logger, metrics_port)
+}
+
 struct Started {
     process: ChildGuard,
     stderr: PathBuf,
@@ -890,28 +926,13 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
         endpoint["name"] = json!(name);
     }
     assert!(!peaches.is_empty(), "the store has peaches");
-    let metrics_port = free_port();
-    let logger = values["logger"].as_object_mut().unwrap();
-    assert_eq!(logger["queueType"], json!("quorum"));
-    assert_eq!(logger["initSchema"], json!(false));
-    logger.insert("queue".into(), json!(&*queue));
-    logger.insert("keys".into(), json!([format!("sensor_value.{peaches}")]));
-    logger.insert("table".into(), json!(db.table_arg()));
-    logger.insert("batchTime".into(), json!("50ms"));
-    logger.insert("metrics".into(), json!({"port": metrics_port}));
-    values["export"]["table"] = json!(db.table_arg());
-    // The value is stored a moment before the export runs: no settling margin here.
-    values["export"]["until"] = json!("0s");
-    cluster.render("dripline-tools", values);
-
-    let store = cluster.find("Deployment", "service").clone();
-    let mut serve = Started::spawn(cluster.command(&store, &[]), &cluster.root);
-    let logger = cluster.find("Deployment", "logger").clone();
-    let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
-    assert!(
-        wait_until(PATIENCE, || http_get(metrics_port, "/readyz").0 == 200),
-        "the logger never became ready: {}",
-        logger.stderr()
+    assert_eq!(values["logger"]["initSchema"], json!(false));
+    let (mut serve, logger, _) = start_service_and_logger(
+        &mut cluster,
+        values,
+        &queue,
+        format!("sensor_value.{peaches}"),
+        &db,
     );
     let test_pod = cluster.find("Pod", "test").clone();
     assert!(
@@ -1092,27 +1113,8 @@ fn second_mesh_ha_values_list_the_nodes_and_their_commands_run() {
         endpoint["name"] = json!(unique_name(endpoint["name"].as_str().unwrap()));
         endpoint.as_object_mut().unwrap().remove("log_interval");
     }
-    let metrics_port = free_port();
-    let logger = values["logger"].as_object_mut().unwrap();
-    assert_eq!(logger["queueType"], json!("quorum"));
-    logger.insert("queue".into(), json!(&*queue));
-    logger.insert("keys".into(), json!([format!("{prefix}.#")]));
-    logger.insert("table".into(), json!(db.table_arg()));
-    logger.insert("batchTime".into(), json!("50ms"));
-    logger.insert("metrics".into(), json!({"port": metrics_port}));
-    values["export"]["table"] = json!(db.table_arg());
-    values["export"]["until"] = json!("0s");
-    cluster.render("dripline-tools", values);
-
-    let service = cluster.find("Deployment", "service").clone();
-    let mut serve = Started::spawn(cluster.command(&service, &[]), &cluster.root);
-    let logger = cluster.find("Deployment", "logger").clone();
-    let logger = Started::spawn(cluster.command(&logger, &[]), &cluster.root);
-    assert!(
-        wait_until(PATIENCE, || http_get(metrics_port, "/readyz").0 == 200),
-        "the logger never became ready: {}",
-        logger.stderr()
-    );
+    let (mut serve, logger, metrics_port) =
+        start_service_and_logger(&mut cluster, values, &queue, format!("{prefix}.#"), &db);
     assert!(
         logger
             .stderr()
