@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.bash
 bench_binaries dl-alert dl-log-to-pg bare-consume rabbit-cluster
-[ -x /usr/bin/time ] || { [ "$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; }
+bench_needs_gnu_time
 
 alerts="${BENCH_CLUSTER_ALERTS:-100000}"
 runs="${BENCH_RUNS:-3}"
@@ -30,7 +30,6 @@ schema="bench_cluster_$suffix"
 key="bench_cluster_$suffix"
 port=$((20000 + RANDOM % 20000))
 pg_url="postgresql://postgres@127.0.0.1:5432/test"
-psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test -c "$1"; }
 logger=""   # the running logger's GNU time, or the logger itself while creating the queues
 bare=""
 cluster_pid=""
@@ -43,7 +42,7 @@ cleanup() {
   done
   rabbitmqctl -q delete_queue "$queue" >/dev/null 2>&1 || true
   rabbitmqctl -q delete_queue "$queue.dead" >/dev/null 2>&1 || true
-  psql_ "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  bench_psql "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   # The end of its stdin stops and deletes the cluster.
   if [ -n "$cluster_pid" ]; then
     exec 3>&-
@@ -117,7 +116,7 @@ fill() {
 }
 rows_check() {
   local rows
-  rows=$(psql_ "SELECT count(*) FROM $schema.numeric_data")
+  rows=$(bench_psql "SELECT count(*) FROM $schema.numeric_data")
   [ "$rows" = "$alerts" ] || { echo "bench: $1: $rows rows for $alerts alerts" >&2; exit 1; }
 }
 
@@ -134,7 +133,7 @@ done
 for run in $(seq "$runs"); do
   for setup in "${setups[@]}"; do
     # Drain: the queue filled first, the logger timed from its start.
-    psql_ "TRUNCATE $schema.numeric_data"
+    bench_psql "TRUNCATE $schema.numeric_data"
     fill "$setup"
     start=$(now)
     start_logger "$setup"
@@ -150,7 +149,7 @@ for run in $(seq "$runs"); do
       | awk '{print $(NF-1)}' >> "$work/$setup.bare_drain"
 
     # Live: the logger waits on an empty queue; timed from the first publish to the last row.
-    psql_ "TRUNCATE $schema.numeric_data"
+    bench_psql "TRUNCATE $schema.numeric_data"
     start_logger "$setup"
     wait_ready
     start=$(now)

@@ -3,6 +3,9 @@
 # bench_binaries TOOL…   sets $bin to BIN_DIR (default: the release build `make bench` makes)
 #                        and stops with one line when a tool is not built there.
 # bench_needs_hyperfine  installs hyperfine and GNU time from Debian when missing (as root).
+# bench_needs_gnu_time   installs GNU time (/usr/bin/time, for CPU time and peak RSS) when
+#                        missing (as root), else stops with one line.
+# bench_psql SQL         runs SQL on the local test database, unaligned, stopping on error.
 # $suffix                a random word for names no other run or test uses.
 
 bench_binaries() {
@@ -25,6 +28,20 @@ bench_needs_hyperfine() {
 			exit 1
 		fi
 	fi
+}
+
+bench_needs_gnu_time() {
+	[ -x /usr/bin/time ] && return 0
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update -qq >/dev/null && apt-get install -y -qq time >/dev/null
+	else
+		echo "bench: install GNU time: sudo apt-get install time" >&2
+		exit 1
+	fi
+}
+
+bench_psql() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test -c "$1"
 }
 
 suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')

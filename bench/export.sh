@@ -20,14 +20,8 @@ PG_URL=${PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/postgres}
 bench_binaries dl-export
 bin="$bin/dl-export"
 command -v psql >/dev/null || { echo "bench: psql missing (apt-get install postgresql-client)" >&2; exit 1; }
-if [ ! -x /usr/bin/time ]; then
-  # GNU time, for peak RSS (the shell's `time` keyword cannot report it).
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq time >/dev/null
-  else
-    echo "bench: install GNU time: sudo apt-get install time" >&2; exit 1
-  fi
-fi
+# GNU time, for peak RSS (the shell's `time` keyword cannot report it).
+bench_needs_gnu_time
 
 work=$(mktemp -d)
 schema="bench_export_$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.bash
 bench_binaries dl-alert dl-log-to-pg bare-consume
-[ -x /usr/bin/time ] || { [ "$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; }
+bench_needs_gnu_time
 
 alerts="${BENCH_ALERTS:-1000000}"
 runs="${BENCH_RUNS:-3}"
@@ -26,7 +26,6 @@ schema="bench_log_$suffix"
 key="bench_value_$suffix"
 port=$((20000 + RANDOM % 20000))
 pg_url="postgresql://postgres@127.0.0.1:5432/test"
-psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test -c "$1"; }
 logger_pid=""
 cleanup() {
   if [ -n "$logger_pid" ]; then
@@ -35,7 +34,7 @@ cleanup() {
   fi
   rabbitmqctl -q delete_queue "$queue" >/dev/null 2>&1 || true
   rabbitmqctl -q delete_queue "$queue.dead" >/dev/null 2>&1 || true
-  psql_ "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  bench_psql "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -75,7 +74,7 @@ fill() {
 }
 
 for run in $(seq "$runs"); do
-  psql_ "TRUNCATE $schema.numeric_data"
+  bench_psql "TRUNCATE $schema.numeric_data"
   fill
   start=$(date +%s.%N)
   /usr/bin/time -v -o "$work/logger.time" "$bin/dl-log-to-pg" "${logger_args[@]}" &
@@ -86,7 +85,7 @@ for run in $(seq "$runs"); do
   pkill -TERM -P "$logger_pid"; wait "$logger_pid" || true; logger_pid=""
   echo "$alerts / ($end - $start)" | bc -l >> "$work/logger.rates"
   awk -F': ' '/Maximum resident set size/ {print $2}' "$work/logger.time" >> "$work/logger.rss"
-  rows=$(psql_ "SELECT count(*) FROM $schema.numeric_data")
+  rows=$(bench_psql "SELECT count(*) FROM $schema.numeric_data")
   [ "$rows" = "$alerts" ] || { echo "bench: run $run: $rows rows for $alerts alerts" >&2; exit 1; }
 
   fill
