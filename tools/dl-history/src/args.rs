@@ -77,7 +77,7 @@ pub enum Command {
     /// losing a row and with the logger running (it waits a moment, twice, for a lock).
     Migrate {
         /// Partition length.
-        #[arg(long, value_name = "PERIOD", default_value = "month", value_parser = parse_period)]
+        #[arg(long, value_name = "PERIOD", default_value = "month")]
         partition: Period,
         /// Tables and connection.
         #[command(flatten)]
@@ -158,10 +158,6 @@ impl Command {
             | Command::Rollup { target, .. } => target,
         }
     }
-}
-
-fn parse_period(text: &str) -> Result<Period, String> {
-    text.parse()
 }
 
 /// A retention horizon: a duration between a day and 1000 years.

@@ -122,7 +122,7 @@ pub struct Args {
     /// month, ISO week or day (same columns and key; see dl-history). The logger then keeps
     /// the partitions two periods ahead; a row for a time without one lands in the default
     /// partition, never refused.
-    #[arg(long = "partition", value_name = "PERIOD", requires = "init_schema", value_parser = parse_period)]
+    #[arg(long = "partition", value_name = "PERIOD", requires = "init_schema")]
     pub partition: Option<Period>,
     /// Serve Prometheus metrics on /metrics and health on /healthz and /readyz at this address
     /// (e.g. 0.0.0.0:9102).
@@ -140,10 +140,6 @@ pub struct Args {
     /// Logging flags.
     #[command(flatten)]
     pub log: LogArgs,
-}
-
-fn parse_period(text: &str) -> Result<Period, String> {
-    text.parse()
 }
 
 impl Args {
