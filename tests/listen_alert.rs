@@ -429,6 +429,16 @@ fn a_quorum_queue_is_created_with_queue_type() {
     assert_eq!(classic.status.code(), Some(69), "{stderr}");
     assert!(stderr.contains("current is 'quorum'"), "{stderr}");
 
+    // A queue type names the type of --queue's queue: without --queue it is a usage error.
+    let alone = command("dl-listen", 5672)
+        .args(["--queue-type", "quorum", &key])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&alone.stderr);
+    assert_eq!(alone.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("--queue"), "{stderr}");
+
     let mut again = Listening::start(5672, &[&quorum[..], &["-n", "1", &key]].concat());
     assert_eq!(again.next_json()["payload"], 1, "kept while away");
     assert_eq!(again.exit_status(), Some(0), "{}", again.stderr());
