@@ -444,7 +444,7 @@ fn prune_drops_only_partitions_the_rollups_cover() {
          FROM {s}.numeric_data_1m ORDER BY bucket LIMIT 1",
     );
     db.exec(&format!(
-        "INSERT INTO {{s}}.numeric_data_rollup_dirty VALUES ('p', '{}')",
+        "INSERT INTO {{s}}.numeric_data_rollup_dirty (bucket) VALUES ('{}')",
         at(199)
     ));
     let output = db.history("prune", &["--raw", "90d", "--minute", "2y", "--dry-run"]);

@@ -46,7 +46,12 @@ impl Random {
 /// `value_cal` missing, some pairs at the very same time with different ids, values that make
 /// ties for first/last. Each line has its own message id.
 fn alert_lines(random: &mut Random, sensors: u32, minutes: u32) -> Vec<String> {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-11-30T22:00:00Z").unwrap();
+    alert_lines_from(random, "2026-11-30T22:00:00Z", sensors, minutes)
+}
+
+/// [`alert_lines`] from `start` (RFC 3339).
+fn alert_lines_from(random: &mut Random, start: &str, sensors: u32, minutes: u32) -> Vec<String> {
+    let start = chrono::DateTime::parse_from_rfc3339(start).unwrap();
     let mut lines = Vec::new();
     for sensor in 0..sensors {
         for minute in 0..minutes {
@@ -75,8 +80,14 @@ fn alert_lines(random: &mut Random, sensors: u32, minutes: u32) -> Vec<String> {
 /// Store `lines` through `dl-log-to-pg --stdin` (small batches, so that one load is several
 /// transactions), and check it succeeded.
 fn log_lines(db: &TestDb, lines: &[String]) {
+    log_lines_with(db, lines, &[]);
+}
+
+/// [`log_lines`] with more flags for the logger.
+fn log_lines_with(db: &TestDb, lines: &[String], flags: &[&str]) {
     let mut child = without_env_settings(Command::new(binary("dl-log-to-pg")))
         .args(["--stdin", "--batch-size", "97", "--pg-url", &pg_url()])
+        .args(flags)
         .args(["--table", &db.table_arg(), "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -91,6 +102,21 @@ fn log_lines(db: &TestDb, lines: &[String]) {
     assert!(
         output.status.success(),
         "dl-log-to-pg: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `dl-history` with `args` for `db`'s table, which must succeed.
+fn history_ok(db: &TestDb, args: &[&str]) {
+    let output = without_env_settings(Command::new(binary("dl-history")))
+        .args(args)
+        .args(["--pg-url", &pg_url(), "--table", &db.table_arg()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("dl-history");
+    assert!(
+        output.status.success(),
+        "dl-history {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
@@ -367,4 +393,144 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
             "mean,first,last,count"
         ]
     ));
+}
+
+/// A logger kept running on a pipe, so that the table can change under it.
+struct RunningLogger {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+}
+
+impl RunningLogger {
+    fn start(db: &TestDb) -> Self {
+        let mut child = without_env_settings(Command::new(binary("dl-log-to-pg")))
+            .args(["--stdin", "--batch-size", "97", "--batch-time", "50ms"])
+            .args(["--pg-url", &pg_url(), "--table", &db.table_arg(), "-q"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dl-log-to-pg");
+        let stdin = child.stdin.take().expect("stdin");
+        RunningLogger { child, stdin }
+    }
+
+    /// Send `lines` and wait until the table holds `rows` rows.
+    fn store(&mut self, db: &mut TestDb, lines: &[String], rows: i64) {
+        self.stdin
+            .write_all((lines.join("\n") + "\n").as_bytes())
+            .expect("writing to the logger");
+        self.stdin.flush().expect("flushing");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while count(db, "SELECT count(*) FROM {table}") < rows {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the logger did not store {rows} rows"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn finish(self) {
+        drop(self.stdin);
+        let output = self.child.wait_with_output().expect("dl-log-to-pg");
+        assert!(
+            output.status.success(),
+            "dl-log-to-pg: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_logger_writes_into_its_partitions_marks_them_and_goes_through_the_table_when_they_change() {
+    let mut random = Random::new();
+    let mut db = TestDb::new();
+    let schema = db.schema.clone();
+    // Our layout by day in place of the plain table.
+    db.exec(&format!(
+        "DROP TABLE {{table}}, \"{schema}\".json_data, \"{schema}\".numeric_data_1m,
+             \"{schema}\".numeric_data_1h, \"{schema}\".numeric_data_rollup_dirty,
+             \"{schema}\".numeric_data_rollup_state"
+    ));
+    let mut lines = alert_lines(&mut random, 3, 150);
+    random.shuffle(&mut lines);
+    let quarter = lines.len() / 4;
+    // No partitions for these days yet: the default partition takes them (the trigger marks).
+    log_lines_with(
+        &db,
+        &lines[..quarter],
+        &["--init-schema", "--partition", "day"],
+    );
+    rollup_ok(&db, &[]);
+    assert_rollups_match_raw(&mut db);
+    // dl-history makes their days' partitions and moves the rows in; the logger then writes
+    // into the partitions itself and marks their minutes: the rollups must see the new rows,
+    // late ones for rolled-up minutes among them, and redelivered ones counted once.
+    history_ok(&db, &["partitions", "--ahead", "1"]);
+    for day in ["20261130", "20261201"] {
+        assert!(
+            count(
+                &mut db,
+                &format!("SELECT count(*) FROM \"{schema}\".numeric_data_p{day}")
+            ) > 0,
+            "no rows in the partition of {day}"
+        );
+    }
+    let mut rest = lines[quarter..].to_vec();
+    rest.extend(lines[..quarter / 2].iter().cloned());
+    random.shuffle(&mut rest);
+    log_lines(&db, &rest);
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".numeric_data_default"
+        ),
+        0
+    );
+    rollup_ok(&db, &[]);
+    assert_rollups_match_raw(&mut db);
+
+    // Partitions that change under a running logger: one detached (rows written into it would
+    // leave the table), one dropped. Their rows go through the table, into the default.
+    let table = db.sql_table();
+    db.exec(&format!(
+        "CREATE TABLE \"{schema}\".numeric_data_p20261203 PARTITION OF {table} FOR VALUES FROM ('2026-12-03') TO ('2026-12-04');
+         CREATE TABLE \"{schema}\".numeric_data_p20261204 PARTITION OF {table} FOR VALUES FROM ('2026-12-04') TO ('2026-12-05');"
+    ));
+    let mut logger = RunningLogger::start(&db);
+    let mut rows = lines.len() as i64;
+    let warm_up = alert_lines_from(&mut random, "2026-12-01T01:00:00Z", 2, 5);
+    rows += warm_up.len() as i64;
+    logger.store(&mut db, &warm_up, rows);
+    db.exec(&format!(
+        "ALTER TABLE {table} DETACH PARTITION \"{schema}\".numeric_data_p20261203;
+         DROP TABLE \"{schema}\".numeric_data_p20261204;"
+    ));
+    // One after the other, so that each is a batch of its own.
+    let detached = alert_lines_from(&mut random, "2026-12-03T12:00:00Z", 2, 5);
+    rows += detached.len() as i64;
+    logger.store(&mut db, &detached, rows);
+    let dropped = alert_lines_from(&mut random, "2026-12-04T12:00:00Z", 2, 5);
+    rows += dropped.len() as i64;
+    logger.store(&mut db, &dropped, rows);
+    logger.finish();
+    let changed = [detached, dropped].concat();
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".numeric_data_p20261203"
+        ),
+        0,
+        "rows went into the detached partition"
+    );
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".numeric_data_default"
+        ),
+        changed.len() as i64
+    );
+    rollup_ok(&db, &[]);
+    assert_rollups_match_raw(&mut db);
 }

@@ -80,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
-    let writer = SensorWriter::prepare(&client, &tables).await?;
+    let mut writer = SensorWriter::prepare(&client, &tables).await?;
     let backend: i32 = client
         .query_one("SELECT pg_backend_pid()", &[])
         .await?

@@ -14,6 +14,18 @@
 //!   key): binary `COPY` straight into the table, every row new. The user's table is never
 //!   altered; `message_id` is filled when the column exists.
 //!
+//! A numeric table partitioned by us ([`crate::partition`]) that has rollups
+//! ([`crate::rollup`]) is written **into its partitions**: each row is COPied into the partition
+//! of its period when that partition is known to exist (the others go through the parent), and
+//! the batch's minutes are marked dirty in the same transaction. The parent's rollup trigger
+//! has a transition table, and with such a trigger PostgreSQL COPies into a partitioned table
+//! one row at a time instead of in batches; into the partition, COPY batches, and the parent's
+//! statement trigger does not fire (hence the marking here). Measured, server CPU for 300 000
+//! rows in batches of 5000, median of 5: 1010 ms through the parent, 880 ms into the partitions
+//! (the plain table without rollups: 840 ms). A partition dropped or created meanwhile, or
+//! rollups dropped, make the attempt fail (undefined table or function, partition constraint);
+//! the batch is then written again through the parent, and the partitions are looked up anew.
+//!
 //! [`SensorWriter::write`] writes both kinds of rows in one transaction: all or nothing, so a
 //! caller that acknowledges its alerts only after `write` returns `Ok` loses none and, with
 //! the deduplicating tables, stores none twice.
@@ -22,13 +34,16 @@
 //! the bottleneck (COPY into a table without indexes runs at over 400 000 rows/s here).
 
 use crate::error::StoreError;
+use crate::partition::{self, Layout, Period};
+use crate::rollup::{self, RollupTables};
 use crate::schema::{SensorTables, TableName};
 use crate::sql::escape_identifier;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use futures_util::pin_mut;
+use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Statement, Transaction};
+use tokio_postgres::{Client, Statement, ToStatement, Transaction};
 use uuid::Uuid;
 
 /// One numeric value for the numeric table.
@@ -120,9 +135,11 @@ enum Route {
     },
 }
 
-/// Whether to COPY straight into a deduplicating table or go through staging.
+/// How one try writes a batch: COPY into the partitions (numeric rows of a partitioned table
+/// with rollups), COPY straight into the table, or through staging skipping duplicates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Attempt {
+    IntoPartitions,
     Direct,
     SkipDuplicates,
 }
@@ -131,7 +148,63 @@ enum Attempt {
 struct Target {
     table: TableName,
     route: Route,
+    /// `(columns)` of its COPY statements.
+    copy_columns: String,
+    /// It has a `message_id uuid` column (written into partitions only then).
+    has_message_id: bool,
+    /// Set when rows are written into the table's partitions.
+    partitions: Option<Partitions>,
+    /// Look at the table's partitions and rollups again before the next write.
+    partitions_stale: bool,
 }
+
+/// A partitioned table of ours with rollups, written into its partitions (see the module
+/// documentation).
+struct Partitions {
+    period: Period,
+    rollups: RollupTables,
+    /// The starts of the periods whose partition exists (with our name and bounds).
+    known: BTreeSet<DateTime<Utc>>,
+}
+
+impl Partitions {
+    /// Look at `table`: `Some` when it is partitioned by period and has rollups.
+    async fn of(client: &Client, table: &TableName) -> Result<Option<Self>, StoreError> {
+        let Layout::Partitioned {
+            period: Some(period),
+        } = partition::layout(client, table).await?
+        else {
+            return Ok(None);
+        };
+        if !rollup::exists(client, table).await? {
+            return Ok(None);
+        }
+        let known = partition::list(client, table)
+            .await?
+            .into_iter()
+            .filter_map(|p| match (p.from, p.to) {
+                (Some(from), Some(to))
+                    if period.start_of(from) == from
+                        && period.next(from) == to
+                        && p.table == partition::partition_name(table, from) =>
+                {
+                    Some(from)
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(Some(Partitions {
+            period,
+            rollups: RollupTables::of(table),
+            known,
+        }))
+    }
+}
+
+/// SQLSTATEs of a write into partitions that met a changed table: a partition dropped
+/// (undefined_table), a row outside the partition's bounds (check_violation), the rollups'
+/// marking function dropped (undefined_function).
+const PARTITIONS_CHANGED: [&str; 3] = ["42P01", "23514", "42883"];
 
 /// What the catalog says about a table.
 struct Shape {
@@ -194,7 +267,7 @@ impl SensorWriter {
     /// On error nothing was written; [`StoreError::is_connection_problem`] and
     /// [`StoreError::is_data_problem`] tell whether to reconnect, or to look for the bad row.
     pub async fn write(
-        &self,
+        &mut self,
         client: &mut Client,
         numeric: &[NumericRow],
         json: &[JsonRow],
@@ -205,20 +278,44 @@ impl SensorWriter {
         if numeric.is_empty() && json.is_empty() {
             return Ok(Written::default());
         }
-        match self
-            .write_once(client, numeric, json, Attempt::Direct)
-            .await
-        {
-            Err(error)
-                if error.sqlstate() == Some(UNIQUE_VIOLATION)
-                    && (self.numeric.deduplicates() || self.json.deduplicates()) =>
-            {
-                tracing::debug!(%error, "batch holds rows already stored; writing it again without them");
-                self.write_once(client, numeric, json, Attempt::SkipDuplicates)
-                    .await
-            }
-            result => result,
+        if self.numeric.partitions_stale {
+            self.numeric.partitions = Partitions::of(client, &self.numeric.table).await?;
+            self.numeric.partitions_stale = false;
         }
+        let mut attempt = if self.numeric.partitions.is_some() && !numeric.is_empty() {
+            Attempt::IntoPartitions
+        } else {
+            Attempt::Direct
+        };
+        loop {
+            match self.write_once(client, numeric, json, attempt).await {
+                Err(error)
+                    if attempt == Attempt::IntoPartitions
+                        && error
+                            .sqlstate()
+                            .is_some_and(|code| PARTITIONS_CHANGED.contains(&code)) =>
+                {
+                    tracing::debug!(%error, "the partitions changed; writing the batch through the table, looking them up again next time");
+                    self.forget_partitions();
+                    attempt = Attempt::Direct;
+                }
+                Err(error)
+                    if attempt != Attempt::SkipDuplicates
+                        && error.sqlstate() == Some(UNIQUE_VIOLATION)
+                        && (self.numeric.deduplicates() || self.json.deduplicates()) =>
+                {
+                    tracing::debug!(%error, "batch holds rows already stored; writing it again without them");
+                    attempt = Attempt::SkipDuplicates;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Look at the numeric table's partitions (and rollups) again before the next write: after
+    /// partitions were created, so that their rows go into them, or rollups made.
+    pub fn forget_partitions(&mut self) {
+        self.numeric.partitions_stale = self.numeric.has_message_id;
     }
 
     async fn write_once(
@@ -248,9 +345,22 @@ impl SensorWriter {
                     &row.message_id,
                 ]
             });
-            let part = write_target(&transaction, &self.numeric, attempt, &NUMERIC_TYPES, rows)
-                .await
-                .map_err(fail)?;
+            let part = match (&self.numeric.partitions, attempt) {
+                (Some(partitions), Attempt::IntoPartitions) => {
+                    write_partitions(&transaction, &self.numeric, partitions, numeric)
+                        .await
+                        .map_err(fail)?
+                        .ok_or_else(|| StoreError::Query {
+                            what: what.clone(),
+                            reason: "a partition written into was detached meanwhile".into(),
+                            code: Some(PARTITIONS_CHANGED[0].into()),
+                            connection_lost: false,
+                        })?
+                }
+                _ => write_target(&transaction, &self.numeric, attempt, &NUMERIC_TYPES, rows)
+                    .await
+                    .map_err(fail)?,
+            };
             add(&mut written, part);
         }
         if !json.is_empty() {
@@ -302,7 +412,7 @@ async fn write_target<const N: usize>(
             let copied = copy_rows(transaction, copy, &types[..width], rows, width).await?;
             (copied, copied)
         }
-        Route::Deduplicating { copy, .. } if attempt == Attempt::Direct => {
+        Route::Deduplicating { copy, .. } if attempt != Attempt::SkipDuplicates => {
             let copied = copy_rows(transaction, copy, types, rows, N).await?;
             (copied, copied)
         }
@@ -317,10 +427,87 @@ async fn write_target<const N: usize>(
     })
 }
 
-/// One binary COPY of the first `width` values of each row.
-async fn copy_rows<const N: usize>(
+/// Copy numeric `rows` into the partitions of their periods that are known to exist (the rest
+/// through the table), and mark their minutes dirty: the rollup trigger on the table does not
+/// see rows written into a partition. `None` when a partition written into is no longer one
+/// (detached meanwhile: the rows would have left the table); the caller rolls back.
+async fn write_partitions(
     transaction: &Transaction<'_>,
-    copy: &Statement,
+    target: &Target,
+    partitions: &Partitions,
+    rows: &[NumericRow],
+) -> Result<Option<Written>, tokio_postgres::Error> {
+    let mut groups: BTreeMap<Option<DateTime<Utc>>, Vec<&NumericRow>> = BTreeMap::new();
+    let mut minutes = BTreeSet::new();
+    for row in rows {
+        let start = partitions.period.start_of(row.timestamp);
+        let into = partitions.known.contains(&start).then_some(start);
+        groups.entry(into).or_default().push(row);
+        // The marking function takes any instant of the minute; whole minutes make fewer.
+        minutes.insert(
+            row.timestamp
+                .duration_trunc(chrono::Duration::minutes(1))
+                .unwrap_or(row.timestamp),
+        );
+    }
+    let mut copied = 0;
+    let mut children = Vec::new();
+    for (start, group) in groups {
+        let table = match start {
+            Some(start) => partition::partition_name(&target.table, start),
+            None => target.table.clone(),
+        };
+        if start.is_some() {
+            children.push(table.sql());
+        }
+        let copy = format!(
+            "COPY {} {} FROM STDIN (FORMAT binary)",
+            table.sql(),
+            target.copy_columns
+        );
+        let rows = group.iter().map(|row| {
+            [
+                &row.sensor_name as &(dyn ToSql + Sync),
+                &row.timestamp,
+                &row.value_raw,
+                &row.value_cal,
+                &row.message_id,
+            ]
+        });
+        copied += copy_rows(transaction, copy.as_str(), &NUMERIC_TYPES, rows, 5).await?;
+    }
+    let written = Written {
+        inserted: copied,
+        duplicates: 0,
+    };
+    if children.is_empty() {
+        // All through the table: its trigger marked them.
+        return Ok(Some(written));
+    }
+    // Still partitions of the table, now that this transaction holds them (a DETACH waits
+    // for it from here on).
+    let attached: i64 = transaction
+        .query_one(
+            "SELECT count(*) FROM pg_inherits
+             WHERE inhparent = $1::text::regclass AND inhrelid = ANY($2::text[]::regclass[])",
+            &[&target.table.sql(), &children],
+        )
+        .await?
+        .get(0);
+    if attached != children.len() as i64 {
+        return Ok(None);
+    }
+    let minutes: Vec<DateTime<Utc>> = minutes.into_iter().collect();
+    transaction
+        .execute(&partitions.rollups.mark_minutes_sql(), &[&minutes])
+        .await?;
+    Ok(Some(written))
+}
+
+/// One binary COPY of the first `width` values of each row.
+async fn copy_rows<const N: usize, S: ?Sized + ToStatement>(
+    transaction: &Transaction<'_>,
+    copy: &S,
     types: &[Type],
     rows: impl Iterator<Item = [&(dyn ToSql + Sync); N]>,
     width: usize,
@@ -347,9 +534,15 @@ async fn prepare_target(
     let fail =
         |e: tokio_postgres::Error| StoreError::query(format!("preparing to write {table}"), &e);
     let key_columns = "sensor_name, \"timestamp\"";
-    let copy_sql = |into: &str, with_id: bool| {
+    let copy_columns = |with_id: bool| {
         let id = if with_id { ", message_id" } else { "" };
-        format!("COPY {into} ({key_columns}, {values}{id}) FROM STDIN (FORMAT binary)")
+        format!("({key_columns}, {values}{id})")
+    };
+    let copy_sql = |into: &str, with_id: bool| {
+        format!(
+            "COPY {into} {} FROM STDIN (FORMAT binary)",
+            copy_columns(with_id)
+        )
     };
     let route = match (&shape.dedupe_key, shape.exists) {
         (_, false) => Route::Missing,
@@ -392,9 +585,20 @@ async fn prepare_target(
         dedupe_key = shape.dedupe_key.as_deref().unwrap_or(""),
         "sensor table inspected"
     );
+    // Only the numeric table has rollups, and only a table with a message_id column is
+    // written by all five numeric columns.
+    let partitions = if shape.exists && shape.has_message_id {
+        Partitions::of(client, table).await?
+    } else {
+        None
+    };
     Ok(Target {
         table: table.clone(),
         route,
+        copy_columns: copy_columns(shape.has_message_id),
+        has_message_id: shape.has_message_id,
+        partitions,
+        partitions_stale: false,
     })
 }
 

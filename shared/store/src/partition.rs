@@ -211,7 +211,7 @@ pub fn partitioned_statements(
 /// key's 340 MB, and no insert cost beyond the noise (500 000 rows: 4.6–5.2 s without, 3.7–6.1 s
 /// with). One sensor's range stays on the btree (40 ms either way). `autosummarize` has
 /// autovacuum summarise new block ranges as the logger fills them.
-fn time_index(on: &TableName, name: &str, how: &str) -> String {
+pub(crate) fn time_index(on: &TableName, name: &str, how: &str) -> String {
     format!(
         "CREATE INDEX {how} IF NOT EXISTS {} ON {} USING brin (\"timestamp\") WITH (autosummarize = on)",
         escape_identifier(name),
@@ -797,7 +797,26 @@ pub async fn migrate(
     }
 
     // The time index the partitioned table will have, built now beside the writers so that
-    // ATTACH takes it as the legacy partition's instead of building it under the lock.
+    // ATTACH takes it as the legacy partition's instead of building it under the lock. A
+    // table with rollups has one already, under the name the partitioned table's index takes:
+    // it is renamed instead (a lock that writers pass).
+    let time_brin = sibling(table, "_time_brin");
+    client
+        .batch_execute(&format!(
+            "DO $dripline$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index
+               WHERE indexrelid = to_regclass({brin}) AND indrelid = to_regclass({table}))
+    THEN
+        ALTER INDEX {brin_sql} RENAME TO {legacy};
+    END IF;
+END $dripline$",
+            brin = escape_literal(&time_brin.sql()),
+            table = escape_literal(&table.sql()),
+            brin_sql = time_brin.sql(),
+            legacy = escape_identifier(&format!("{}_legacy_time_brin", table.name)),
+        ))
+        .await
+        .map_err(fail)?;
     client
         .batch_execute(&time_index(
             table,

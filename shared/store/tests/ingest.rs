@@ -74,7 +74,7 @@ async fn unique_message_id_alone_deduplicates() {
         ))
         .await
         .unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     assert!(writer.deduplicates());
     let id = Some(Uuid::new_v4());
     let written = writer
@@ -106,7 +106,7 @@ async fn same_message_id_is_stored_once() {
     init_schema(&client, &tables)
         .await
         .expect("init_schema twice");
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     assert!(writer.deduplicates());
 
     let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
@@ -183,7 +183,7 @@ async fn plain_dripline_table_is_written_and_not_altered() {
         ))
         .await
         .unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     assert!(!writer.deduplicates());
 
     let id = Some(Uuid::new_v4());
@@ -228,14 +228,15 @@ async fn plain_dripline_table_is_written_and_not_altered() {
         .get(0);
     assert_eq!(columns, 4, "the user's table keeps its columns");
 
-    // init_schema over it adds the index and the JSON table, not a column.
+    // init_schema over it adds the indexes (one sensor's time range; time alone, which the
+    // rollups' refresh reads by) and the JSON table, not a column.
     init_schema(&client, &tables).await.unwrap();
     init_schema(&client, &tables).await.unwrap();
     assert_eq!(
         indexes(&client, &tables.numeric).await,
-        ["numeric_data_sensor_time_idx"]
+        ["numeric_data_sensor_time_idx", "numeric_data_time_brin"]
     );
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     assert!(!writer.deduplicates());
     let written = writer
         .write(&mut client, &[], &[json_row("state", json!("on"))])
@@ -252,7 +253,7 @@ async fn json_values_round_trip() {
     let tables = schema.tables();
     let mut client = client().await;
     init_schema(&client, &tables).await.unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     let payloads = [
         json!({"value_raw": "on", "value_cal": {"nested": [1, 2.5, null]}}),
         json!("a string with 'quotes' and ünïcode"),
@@ -299,7 +300,7 @@ async fn data_errors_roll_back_the_whole_batch() {
     let tables = schema.tables();
     let mut client = client().await;
     init_schema(&client, &tables).await.unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     let good: Vec<NumericRow> = (0..100)
         .map(|i| numeric("good", at(i), i as f64, Some(Uuid::new_v4())))
         .collect();
@@ -334,7 +335,7 @@ async fn terminated_backend_is_a_connection_problem() {
     let tables = schema.tables();
     let mut client = client().await;
     init_schema(&client, &tables).await.unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     let pid: i32 = client
         .query_one("SELECT pg_backend_pid()", &[])
         .await
@@ -391,7 +392,7 @@ async fn create_database_when_missing() {
     let (mut client, _task) = dripline_store::connect_async(&settings).await.unwrap();
     let tables = SensorTables::default();
     init_schema(&client, &tables).await.unwrap();
-    let writer = SensorWriter::prepare(&client, &tables).await.unwrap();
+    let mut writer = SensorWriter::prepare(&client, &tables).await.unwrap();
     let id = message_key("d0c8a4b2-51c3-4f57-a1b4-5f3f1b8e6a70/0/1");
     let written = writer
         .write(&mut client, &[numeric("p", at(0), 1.0, id)], &[])

@@ -260,8 +260,12 @@ impl Database {
             .await
             {
                 Ok(created) => {
-                    for c in created {
+                    for c in &created {
                         tracing::info!(partition = %c.table, moved = c.moved, "created partition");
+                    }
+                    if !created.is_empty() {
+                        // So that the writer copies their rows into them.
+                        session.writer.forget_partitions();
                     }
                 }
                 Err(error) => tracing::warn!(
