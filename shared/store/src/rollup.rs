@@ -164,6 +164,15 @@ impl RollupTables {
                 self.level(level).sql()
             ));
         }
+        // What the hours of a backfill chunk read their minutes by (the key is sensor first):
+        // without it each chunk scanned the whole 1-minute table (1937 s for the initial
+        // rollup of 50 M rows over 2 years). The minutes are written in time order, chunk by
+        // chunk and refresh by refresh, which is what BRIN needs.
+        statements.push(format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} USING brin (bucket)",
+            escape_identifier(&format!("{}_bucket_brin", self.minute.name)),
+            self.minute.sql()
+        ));
         statements.push(format!(
             "CREATE TABLE IF NOT EXISTS {} (\n    bucket timestamp with time zone PRIMARY KEY,\n    seq int8 NOT NULL DEFAULT 0\n)",
             self.dirty.sql()
