@@ -1,9 +1,10 @@
 //! The programs on a three-node RabbitMQ cluster of our own (tests/rabbit_cluster.rs) while a
 //! node is killed with `kill -9` (issue 12): the logger on a quorum queue loses and duplicates
-//! nothing, and dl-serve answers again through another node.
+//! nothing, and dl-serve answers again through another node, even when the cluster's clean-up
+//! after the dead node deletes the queue dl-serve declared again.
 //!
 //! The tests share one cluster (three nodes take many seconds to start on two cores) and take
-//! turns: each kills a node, and two nodes down at once would leave a quorum queue without a
+//! turns: most kill a node, and two nodes down at once would leave a quorum queue without a
 //! quorum. Each works in a virtual host of its own, deleted at its end.
 
 #[path = "export_support.rs"]
