@@ -208,6 +208,38 @@ impl RabbitCluster {
         self.nodes.iter().position(|node| node.name == leader)
     }
 
+    /// Delete the record of transient queue `queue` in `vhost`, and its bindings, but not the
+    /// queue's process nor its consumers: what a surviving node's clean-up after another
+    /// node's death does to a queue of the dead node's that a client declared again meanwhile
+    /// (RabbitMQ 3.10's `rabbit_amqqueue:delete_queue/1`, which deletes by name; see
+    /// shared/mesh's QUEUE_CHECK_FIRST). Runs on the first running node; fails when there is
+    /// no such queue.
+    pub fn delete_queue_record(&self, vhost: &str, queue: &str) {
+        let node = self.any_up().expect("a running node");
+        let resource = format!(
+            "rabbit_misc:r(<<\"{}\">>, queue, <<\"{}\">>)",
+            erlang_binary_text(vhost),
+            erlang_binary_text(queue)
+        );
+        let output = self.ctl_checked(
+            node,
+            &[
+                "eval",
+                &format!(
+                    "Q = {resource}, rabbit_misc:execute_mnesia_transaction(fun() -> \
+                     [_] = mnesia:read(rabbit_queue, Q), \
+                     ok = mnesia:delete({{rabbit_queue, Q}}), \
+                     rabbit_binding:remove_transient_for_destination(Q) end), ok."
+                ),
+            ],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "ok",
+            "deleting the record of queue {queue}"
+        );
+    }
+
     /// Create virtual host `vhost` and give guest every permission on it.
     pub fn add_vhost(&self, vhost: &str) {
         let node = self.any_up().expect("a running node");
@@ -349,6 +381,11 @@ fn process_alive(pid: u32) -> bool {
             state != Some(Some('Z'))
         })
         .unwrap_or(false)
+}
+
+/// `text` for the inside of an Erlang binary literal `<<"…">>`.
+fn erlang_binary_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn set_mode(path: &Path, mode: u32) {

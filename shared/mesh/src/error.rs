@@ -92,6 +92,13 @@ impl MeshError {
             if reason.contains("RESOURCE_LOCKED") || reason.contains("RESOURCE-LOCKED"))
     }
 
+    /// True when the broker said an exchange or queue does not exist (AMQP 404 NOT_FOUND),
+    /// e.g. our own queue, just declared, deleted by a dead cluster node's clean-up.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, MeshError::Amqp { reason, .. }
+            if reason.contains("NOT_FOUND") || reason.contains("NOT-FOUND"))
+    }
+
     /// True when the broker itself is (still) unreachable or the connection dropped.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, MeshError::Unreachable { .. })

@@ -230,7 +230,8 @@ impl Service {
             timers.refresh(&self.dispatcher, index, now);
         }
         let mut connection = connection;
-        // Since when queue set-ups are refused because our queue still exists.
+        // Since when queue set-ups are refused because the lost connection's queue is not
+        // cleaned up yet.
         let mut locked_since: Option<Instant> = None;
         let mut backoff = crate::Backoff::default();
         loop {
@@ -244,9 +245,11 @@ impl Service {
                 // the lost connection may live on until the broker notices that connection is
                 // gone (its node's death, or two missed heartbeats): wait and try again, for as
                 // long as that can take (or for ever with max_connection_attempts 0), rather
-                // than take it for a second service.
+                // than take it for a second service. While the dead node's clean-up runs, our
+                // queue, just declared, can also vanish before we bind or consume it (see
+                // QUEUE_CHECK_FIRST): the same wait.
                 Err(error)
-                    if error.is_resource_locked()
+                    if (error.is_resource_locked() || error.is_not_found())
                         && self.options.reconnect
                         && timers.reconnected
                         && still_waiting(
@@ -255,10 +258,12 @@ impl Service {
                         ) =>
                 {
                     let delay = backoff.next_delay();
-                    tracing::warn!(
-                        "{error}; the lost connection's queue is not gone yet, trying again in \
-                         {delay:?}"
-                    );
+                    let why = if error.is_not_found() {
+                        "the lost connection's queue is still being cleaned up"
+                    } else {
+                        "the lost connection's queue is not gone yet"
+                    };
+                    tracing::warn!("{error}; {why}, trying again in {delay:?}");
                     connection.close().await;
                     tokio::select! {
                         _ = &mut shutdown => return Ok(()),
@@ -316,6 +321,7 @@ impl Service {
             sender_info: connection.sender_info().clone(),
         };
         let queue = crate::short(&name)?;
+        let checked_queue = queue.clone();
         channel
             .queue_declare(
                 queue.clone(),
@@ -373,6 +379,8 @@ impl Service {
             "serving"
         );
 
+        let mut check_every = QUEUE_CHECK_FIRST;
+        let mut next_check = Instant::now() + check_every;
         loop {
             let deadline = timers.next_deadline();
             let step = tokio::select! {
@@ -384,6 +392,19 @@ impl Service {
                     Some(Ok(incoming)) => self.on_incoming(incoming, &sender, timers).await,
                 },
                 _ = sleep_until(deadline) => self.on_timers(&sender, timers).await,
+                _ = tokio::time::sleep_until(next_check) => {
+                    check_every = (check_every * 2).min(QUEUE_CHECK_CEILING);
+                    next_check = Instant::now() + check_every;
+                    match queue_exists(&channel, &checked_queue, &name).await {
+                        // The connection is up, but nothing reaches us through it: close it
+                        // (which also ends the broker's orphaned queue) and start again.
+                        Err(error) if error.is_not_found() => {
+                            connection.close().await;
+                            return Ok(End::Lost(error));
+                        }
+                        other => other,
+                    }
+                }
             };
             if let Err(error) = step {
                 return Ok(End::Lost(as_lost(&address, error)));
@@ -493,6 +514,39 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// A queue declared just after a cluster node's death can still be deleted by that node's
+/// clean-up: each surviving node lists the dead node's transient queues, then deletes them by
+/// name in a later transaction (rabbitmq-server issues 6271 and 9798), maybe after we declared
+/// ours again on a surviving node. Our queue and its bindings vanish, our consumer stays, and no
+/// request reaches us; nothing tells us. So after each set-up we check that the queue still
+/// exists, first after this long, then at doubling intervals up to [`QUEUE_CHECK_CEILING`].
+const QUEUE_CHECK_FIRST: Duration = Duration::from_millis(500);
+
+/// The longest interval between two checks of our queue: a late clean-up costs at most this
+/// long (one passive declaration per period costs the broker nothing).
+const QUEUE_CHECK_CEILING: Duration = Duration::from_secs(30);
+
+/// Whether our queue `queue` (of service `name`) still exists: a passive declaration, which
+/// the broker refuses with NOT_FOUND (closing the channel) when it is gone.
+async fn queue_exists(
+    channel: &lapin::Channel,
+    queue: &lapin::types::ShortString,
+    name: &str,
+) -> Result<(), MeshError> {
+    channel
+        .queue_declare(
+            queue.clone(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| MeshError::amqp(format!("checking that our queue '{name}' still exists"), e))
 }
 
 /// How long a lost connection's queue may outlive it: the broker drops a silent connection
