@@ -22,7 +22,7 @@
 #
 # Needs: release binaries (make bench builds them; or BIN_DIR), PostgreSQL on loopback, psql,
 # python3, hyperfine (installed from Debian as root when missing).
-# Settings: ROWS, SMALL_ROWS, RUNS (default 5), INSERT_SECONDS (2500: rows per logger run /
+# Settings: ROWS, SMALL_ROWS, RUNS (default 5), DAY_RUNS (20), INSERT_SECONDS (2500: rows per logger run /
 # 200), CRON_SECONDS (3600), BATCH_SECONDS (600), PG (base URL without database, default
 # postgresql://postgres:postgres@127.0.0.1:5432), BENCH_HISTORY_DB: a database to keep and
 # reuse (generated once, not dropped), for running the figures again without generating;
@@ -94,6 +94,8 @@ BEGIN
   END LOOP;
 END \$\$;
 CREATE TABLE $schema.numeric_data_default PARTITION OF $table DEFAULT;
+-- What --init-schema --partition records: the logger then writes into the partitions.
+COMMENT ON TABLE $table IS 'dripline: partitioned by month';
 SQL
   fi
   local dense=$((SENSORS * 8640)) sparse_per_sensor step_ms
@@ -164,9 +166,18 @@ PY
 ms() { read -r median lo hi < "$work/$1"; printf '%8.1f ms (%.1f–%.1f)' "$median" "$lo" "$hi"; }
 median_ms() { cut -d' ' -f1 "$work/$1"; }
 
-log "timing exports ($RUNS runs each)"
+# The last day of one sensor reads a heap page per row (the logger interleaves 200 sensors), so
+# its time is that of 8 640 cached page visits and swings with whatever else the 2 cores do:
+# DAY_RUNS runs (default 20), and the buffers the query touches (EXPLAIN ANALYZE), which do not
+# swing, beside them.
+day_buffers() {
+  psql_ -c "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT sensor_name, \"timestamp\", value_raw, value_cal FROM $1.numeric_data WHERE sensor_name = 'sensor_17' AND \"timestamp\" >= '$day_ago' AND \"timestamp\" < '$T' ORDER BY \"timestamp\"" |
+    python3 -c 'import json, sys; p = json.load(sys.stdin)[0]["Plan"]; print(p["Shared Hit Blocks"] + p["Shared Read Blocks"])' > "$work/buffers.$1"
+}
+log "timing exports ($RUNS runs each, the last day ${DAY_RUNS:-20})"
 for schema in plain10 part10 plain50 part50; do
-  time_of "day.$schema" "$(export_ $schema --sensor sensor_17 --since $day_ago)"
+  RUNS=${DAY_RUNS:-20} time_of "day.$schema" "$(export_ $schema --sensor sensor_17 --since $day_ago)"
+  day_buffers "$schema"
   time_of "year.$schema" "$(export_ $schema --sensor sensor_17 --since $year_ago --every 1h --agg mean,min,max,count)"
   time_of "hour.$schema" "$(export_ $schema --since $hour_ago)"
 done
@@ -268,7 +279,9 @@ done
 printf '%-40s %-28s\n' "all sensors, a year at 1 h (50 M)" "partitioned: $(ms allyear.part50)"
 printf '%-40s %-28s\n' "one sensor, a year at 1 h, --no-rollup" "partitioned: $(ms year.part50.raw)"
 for layout in plain part; do
-  printf 'last day 50 M / 10 M (%s): %.2f   ' "$layout" "$(echo "$(median_ms day.${layout}50) / $(median_ms day.${layout}10)" | bc -l)"
+  printf 'last day 50 M / 10 M (%s): %.2f in time, %s / %s buffers   ' "$layout" \
+    "$(echo "$(median_ms day.${layout}50) / $(median_ms day.${layout}10)" | bc -l)" \
+    "$(cat "$work/buffers.${layout}50")" "$(cat "$work/buffers.${layout}10")"
 done
 echo
 plain_rate=$(median_of < "$work/rate.plain50"); part_rate=$(median_of < "$work/rate.part50")
