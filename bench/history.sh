@@ -26,7 +26,8 @@
 # 200), CRON_SECONDS (3600), BATCH_SECONDS (600), PG (base URL without database, default
 # postgresql://postgres:postgres@127.0.0.1:5432), BENCH_HISTORY_DB: a database to keep and
 # reuse (generated once, not dropped), for running the figures again without generating;
-# BENCH_HISTORY_PHASE=generate stops after generating, BENCH_HISTORY_ONLY="plain50 part50"
+# BENCH_HISTORY_PHASE=generate stops after generating (=rollup after the initial rollups),
+# BENCH_HISTORY_ONLY="plain50 part50"
 # generates only those (two generators may then run side by side on one kept database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -146,6 +147,7 @@ generate part50 "$ROWS" partitioned
 [ "${BENCH_HISTORY_PHASE:-all}" = generate ] && { log "generated"; exit 0; }
 roll_up part10
 roll_up part50
+[ "${BENCH_HISTORY_PHASE:-all}" = rollup ] && { log "rolled up"; exit 0; }
 
 # --- queries ------------------------------------------------------------------------------
 
