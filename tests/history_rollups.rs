@@ -85,25 +85,9 @@ fn log_lines(db: &TestDb, lines: &[String]) {
 
 /// [`log_lines`] with more flags for the logger.
 fn log_lines_with(db: &TestDb, lines: &[String], flags: &[&str]) {
-    let mut child = without_env_settings(Command::new(binary("dl-log-to-pg")))
-        .args(["--stdin", "--batch-size", "97", "--pg-url", &pg_url()])
-        .args(flags)
-        .args(["--table", &db.table_arg(), "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dl-log-to-pg");
-    let input = lines.join("\n") + "\n";
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("dl-log-to-pg");
-    writer.join().expect("writer").expect("writing stdin");
-    assert!(
-        output.status.success(),
-        "dl-log-to-pg: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut logger = RunningLogger::start(db, flags);
+    logger.send(lines);
+    logger.finish();
 }
 
 /// `dl-history` with `args` for `db`'s table, which must succeed.
@@ -402,10 +386,12 @@ struct RunningLogger {
 }
 
 impl RunningLogger {
-    fn start(db: &TestDb) -> Self {
+    /// `dl-log-to-pg --stdin` in small batches (so that one load is several transactions).
+    fn start(db: &TestDb, flags: &[&str]) -> Self {
         let mut child = without_env_settings(Command::new(binary("dl-log-to-pg")))
             .args(["--stdin", "--batch-size", "97", "--batch-time", "50ms"])
             .args(["--pg-url", &pg_url(), "--table", &db.table_arg(), "-q"])
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -415,12 +401,16 @@ impl RunningLogger {
         RunningLogger { child, stdin }
     }
 
-    /// Send `lines` and wait until the table holds `rows` rows.
-    fn store(&mut self, db: &mut TestDb, lines: &[String], rows: i64) {
+    fn send(&mut self, lines: &[String]) {
         self.stdin
             .write_all((lines.join("\n") + "\n").as_bytes())
             .expect("writing to the logger");
         self.stdin.flush().expect("flushing");
+    }
+
+    /// Send `lines` and wait until the table holds `rows` rows.
+    fn store(&mut self, db: &mut TestDb, lines: &[String], rows: i64) {
+        self.send(lines);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while count(db, "SELECT count(*) FROM {table}") < rows {
             assert!(
@@ -498,7 +488,7 @@ fn the_logger_writes_into_its_partitions_marks_them_and_goes_through_the_table_w
         "CREATE TABLE \"{schema}\".numeric_data_p20261203 PARTITION OF {table} FOR VALUES FROM ('2026-12-03') TO ('2026-12-04');
          CREATE TABLE \"{schema}\".numeric_data_p20261204 PARTITION OF {table} FOR VALUES FROM ('2026-12-04') TO ('2026-12-05');"
     ));
-    let mut logger = RunningLogger::start(&db);
+    let mut logger = RunningLogger::start(&db, &[]);
     let mut rows = lines.len() as i64;
     let warm_up = alert_lines_from(&mut random, "2026-12-01T01:00:00Z", 2, 5);
     rows += warm_up.len() as i64;

@@ -61,6 +61,19 @@ pub struct NumericRow {
     pub message_id: Option<Uuid>,
 }
 
+impl NumericRow {
+    /// Its values in COPY order ([`NUMERIC_TYPES`]).
+    fn columns(&self) -> [&(dyn ToSql + Sync); 5] {
+        [
+            &self.sensor_name,
+            &self.timestamp,
+            &self.value_raw,
+            &self.value_cal,
+            &self.message_id,
+        ]
+    }
+}
+
 /// One non-numeric value (string, bool, object, array …) for the JSON table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JsonRow {
@@ -336,15 +349,7 @@ impl SensorWriter {
         let transaction = client.transaction().await.map_err(fail)?;
         let mut written = Written::default();
         if !numeric.is_empty() {
-            let rows = numeric.iter().map(|row| {
-                [
-                    &row.sensor_name as &(dyn ToSql + Sync),
-                    &row.timestamp,
-                    &row.value_raw,
-                    &row.value_cal,
-                    &row.message_id,
-                ]
-            });
+            let rows = numeric.iter().map(NumericRow::columns);
             let part = match (&self.numeric.partitions, attempt) {
                 (Some(partitions), Attempt::IntoPartitions) => {
                     write_partitions(&transaction, &self.numeric, partitions, numeric)
@@ -465,15 +470,7 @@ async fn write_partitions(
             table.sql(),
             target.copy_columns
         );
-        let rows = group.iter().map(|row| {
-            [
-                &row.sensor_name as &(dyn ToSql + Sync),
-                &row.timestamp,
-                &row.value_raw,
-                &row.value_cal,
-                &row.message_id,
-            ]
-        });
+        let rows = group.iter().map(|row| row.columns());
         copied += copy_rows(transaction, copy.as_str(), &NUMERIC_TYPES, rows, 5).await?;
     }
     let written = Written {
