@@ -323,6 +323,16 @@ fn export_from_rollups_equals_export_from_raw_rows() {
     }
 }
 
+/// Drop `db`'s numeric table and its rollups (to make them another way).
+fn drop_numeric_tables(db: &mut TestDb) {
+    let schema = db.schema.clone();
+    db.exec(&format!(
+        "DROP TABLE {{table}} CASCADE;
+         DROP TABLE \"{schema}\".numeric_data_1m, \"{schema}\".numeric_data_1h,
+             \"{schema}\".numeric_data_rollup_dirty, \"{schema}\".numeric_data_rollup_state;"
+    ));
+}
+
 #[test]
 fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
     let mut random = Random::new();
@@ -330,11 +340,9 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
     // A partitioned table (two days and a default partition) in place of the plain one, rows
     // in it before the rollups exist.
     let schema = db.schema.clone();
+    drop_numeric_tables(&mut db);
     db.exec(&format!(
-        "DROP TABLE {{table}} CASCADE;
-         DROP TABLE \"{schema}\".numeric_data_1m, \"{schema}\".numeric_data_1h,
-             \"{schema}\".numeric_data_rollup_dirty, \"{schema}\".numeric_data_rollup_state;
-         CREATE TABLE {{table}} (sensor_name text COLLATE \"C\" NOT NULL,
+        "CREATE TABLE {{table}} (sensor_name text COLLATE \"C\" NOT NULL,
              \"timestamp\" timestamptz NOT NULL, value_raw float8 NOT NULL, value_cal float8,
              message_id uuid, UNIQUE (sensor_name, \"timestamp\", message_id))
              PARTITION BY RANGE (\"timestamp\");",
@@ -437,12 +445,9 @@ fn the_logger_writes_into_its_partitions_marks_them_and_goes_through_the_table_w
     let mut random = Random::new();
     let mut db = TestDb::new();
     let schema = db.schema.clone();
-    // Our layout by day in place of the plain table.
-    db.exec(&format!(
-        "DROP TABLE {{table}}, \"{schema}\".json_data, \"{schema}\".numeric_data_1m,
-             \"{schema}\".numeric_data_1h, \"{schema}\".numeric_data_rollup_dirty,
-             \"{schema}\".numeric_data_rollup_state"
-    ));
+    // Our layout by day in place of the plain tables.
+    drop_numeric_tables(&mut db);
+    db.exec(&format!("DROP TABLE \"{schema}\".json_data"));
     let mut lines = alert_lines(&mut random, 3, 150);
     random.shuffle(&mut lines);
     let quarter = lines.len() / 4;
