@@ -165,6 +165,11 @@ fn files_settings_and_state_errors() {
     let output = db.run(&["--state", state.to_str().unwrap()]);
     assert_fails(&output, 65, "not a dl-export state");
     one_line(&output);
+    // A state that is not a regular file would be renamed over (as root, /dev/null replaced).
+    let output = db.run(&["--state", "/dev/null"]);
+    assert_fails(&output, 65, "not a regular file");
+    let output = db.run(&["--state", dir.to_str().unwrap()]);
+    assert_fails(&output, 65, "not a regular file");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -72,8 +72,8 @@ Exit status:
    64  bad command line: unknown flag, bad time (--since yesterdayy), bad duration, a
        reversed or empty range (--since 1h --until 2h), --tz POSIX-style (UTC+2) or one the
        database does not know
-   65  unknown sensor or pattern with --strict; a --state file that is not a dl-export state
-       or belongs to another table or --every
+   65  unknown sensor or pattern with --strict; a --state that is not a regular file holding
+       a dl-export state, or belongs to another table or --every
    66  the table or the database does not exist
    69  the database cannot be reached
    70  internal error: a bug

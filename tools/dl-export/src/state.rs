@@ -114,11 +114,17 @@ pub fn load(path: &Path, table: &str) -> Result<Option<Position>, StateError> {
         path: path.to_path_buf(),
         reason,
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    // The state is replaced by renaming a file over it: a device, FIFO or directory is
+    // refused before anything is exported (a FIFO would also block this read).
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(invalid(e.to_string())),
-    };
+        Ok(meta) if !meta.is_file() => {
+            return Err(invalid("not a regular file".to_string()));
+        }
+        Ok(_) => {}
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
     let file: StateFile =
         serde_json::from_str(&text).map_err(|e| invalid(format!("not a dl-export state ({e})")))?;
     if file.dl_export_state != VERSION {
@@ -340,5 +346,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not a dl-export state"));
+        for not_a_file in [Path::new("/dev/null"), dir.path()] {
+            assert!(load(not_a_file, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file"));
+        }
     }
 }
