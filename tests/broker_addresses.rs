@@ -396,13 +396,13 @@ fn programs_move_to_the_next_address_when_their_node_dies() {
     let node_of_metrics = |node: &str| {
         node_gauge(
             &http_get(metrics_port, "/metrics").1,
-            "dl_metrics_broker_node",
+            "dl_metrics_broker_info",
             node,
         ) == Some(1.0)
     };
     assert!(wait_until(PATIENCE, || node_of_metrics(&first.address())));
     let node_of_logger =
-        |node: &str| node_gauge(&logger.get("/metrics").1, "dl_log_to_pg_broker_node", node);
+        |node: &str| node_gauge(&logger.get("/metrics").1, "dl_log_to_pg_broker_info", node);
     assert_eq!(node_of_logger(&first.address()), Some(1.0));
     publish(SHARED_BROKER, &numeric_alerts(&prefix, 0, 100));
     let count = format!("SELECT count(*) FROM {table}");

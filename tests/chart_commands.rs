@@ -1124,7 +1124,7 @@ fn second_mesh_ha_values_list_the_nodes_and_their_commands_run() {
     );
     assert!(http_get(metrics_port, "/metrics")
         .1
-        .contains("dl_log_to_pg_database_server_info{server=\"127.0.0.1:5432\"} 1"));
+        .contains("dl_log_to_pg_database_info{server=\"127.0.0.1:5432\"} 1"));
     let test_pod = cluster.find("Pod", "test").clone();
     assert!(
         wait_until(Duration::from_secs(30), || run_command(

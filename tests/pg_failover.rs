@@ -164,8 +164,7 @@ fn the_logger_follows_a_promoted_standby_losing_and_duplicating_nothing() {
         "{}",
         logger.stderr()
     );
-    let server_metric =
-        |name: &str| format!("dl_log_to_pg_database_server_info{{server=\"{name}\"}} 1");
+    let server_metric = |name: &str| format!("dl_log_to_pg_database_info{{server=\"{name}\"}} 1");
     assert!(logger
         .get("/metrics")
         .1

@@ -276,7 +276,7 @@ impl Metrics {
             out.family(&name, Kind::Gauge, help);
             out.sample(&name, &[], value);
         }
-        let name = "dl_log_to_pg_broker_node";
+        let name = "dl_log_to_pg_broker_info";
         out.family(
             name,
             Kind::Gauge,
@@ -290,7 +290,7 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(server) = server.as_deref() {
-            let name = "dl_log_to_pg_database_server_info";
+            let name = "dl_log_to_pg_database_info";
             out.family(
                 name,
                 Kind::Gauge,
@@ -351,7 +351,7 @@ mod tests {
         metrics.database_server("db2:5433");
         let text = metrics.render();
         assert!(
-            text.contains("dl_log_to_pg_database_server_info{server=\"db2:5433\"} 1\n"),
+            text.contains("dl_log_to_pg_database_info{server=\"db2:5433\"} 1\n"),
             "{text}"
         );
     }
@@ -359,14 +359,14 @@ mod tests {
     #[test]
     fn the_broker_node_is_labelled_while_connected() {
         let metrics = Metrics::default();
-        assert!(!metrics.render().contains("dl_log_to_pg_broker_node{"));
+        assert!(!metrics.render().contains("dl_log_to_pg_broker_info{"));
         metrics.broker_node(Some("[::1]:5672".into()));
         let text = metrics.render();
         assert!(
-            text.contains("dl_log_to_pg_broker_node{node=\"[::1]:5672\"} 1\n"),
+            text.contains("dl_log_to_pg_broker_info{node=\"[::1]:5672\"} 1\n"),
             "{text}"
         );
         metrics.broker_node(None);
-        assert!(!metrics.render().contains("dl_log_to_pg_broker_node{"));
+        assert!(!metrics.render().contains("dl_log_to_pg_broker_info{"));
     }
 }

@@ -328,7 +328,7 @@ impl MeshState {
         let name = "dl_metrics_broker_connected";
         text.family(name, Kind::Gauge, "1 while connected to the broker.");
         text.sample(name, &[], u64::from(self.connected()));
-        let name = "dl_metrics_broker_node";
+        let name = "dl_metrics_broker_info";
         text.family(
             name,
             Kind::Gauge,
