@@ -12,8 +12,18 @@ use std::process::Output;
 
 const BROKER: [&str; 4] = ["-b", "127.0.0.1", "-p", "5672"];
 
+/// `dl-list` on the test broker. With the management API and without `-t` or `--listen`, a
+/// ping wait of 10 s instead of the default 2 s: that wait ends as soon as every service the
+/// management API knows has answered, so it costs nothing when they do, and a service on a
+/// loaded CI machine was once seen answering late.
 fn dl_list(args: &[&str]) -> Output {
     let mut all = BROKER.to_vec();
+    if !args
+        .iter()
+        .any(|a| matches!(*a, "-t" | "--no-management" | "--listen"))
+    {
+        all.extend_from_slice(&["-t", "10s"]);
+    }
     all.extend_from_slice(args);
     run("dl-list", &all, None)
 }
