@@ -341,12 +341,12 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
     // in it before the rollups exist.
     let schema = db.schema.clone();
     drop_numeric_tables(&mut db);
-    db.exec(&format!(
-        "CREATE TABLE {{table}} (sensor_name text COLLATE \"C\" NOT NULL,
+    db.exec(
+        "CREATE TABLE {table} (sensor_name text COLLATE \"C\" NOT NULL,
              \"timestamp\" timestamptz NOT NULL, value_raw float8 NOT NULL, value_cal float8,
              message_id uuid, UNIQUE (sensor_name, \"timestamp\", message_id))
              PARTITION BY RANGE (\"timestamp\");",
-    ));
+    );
     let table = db.sql_table();
     db.exec(&format!(
         "CREATE TABLE \"{schema}\".p1 PARTITION OF {table} FOR VALUES FROM ('2026-11-30') TO ('2026-12-01');
