@@ -175,9 +175,15 @@ struct Target {
 /// documentation).
 struct Partitions {
     period: Period,
-    rollups: RollupTables,
     /// The starts of the periods whose partition exists (with our name and bounds).
     known: BTreeSet<DateTime<Utc>>,
+    /// Prepared COPY into the partition of each period start written so far: prepared once,
+    /// not parsed again for every batch.
+    copies: BTreeMap<DateTime<Utc>, Statement>,
+    /// One prepared statement, one round trip a batch: the count of `$2` (partition names)
+    /// still attached to `$1` (the table), and the rollups' marking function called on `$3`
+    /// (minutes). Two unprepared statements cost four round trips and two parses a batch.
+    check_and_mark: Statement,
 }
 
 impl Partitions {
@@ -206,11 +212,53 @@ impl Partitions {
                 _ => None,
             })
             .collect();
+        let check_and_mark = format!(
+            "SELECT (SELECT count(*) FROM pg_inherits
+                     WHERE inhparent = $1::text::regclass
+                       AND inhrelid = ANY($2::text[]::regclass[])),
+                    {}",
+            RollupTables::of(table).mark_minutes_call("$3")
+        );
+        let check_and_mark = match client.prepare(&check_and_mark).await {
+            Ok(statement) => statement,
+            // Rollups dropped since the look above: through the table.
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| PARTITIONS_CHANGED.contains(&c.code())) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(StoreError::query(format!("preparing to write {table}"), &e)),
+        };
         Ok(Some(Partitions {
             period,
-            rollups: RollupTables::of(table),
             known,
+            copies: BTreeMap::new(),
+            check_and_mark,
         }))
+    }
+
+    /// Prepare the COPY into each known partition that `rows` go into and that has none yet.
+    async fn prepare_copies(
+        &mut self,
+        client: &Client,
+        target: &TableName,
+        copy_columns: &str,
+        rows: &[NumericRow],
+    ) -> Result<(), tokio_postgres::Error> {
+        let starts: BTreeSet<DateTime<Utc>> = rows
+            .iter()
+            .map(|row| self.period.start_of(row.timestamp))
+            .filter(|start| self.known.contains(start) && !self.copies.contains_key(start))
+            .collect();
+        for start in starts {
+            let copy = format!(
+                "COPY {} {copy_columns} FROM STDIN (FORMAT binary)",
+                partition::partition_name(target, start).sql()
+            );
+            self.copies.insert(start, client.prepare(&copy).await?);
+        }
+        Ok(())
     }
 }
 
@@ -295,11 +343,34 @@ impl SensorWriter {
             self.numeric.partitions = Partitions::of(client, &self.numeric.table).await?;
             self.numeric.partitions_stale = false;
         }
-        let mut attempt = if self.numeric.partitions.is_some() && !numeric.is_empty() {
-            Attempt::IntoPartitions
-        } else {
-            Attempt::Direct
-        };
+        let mut attempt = Attempt::Direct;
+        if let Some(partitions) = self
+            .numeric
+            .partitions
+            .as_mut()
+            .filter(|_| !numeric.is_empty())
+        {
+            let target = &self.numeric.table;
+            match partitions
+                .prepare_copies(client, target, &self.numeric.copy_columns, numeric)
+                .await
+            {
+                Ok(()) => attempt = Attempt::IntoPartitions,
+                Err(e)
+                    if e.code()
+                        .is_some_and(|c| PARTITIONS_CHANGED.contains(&c.code())) =>
+                {
+                    tracing::debug!(error = %e, "a partition is gone; writing the batch through the table, looking them up again next time");
+                    self.forget_partitions();
+                }
+                Err(e) => {
+                    return Err(StoreError::query(
+                        format!("preparing to write {target}"),
+                        &e,
+                    ))
+                }
+            }
+        }
         loop {
             match self.write_once(client, numeric, json, attempt).await {
                 Err(error)
@@ -446,7 +517,8 @@ async fn write_partitions(
     let mut minutes = BTreeSet::new();
     for row in rows {
         let start = partitions.period.start_of(row.timestamp);
-        let into = partitions.known.contains(&start).then_some(start);
+        // Prepared by `write` for every known partition of the batch.
+        let into = partitions.copies.contains_key(&start).then_some(start);
         groups.entry(into).or_default().push(row);
         // The marking function takes any instant of the minute; whole minutes make fewer.
         minutes.insert(
@@ -458,20 +530,20 @@ async fn write_partitions(
     let mut copied = 0;
     let mut children = Vec::new();
     for (start, group) in groups {
-        let table = match start {
-            Some(start) => partition::partition_name(&target.table, start),
-            None => target.table.clone(),
-        };
-        if start.is_some() {
-            children.push(table.sql());
-        }
-        let copy = format!(
-            "COPY {} {} FROM STDIN (FORMAT binary)",
-            table.sql(),
-            target.copy_columns
-        );
         let rows = group.iter().map(|row| row.columns());
-        copied += copy_rows(transaction, copy.as_str(), &NUMERIC_TYPES, rows, 5).await?;
+        copied += match start.and_then(|start| partitions.copies.get(&start).map(|c| (start, c))) {
+            Some((start, copy)) => {
+                children.push(partition::partition_name(&target.table, start).sql());
+                copy_rows(transaction, copy, &NUMERIC_TYPES, rows, 5).await?
+            }
+            None => {
+                let (Route::Deduplicating { copy, .. } | Route::Plain { copy, .. }) = &target.route
+                else {
+                    unreachable!("write checks for a missing table first")
+                };
+                copy_rows(transaction, copy, &NUMERIC_TYPES, rows, 5).await?
+            }
+        };
     }
     let written = Written {
         inserted: copied,
@@ -482,22 +554,19 @@ async fn write_partitions(
         return Ok(Some(written));
     }
     // Still partitions of the table, now that this transaction holds them (a DETACH waits
-    // for it from here on).
+    // for it from here on); the minutes are marked in the same statement, and unmarked with
+    // the rest when the caller rolls back.
+    let minutes: Vec<DateTime<Utc>> = minutes.into_iter().collect();
     let attached: i64 = transaction
         .query_one(
-            "SELECT count(*) FROM pg_inherits
-             WHERE inhparent = $1::text::regclass AND inhrelid = ANY($2::text[]::regclass[])",
-            &[&target.table.sql(), &children],
+            &partitions.check_and_mark,
+            &[&target.table.sql(), &children, &minutes],
         )
         .await?
         .get(0);
     if attached != children.len() as i64 {
         return Ok(None);
     }
-    let minutes: Vec<DateTime<Utc>> = minutes.into_iter().collect();
-    transaction
-        .execute(&partitions.rollups.mark_minutes_sql(), &[&minutes])
-        .await?;
     Ok(Some(written))
 }
 

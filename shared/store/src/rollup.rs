@@ -234,12 +234,13 @@ $dripline$",
         statements
     }
 
-    /// `SELECT <raw>_rollup_mark_minutes($1)`: mark the minutes holding the `timestamptz[]`
-    /// `$1` dirty, for a writer whose rows the trigger does not see (rows written into a
-    /// partition directly). Run it in the transaction that writes the rows.
-    pub fn mark_minutes_sql(&self) -> String {
+    /// `<raw>_rollup_mark_minutes(<minutes>::timestamptz[])`, an SQL expression: marks the
+    /// minutes holding the `timestamptz[]` `minutes` (a parameter such as `$3`) dirty, for a
+    /// writer whose rows the trigger does not see (rows written into a partition directly).
+    /// Run it in the transaction that writes the rows.
+    pub fn mark_minutes_call(&self, minutes: &str) -> String {
         format!(
-            "SELECT {}($1::timestamptz[])",
+            "{}({minutes}::timestamptz[])",
             self.mark_minutes_function().sql()
         )
     }
