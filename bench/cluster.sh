@@ -82,14 +82,8 @@ logger_args() {
     --batch-size "$batch_size" --prefetch "$prefetch" --metrics-addr "127.0.0.1:$port" -q \
     -p "${consume_port[$1]}" --queue-type "${queue_type[$1]}"
 }
-written() { curl -s "127.0.0.1:$port/metrics" | awk '/^dl_log_to_pg_written_rows_total/ {print $2}'; }
-wait_ready() {
-  for _ in $(seq 300); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$port/readyz")" = 200 ] && return 0
-    sleep 0.1
-  done
-  echo "bench: dl-log-to-pg did not become ready" >&2; exit 1
-}
+written() { bench_logger_written "$port"; }
+wait_ready() { bench_logger_wait_ready "$port"; }
 wait_written() {
   until [ "$(written 2>/dev/null || echo 0)" = "$alerts" ]; do
     kill -0 "$logger" 2>/dev/null || { echo "bench: dl-log-to-pg stopped" >&2; exit 1; }

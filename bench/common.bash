@@ -6,6 +6,9 @@
 # bench_needs_gnu_time   installs GNU time (/usr/bin/time, for CPU time and peak RSS) when
 #                        missing (as root), else stops with one line.
 # bench_psql SQL         runs SQL on the local test database, unaligned, stopping on error.
+# bench_logger_written PORT     the rows a dl-log-to-pg with --metrics-addr 127.0.0.1:PORT
+#                        has written (its dl_log_to_pg_written_rows_total).
+# bench_logger_wait_ready PORT  waits up to 30 s for that logger's /readyz, else stops.
 # $suffix                a random word for names no other run or test uses.
 
 bench_binaries() {
@@ -38,6 +41,20 @@ bench_needs_gnu_time() {
 		echo "bench: install GNU time: sudo apt-get install time" >&2
 		exit 1
 	fi
+}
+
+bench_logger_written() {
+	curl -s "127.0.0.1:$1/metrics" | awk '/^dl_log_to_pg_written_rows_total/ {print $2}'
+}
+
+bench_logger_wait_ready() {
+	local _
+	for _ in $(seq 300); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$1/readyz")" = 200 ] && return 0
+		sleep 0.1
+	done
+	echo "bench: dl-log-to-pg did not become ready" >&2
+	exit 1
 }
 
 bench_psql() {

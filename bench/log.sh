@@ -50,14 +50,8 @@ PY
 logger_args=(--queue "$queue" --keys "$key.#" --pg-url "$pg_url" --table "$schema.numeric_data"
   --batch-size "$batch_size" --prefetch "$prefetch" --metrics-addr "127.0.0.1:$port" -q)
 
-written() { curl -s "127.0.0.1:$port/metrics" | awk '/^dl_log_to_pg_written_rows_total/ {print $2}'; }
-wait_ready() {
-  for _ in $(seq 300); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$port/readyz")" = 200 ] && return 0
-    sleep 0.1
-  done
-  echo "bench: dl-log-to-pg did not become ready" >&2; exit 1
-}
+written() { bench_logger_written "$port"; }
+wait_ready() { bench_logger_wait_ready "$port"; }
 
 # Create the schema, the queue and its binding once, with the logger itself.
 "$bin/dl-log-to-pg" "${logger_args[@]}" --init-schema &
