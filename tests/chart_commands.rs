@@ -775,6 +775,26 @@ fn insert_rows(db: &mut TestDb, hours_ago: u32, count: u32) {
     ));
 }
 
+/// Run the chart's export CronJob as the job `job_name` and read back the lines of the file it
+/// wrote to its claim.
+fn run_export_job(cluster: &Cluster, job_name: &str) -> Vec<String> {
+    let cron_job = cluster.find("CronJob", "export").clone();
+    let output = run_command(
+        &mut cluster.command(&cron_job, &[("job-name", job_name)]),
+        None,
+    );
+    assert!(output.status.success(), "export: {}", describe(&output));
+    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    gunzip_lines(
+        &cluster
+            .claim_dir(&claim)
+            .join(format!("sensor_data-{job_name}.csv.gz")),
+    )
+}
+
 fn gunzip_lines(path: &Path) -> Vec<String> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut text = String::new();
@@ -805,45 +825,27 @@ fn export_cron_job_writes_a_new_file_per_run_on_its_claim() {
         ),
     );
     let cron_job = cluster.find("CronJob", "export").clone();
-    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let job = |minute: u64| {
         format!(
             "{}-{minute}",
             cron_job["metadata"]["name"].as_str().unwrap()
         )
     };
-    let run = |cluster: &Cluster, job_name: &str| {
-        let output = run_command(
-            &mut cluster.command(&cron_job, &[("job-name", job_name)]),
-            None,
-        );
-        assert!(
-            output.status.success(),
-            "the export job: {}",
-            describe(&output)
-        );
-    };
 
-    run(&cluster, &job(29_000_000));
-    let first = cluster
-        .claim_dir(&claim)
-        .join(format!("sensor_data-{}.csv.gz", job(29_000_000)));
-    let lines = gunzip_lines(&first);
+    let lines = run_export_job(&cluster, &job(29_000_000));
     assert_eq!(lines[0], "sensor_name,timestamp,value_raw,value_cal");
     assert_eq!(lines.len(), 41, "header and 40 rows: {lines:?}");
 
     // The next night: only what arrived since, into a file of its own.
     insert_rows(&mut db, 1, 6);
-    run(&cluster, &job(29_001_440));
-    let second = gunzip_lines(
-        &cluster
-            .claim_dir(&claim)
-            .join(format!("sensor_data-{}.csv.gz", job(29_001_440))),
-    );
+    let second = run_export_job(&cluster, &job(29_001_440));
     assert_eq!(second.len(), 7, "header and the 6 new rows: {second:?}");
+    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
+        .as_str()
+        .unwrap();
+    let first = cluster
+        .claim_dir(claim)
+        .join(format!("sensor_data-{}.csv.gz", job(29_000_000)));
     assert_eq!(
         gunzip_lines(&first).len(),
         41,
@@ -969,22 +971,7 @@ fn second_mesh_values_carry_a_value_from_the_store_to_the_export_file() {
         logger.stderr()
     );
 
-    let cron_job = cluster.find("CronJob", "export").clone();
-    let job_name = "dripline-tools-export-29000000";
-    let output = run_command(
-        &mut cluster.command(&cron_job, &[("job-name", job_name)]),
-        None,
-    );
-    assert!(output.status.success(), "export: {}", describe(&output));
-    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let lines = gunzip_lines(
-        &cluster
-            .claim_dir(&claim)
-            .join(format!("sensor_data-{job_name}.csv.gz")),
-    );
+    let lines = run_export_job(&cluster, "dripline-tools-export-29000000");
     assert!(
         lines
             .iter()
@@ -1151,22 +1138,7 @@ fn second_mesh_ha_values_list_the_nodes_and_their_commands_run() {
         logger.stderr()
     );
 
-    let job_name = "dripline-tools-export-29000001";
-    let cron_job = cluster.find("CronJob", "export").clone();
-    let output = run_command(
-        &mut cluster.command(&cron_job, &[("job-name", job_name)]),
-        None,
-    );
-    assert!(output.status.success(), "export: {}", describe(&output));
-    let claim = cluster.find("PersistentVolumeClaim", "export")["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let lines = gunzip_lines(
-        &cluster
-            .claim_dir(&claim)
-            .join(format!("sensor_data-{job_name}.csv.gz")),
-    );
+    let lines = run_export_job(&cluster, "dripline-tools-export-29000001");
     assert_eq!(
         lines.iter().filter(|line| line.starts_with("s7,")).count(),
         10,
