@@ -222,12 +222,7 @@ impl Partitions {
         let check_and_mark = match client.prepare(&check_and_mark).await {
             Ok(statement) => statement,
             // Rollups dropped since the look above: through the table.
-            Err(e)
-                if e.code()
-                    .is_some_and(|c| PARTITIONS_CHANGED.contains(&c.code())) =>
-            {
-                return Ok(None)
-            }
+            Err(e) if partitions_changed(&e) => return Ok(None),
             Err(e) => return Err(StoreError::query(format!("preparing to write {table}"), &e)),
         };
         Ok(Some(Partitions {
@@ -252,11 +247,9 @@ impl Partitions {
             .filter(|start| self.known.contains(start) && !self.copies.contains_key(start))
             .collect();
         for start in starts {
-            let copy = format!(
-                "COPY {} {copy_columns} FROM STDIN (FORMAT binary)",
-                partition::partition_name(target, start).sql()
-            );
-            self.copies.insert(start, client.prepare(&copy).await?);
+            let into = partition::partition_name(target, start).sql();
+            let copy = client.prepare(&copy_sql(&into, copy_columns)).await?;
+            self.copies.insert(start, copy);
         }
         Ok(())
     }
@@ -266,6 +259,18 @@ impl Partitions {
 /// (undefined_table), a row outside the partition's bounds (check_violation), the rollups'
 /// marking function dropped (undefined_function).
 const PARTITIONS_CHANGED: [&str; 3] = ["42P01", "23514", "42883"];
+
+/// Whether preparing or writing into the partitions failed because they changed.
+fn partitions_changed(error: &tokio_postgres::Error) -> bool {
+    error
+        .code()
+        .is_some_and(|code| PARTITIONS_CHANGED.contains(&code.code()))
+}
+
+/// A binary COPY into `into` (quoted) of `columns` (`(a, b, …)`).
+fn copy_sql(into: &str, columns: &str) -> String {
+    format!("COPY {into} {columns} FROM STDIN (FORMAT binary)")
+}
 
 /// What the catalog says about a table.
 struct Shape {
@@ -356,10 +361,7 @@ impl SensorWriter {
                 .await
             {
                 Ok(()) => attempt = Attempt::IntoPartitions,
-                Err(e)
-                    if e.code()
-                        .is_some_and(|c| PARTITIONS_CHANGED.contains(&c.code())) =>
-                {
+                Err(e) if partitions_changed(&e) => {
                     tracing::debug!(error = %e, "a partition is gone; writing the batch through the table, looking them up again next time");
                     self.forget_partitions();
                 }
@@ -604,12 +606,6 @@ async fn prepare_target(
         let id = if with_id { ", message_id" } else { "" };
         format!("({key_columns}, {values}{id})")
     };
-    let copy_sql = |into: &str, with_id: bool| {
-        format!(
-            "COPY {into} {} FROM STDIN (FORMAT binary)",
-            copy_columns(with_id)
-        )
-    };
     let route = match (&shape.dedupe_key, shape.exists) {
         (_, false) => Route::Missing,
         (Some(dedupe_key), true) => {
@@ -626,11 +622,11 @@ async fn prepare_target(
             );
             Route::Deduplicating {
                 copy: client
-                    .prepare(&copy_sql(&table.sql(), true))
+                    .prepare(&copy_sql(&table.sql(), &copy_columns(true)))
                     .await
                     .map_err(fail)?,
                 stage: client
-                    .prepare(&copy_sql(staging, true))
+                    .prepare(&copy_sql(staging, &copy_columns(true)))
                     .await
                     .map_err(fail)?,
                 insert: client.prepare(&insert).await.map_err(fail)?,
@@ -638,7 +634,7 @@ async fn prepare_target(
         }
         (None, true) => Route::Plain {
             copy: client
-                .prepare(&copy_sql(&table.sql(), shape.has_message_id))
+                .prepare(&copy_sql(&table.sql(), &copy_columns(shape.has_message_id)))
                 .await
                 .map_err(fail)?,
             with_id: shape.has_message_id,
