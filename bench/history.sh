@@ -13,7 +13,7 @@
 # 10 M; every 5th value_cal NULL). It ends at a fixed whole hour T, and every query names its
 # range from T, so figures do not drift while the run goes on.
 # The partitioned tables are made here in SQL (monthly partitions and a default one, the same
-# columns, unique key and BRIN index on "timestamp" as our schema), rollups by
+# columns and unique key as our schema, no index on time), rollups by
 # `dl-history rollup --init` (a step of its own, after generating).
 #
 # Disk: about 2 × 8 GB at 50 M rows (table, key, and a 1-minute rollup about as large as the
@@ -117,7 +117,6 @@ SELECT 'sensor_' || s, t - interval '730 days' + i * interval '$step_ms ms' + s 
 FROM bench_meta, generate_series(0, $sparse_per_sensor - 1) AS i, generate_series(1, $SENSORS) AS s;
 SET maintenance_work_mem = '1GB';
 ALTER TABLE $table ADD CONSTRAINT numeric_data_sensor_time_message_id_key UNIQUE (sensor_name, "timestamp", message_id);
-$(if [ "$layout" = partitioned ]; then echo "CREATE INDEX numeric_data_time_brin ON $table USING brin (\"timestamp\") WITH (autosummarize = on);"; fi)
 CREATE TABLE $schema.json_data (sensor_name text COLLATE "C" NOT NULL, "timestamp" timestamptz NOT NULL DEFAULT now(), payload jsonb NOT NULL, message_id uuid, UNIQUE (sensor_name, "timestamp", message_id));
 VACUUM ANALYZE $table;
 SQL

@@ -374,6 +374,58 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
     );
     rollup_ok(&db, &[]);
     assert_rollups_match_raw(&mut db);
+    // Sensors never seen before: one late into rolled-up minutes of the first partition, one
+    // only in the default partition. The refresh reads sensor by sensor, and must find both.
+    let mut newcomers: Vec<String> = alert_lines_from(&mut random, "2026-11-30T23:10:00Z", 1, 3)
+        .into_iter()
+        .map(|line| line.replace("sensor_value.s0", "sensor_value.late"))
+        .chain(
+            alert_lines_from(&mut random, "2026-12-05T10:00:00Z", 1, 3)
+                .into_iter()
+                .map(|line| line.replace("sensor_value.s0", "sensor_value.newcomer")),
+        )
+        .collect();
+    newcomers.push(
+        "{\"routing_key\":\"sensor_value.newcomer\",\"timestamp\":\"2026-12-05T09:59:59Z\",\"payload\":{\"value_raw\":1}}"
+            .to_string(),
+    );
+    log_lines(&db, &newcomers);
+    let report = rollup_ok(&db, &[]);
+    assert!(report["minutes"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) FROM \"{schema}\".pd WHERE sensor_name = 'newcomer'"
+        ),
+        count(
+            &mut db,
+            "SELECT coalesce(sum(count), 0)::int8 FROM \"{schema}\".numeric_data_1m
+             WHERE sensor_name = 'newcomer' AND bucket >= '2026-12-02'"
+        )
+    );
+    assert_rollups_match_raw(&mut db);
+    // Raw rows of all sensors, and of a pattern, from a partitioned table: read sensor by
+    // sensor (the sensors its partitions hold, the default's too), every row.
+    for (args, sensors) in [
+        (vec![], "TRUE"),
+        (vec!["--match", "new*"], "sensor_name LIKE 'new%'"),
+    ] {
+        let mut export_args = vec!["--since", "2026-11-30T00:00:00Z", "--format", "csv"];
+        export_args.extend(args);
+        let csv = String::from_utf8(export_support::ok_stdout(&db.run(&export_args))).unwrap();
+        assert_eq!(
+            csv.lines().count() as i64 - 1,
+            count(
+                &mut db,
+                &format!("SELECT count(*) FROM {{table}} WHERE {sensors}")
+            ),
+            "{export_args:?}"
+        );
+        let mut plan_args = export_args.clone();
+        plan_args.push("--print-query");
+        let plan = String::from_utf8(export_support::ok_stdout(&db.run(&plan_args))).unwrap();
+        assert!(plan.contains("'newcomer'"), "{plan}");
+    }
     assert!(export_same_both_ways(
         &db,
         &[

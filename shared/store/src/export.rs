@@ -33,6 +33,7 @@ use crate::error::StoreError;
 use crate::schema::TableName;
 use crate::sql::{escape_literal, float8_literal, timestamptz_literal};
 use crate::time::{TimeSpec, TimeZone};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::fmt;
 use std::str::FromStr;
@@ -304,20 +305,29 @@ pub struct ExportQuery {
     /// since the Unix epoch), as [`crate::rollup::complete_until`] said. Set by
     /// [`plan_rollups`] (which [`stream`] calls); `None` reads raw rows only.
     pub rollups_until_micros: Option<i64>,
+    /// Raw rows are read only of these sensors: on a partitioned table, when the filter is not
+    /// names alone, the sensors the range's partitions hold, so that the rows are read sensor
+    /// by sensor through the key's index where the planner finds that cheaper than scanning
+    /// the partitions (they have no index on time). Set by [`plan`]; `None` adds nothing.
+    pub raw_sensors: Option<Vec<String>>,
 }
 
 impl ExportQuery {
-    /// The conditions on sensor and time (without resume).
+    /// The conditions on sensor and time of raw rows (without resume).
     fn conditions(&self) -> Vec<String> {
-        let mut conditions = Vec::new();
-        if let Some(sensors) = self.sensors.sql() {
-            conditions.push(sensors);
-        }
-        if let Some(since) = self.since_micros {
-            conditions.push(format!("\"timestamp\" >= {}", timestamptz_literal(since)));
-        }
-        if let Some(until) = self.until_micros {
-            conditions.push(format!("\"timestamp\" < {}", timestamptz_literal(until)));
+        self.raw_conditions(self.since_micros, self.until_micros)
+    }
+
+    /// [`Self::range_conditions`] on raw rows, with [`Self::raw_sensors`].
+    fn raw_conditions(&self, lo: Option<i64>, hi: Option<i64>) -> Vec<String> {
+        let mut conditions = self.range_conditions("\"timestamp\"", lo, hi);
+        if let Some(names) = &self.raw_sensors {
+            conditions.push(if names.is_empty() {
+                "false".to_string()
+            } else {
+                let names: Vec<String> = names.iter().map(|n| escape_literal(n)).collect();
+                format!("sensor_name IN ({})", names.join(", "))
+            });
         }
         conditions
     }
@@ -516,7 +526,7 @@ impl ExportQuery {
         let raw = |lo: Option<i64>, hi: Option<i64>| {
             format!(
                 "SELECT sensor_name, \"timestamp\" AS at, {RAW_AS_PARTIALS} FROM {table}{}",
-                Self::where_clause(&self.range_conditions("\"timestamp\"", lo, hi))
+                Self::where_clause(&self.raw_conditions(lo, hi))
             )
         };
         let (since, until) = (self.since_micros, self.until_micros);
@@ -610,6 +620,34 @@ pub fn rollups_apply(query: &ExportQuery) -> bool {
             .bucketing
             .as_ref()
             .is_some_and(|b| b.width_micros % minute == 0)
+}
+
+/// Plan `query` against the database as [`stream`] runs it: [`plan_rollups`], and
+/// [`ExportQuery::raw_sensors`] on a partitioned table.
+pub async fn plan(
+    client: &tokio_postgres::Client,
+    query: &mut ExportQuery,
+) -> Result<(), StoreError> {
+    plan_rollups(client, query).await?;
+    query.raw_sensors = None;
+    let filter = &query.sensors;
+    if !filter.names.is_empty() && filter.patterns.is_empty() {
+        return Ok(());
+    }
+    let partitions = crate::partition::list(client, &query.table).await?;
+    if partitions.is_empty() {
+        return Ok(());
+    }
+    let at = |micros: Option<i64>| micros.and_then(DateTime::<Utc>::from_timestamp_micros);
+    let range = (at(query.since_micros), at(query.until_micros));
+    let names =
+        crate::partition::sensors_in(client, &crate::partition::holding(&partitions, &[range]))
+            .await
+            .map_err(|e| {
+                StoreError::query(format!("listing the sensors in {}", query.table), &e)
+            })?;
+    query.raw_sensors = Some(names);
+    Ok(())
 }
 
 /// Let `query` read the rollups where they are complete ([`ExportQuery::rollups_until_micros`]
@@ -763,7 +801,7 @@ pub async fn resolve_range(
 
 /// Run `query` as a binary COPY and call `each` with every row, in order, in constant memory;
 /// returns the row count. Downsampled buckets come from the rollups where those give the same
-/// answer ([`plan_rollups`]), unless [`ExportQuery::no_rollup`]. Use [`ExportQuery::columns`] to interpret the row's fields.
+/// answer ([`plan`]), unless [`ExportQuery::no_rollup`]. Use [`ExportQuery::columns`] to interpret the row's fields.
 ///
 /// The whole stream is consumed inside this one future, so rows cost no runtime round trip
 /// each; `each` runs synchronously (blocking writes in it are fine on a current-thread
@@ -775,9 +813,7 @@ pub async fn stream<E>(
 ) -> Result<u64, StreamError<E>> {
     let what = format!("exporting from {}", query.table);
     let mut query = query.clone();
-    plan_rollups(client, &mut query)
-        .await
-        .map_err(StreamError::Store)?;
+    plan(client, &mut query).await.map_err(StreamError::Store)?;
     let sql = query.copy_sql();
     tracing::debug!(%sql, "streaming");
     let fail = |e: &tokio_postgres::Error| StreamError::Store(StoreError::query(what.clone(), e));

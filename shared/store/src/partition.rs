@@ -42,9 +42,11 @@
 //! ## Indexes
 //!
 //! Each partition gets the key's index, `(sensor_name, "timestamp", message_id)`, which also
-//! serves "one sensor, a time range". A time range over all sensors is served by partition
-//! pruning plus a scan of the partitions left; BRIN on `"timestamp"` was measured against it
-//! (see the README's dl-history section) and not added.
+//! serves "one sensor, a time range", and the rollups' refresh (one sensor at a time, see
+//! [`crate::rollup`]). A time range over all sensors is served by partition pruning plus a scan
+//! of the partitions left. There is no index on time: a BRIN index on `"timestamp"` cost the
+//! logger 5 % of its insert rate under PostgreSQL 15, which reads a BRIN index's metapage for
+//! every row inserted (the README's dl-history section has the figures).
 
 use crate::error::StoreError;
 use crate::schema::TableName;
@@ -194,29 +196,12 @@ pub fn partitioned_statements(
     vec![
         format!("{create_table} PARTITION BY RANGE (\"timestamp\")"),
         comment_statement(table, period),
-        time_index(table, &format!("{}_time_brin", table.name), ""),
         format!(
             "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
             default_name(table).sql(),
             table.sql()
         ),
     ]
-}
-
-/// The BRIN index on `"timestamp"` of `on` (a partitioned parent: one per partition), named
-/// `name` (in `on`'s schema); `how` is `""` or `"CONCURRENTLY"`. It serves time ranges over
-/// all sensors, which the key's btree (sensor first) cannot: measured on one 4-million-row
-/// partition (200 sensors, 5.5 h at 1 Hz), the last hour went from 328 ms (a parallel seq scan)
-/// to 125 ms and the last 5 minutes from 278 ms to 22 ms, for an index of 24 kB beside the
-/// key's 340 MB, and no insert cost beyond the noise (500 000 rows: 4.6–5.2 s without, 3.7–6.1 s
-/// with). One sensor's range stays on the btree (40 ms either way). `autosummarize` has
-/// autovacuum summarise new block ranges as the logger fills them.
-pub(crate) fn time_index(on: &TableName, name: &str, how: &str) -> String {
-    format!(
-        "CREATE INDEX {how} IF NOT EXISTS {} ON {} USING brin (\"timestamp\") WITH (autosummarize = on)",
-        escape_identifier(name),
-        on.sql()
-    )
 }
 
 /// `COMMENT ON TABLE` recording the period.
@@ -297,9 +282,16 @@ pub struct Partition {
 
 /// The partitions of `table`, by lower bound (the default last). Empty for a plain table.
 pub async fn list(client: &Client, table: &TableName) -> Result<Vec<Partition>, StoreError> {
-    let fail = |e: tokio_postgres::Error| {
-        StoreError::query(format!("listing the partitions of {table}"), &e)
-    };
+    list_in(client, table)
+        .await
+        .map_err(|e| StoreError::query(format!("listing the partitions of {table}"), &e))
+}
+
+/// [`list`] on any client, a transaction too (the rollups' refresh reads them in its own).
+pub(crate) async fn list_in(
+    client: &impl tokio_postgres::GenericClient,
+    table: &TableName,
+) -> Result<Vec<Partition>, tokio_postgres::Error> {
     // pg_get_expr prints the bounds in the session's TimeZone and DateStyle, and the cast reads
     // them back in the same session, so the round trip holds whatever those are.
     let rows = client
@@ -316,8 +308,7 @@ pub async fn list(client: &Client, table: &TableName) -> Result<Vec<Partition>, 
              ORDER BY 3, 4 NULLS FIRST",
             &[&table.sql()],
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(rows
         .iter()
         .map(|row| Partition {
@@ -329,6 +320,72 @@ pub async fn list(client: &Client, table: &TableName) -> Result<Vec<Partition>, 
             bytes: row.get(6),
         })
         .collect())
+}
+
+/// A time range `[lo, hi)`, either end open when `None`.
+pub(crate) type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The partitions (of [`list`]) that may hold rows of any of `ranges`: those whose bounds meet
+/// one, and the default partition.
+pub(crate) fn holding<'a>(partitions: &'a [Partition], ranges: &[TimeRange]) -> Vec<&'a TableName> {
+    partitions
+        .iter()
+        .filter(|p| {
+            p.is_default
+                || ranges.iter().any(|(lo, hi)| {
+                    let starts_before_hi = match (p.from, hi) {
+                        (Some(from), Some(hi)) => from < *hi,
+                        _ => true,
+                    };
+                    let ends_after_lo = match (p.to, lo) {
+                        (Some(to), Some(lo)) => to > *lo,
+                        _ => true,
+                    };
+                    starts_before_hi && ends_after_lo
+                })
+        })
+        .map(|p| &p.table)
+        .collect()
+}
+
+/// The distinct sensor names in `tables` (partitions, or a plain table), sorted, by a loose
+/// scan of their `(sensor_name, …)` index: one descent per sensor and table, for the next name
+/// after the last one found, where `SELECT DISTINCT` would read every row. What lets a time
+/// range over all sensors be read sensor by sensor through that index, without an index on
+/// time.
+pub(crate) async fn sensors_in(
+    client: &impl tokio_postgres::GenericClient,
+    tables: &[&TableName],
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scans: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, table)| {
+            format!(
+                "s{i}(name) AS (
+                     (SELECT sensor_name FROM {t} ORDER BY sensor_name LIMIT 1)
+                     UNION ALL
+                     SELECT (SELECT sensor_name FROM {t} WHERE sensor_name > s{i}.name
+                             ORDER BY sensor_name LIMIT 1)
+                     FROM s{i} WHERE s{i}.name IS NOT NULL
+                 )",
+                t = table.sql()
+            )
+        })
+        .collect();
+    let names: Vec<String> = (0..tables.len())
+        .map(|i| format!("SELECT name FROM s{i} WHERE name IS NOT NULL"))
+        .collect();
+    let sql = format!(
+        "WITH RECURSIVE {} {} ORDER BY 1",
+        scans.join(", "),
+        names.join(" UNION ")
+    );
+    let rows = client.query(&sql, &[]).await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 /// A partition [`ensure`] created.
@@ -681,6 +738,40 @@ mod tests {
         )
         .is_empty());
     }
+
+    #[test]
+    fn the_partitions_holding_a_range_are_those_it_meets_and_the_default() {
+        let at = |day: u32| Utc.with_ymd_and_hms(2026, 12, day, 0, 0, 0).unwrap();
+        let partition = |name: &str, from: Option<u32>, to: Option<u32>, is_default| Partition {
+            table: TableName::qualified("s", name),
+            from: from.map(at),
+            to: to.map(at),
+            is_default,
+            rows_estimate: 0,
+            bytes: 0,
+        };
+        let partitions = [
+            partition("p1", Some(1), Some(2), false),
+            partition("p2", Some(2), Some(3), false),
+            partition("p3", Some(3), Some(4), false),
+            partition("pd", None, None, true),
+        ];
+        let names = |ranges: &[TimeRange]| -> Vec<String> {
+            holding(&partitions, ranges)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        // Bounds are [from, to): a range ending at p2's start does not meet p2.
+        assert_eq!(names(&[(Some(at(1)), Some(at(2)))]), ["p1", "pd"]);
+        assert_eq!(names(&[(Some(at(2)), None)]), ["p2", "p3", "pd"]);
+        assert_eq!(names(&[(None, Some(at(1)))]), ["pd"]);
+        assert_eq!(
+            names(&[(Some(at(1)), Some(at(2))), (Some(at(3)), Some(at(5)))]),
+            ["p1", "p3", "pd"]
+        );
+        assert_eq!(names(&[(None, None)]), ["p1", "p2", "p3", "pd"]);
+    }
 }
 
 /// What [`migrate`] did to one table.
@@ -796,36 +887,6 @@ pub async fn migrate(
         ));
     }
 
-    // The time index the partitioned table will have, built now beside the writers so that
-    // ATTACH takes it as the legacy partition's instead of building it under the lock. A
-    // table with rollups has one already, under the name the partitioned table's index takes:
-    // it is renamed instead (a lock that writers pass).
-    let time_brin = sibling(table, "_time_brin");
-    client
-        .batch_execute(&format!(
-            "DO $dripline$ BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index
-               WHERE indexrelid = to_regclass({brin}) AND indrelid = to_regclass({table}))
-    THEN
-        ALTER INDEX {brin_sql} RENAME TO {legacy};
-    END IF;
-END $dripline$",
-            brin = escape_literal(&time_brin.sql()),
-            table = escape_literal(&table.sql()),
-            brin_sql = time_brin.sql(),
-            legacy = escape_identifier(&format!("{}_legacy_time_brin", table.name)),
-        ))
-        .await
-        .map_err(fail)?;
-    client
-        .batch_execute(&time_index(
-            table,
-            &format!("{}_legacy_time_brin", table.name),
-            "CONCURRENTLY",
-        ))
-        .await
-        .map_err(fail)?;
-
     // 1. The constraint that makes ATTACH cheap.
     let has_check = client
         .query_one(
@@ -913,11 +974,6 @@ END $dripline$",
         table.sql()
     )];
     statements.push(comment_statement(&staging, period));
-    statements.push(time_index(
-        &staging,
-        &format!("{}_time_brin", table.name),
-        "",
-    ));
     statements.push(format!(
         "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
         default_name(table).sql(),

@@ -181,6 +181,7 @@ pub fn create_statements(tables: &SensorTables) -> Vec<String> {
     let mut statements = create_schemas(tables);
     statements.push(create_table(&tables.numeric, NUMERIC_VALUES));
     statements.push(create_index(&tables.numeric));
+    statements.push(create_time_index(&tables.numeric));
     statements.push(create_table(&tables.json, JSON_VALUES));
     statements.push(create_index(&tables.json));
     statements
@@ -235,8 +236,8 @@ fn create_table(table: &TableName, values: &str) -> String {
 
 /// The index that serves "one sensor, a time range" (Grafana, `dl-export --sensor`), made only
 /// when no index of the table starts with `(sensor_name, "timestamp")` already (our unique key
-/// does; a table from `10_setup.sql` has none).
-fn create_index(table: &TableName) -> String {
+/// does; a table from `10_setup.sql` has none). The rollups' refresh reads by it too.
+pub(crate) fn create_index(table: &TableName) -> String {
     format!(
         "DO $dripline$ BEGIN
     IF NOT EXISTS (
@@ -251,6 +252,31 @@ END $dripline$",
         escape_literal(&table.sql()),
         escape_identifier(&format!("{}_sensor_time_idx", table.name)),
         table.sql()
+    )
+}
+
+/// The BRIN index on `"timestamp"` of a plain table, for time ranges over all sensors, which
+/// the key's btree (sensor first) cannot serve: without it such a query reads the whole table
+/// (measured on one 4-million-row table, 200 sensors over 5.5 h at 1 Hz: the last hour 328 ms
+/// by a parallel seq scan, 125 ms with it; the last 5 minutes 278 ms against 22 ms), for an
+/// index of 24 kB. Made only when no index of the table starts with `"timestamp"`, and never on
+/// a partitioned table: there partition pruning bounds such a scan to the partitions of the
+/// range, and the index cost the logger 5 % of its insert rate (see [`crate::partition`]).
+/// `autosummarize` has autovacuum summarise new block ranges as the logger fills them.
+fn create_time_index(table: &TableName) -> String {
+    format!(
+        "DO $dripline$ BEGIN
+    IF (SELECT relkind = 'r' FROM pg_class WHERE oid = {table_literal}::regclass) AND NOT EXISTS (
+        SELECT 1 FROM pg_index i
+        JOIN pg_attribute t ON t.attrelid = i.indrelid AND t.attname = 'timestamp'
+        WHERE i.indrelid = {table_literal}::regclass AND i.indkey[0] = t.attnum
+    ) THEN
+        CREATE INDEX IF NOT EXISTS {name} ON {table} USING brin (\"timestamp\") WITH (autosummarize = on);
+    END IF;
+END $dripline$",
+        table_literal = escape_literal(&table.sql()),
+        name = escape_identifier(&format!("{}_time_brin", table.name)),
+        table = table.sql(),
     )
 }
 
@@ -312,6 +338,12 @@ pub async fn init_schema_partitioned(
                     .batch_execute(&create_index(table))
                     .await
                     .map_err(fail)?;
+                if table == &tables.numeric {
+                    client
+                        .batch_execute(&create_time_index(table))
+                        .await
+                        .map_err(fail)?;
+                }
             }
             partition::Layout::Partitioned { .. } | partition::Layout::Foreign => {}
         }
@@ -392,14 +424,15 @@ mod tests {
         let tables = SensorTables::beside(TableName::qualified("s", "t"));
         assert_eq!(tables.json, TableName::qualified("s", "json_data"));
         let statements = create_statements(&tables);
-        assert_eq!(statements.len(), 5);
+        assert_eq!(statements.len(), 6);
         assert_eq!(statements[0], "CREATE SCHEMA IF NOT EXISTS \"s\"");
         assert!(statements[1].contains(
             "CONSTRAINT \"t_sensor_time_message_id_key\" UNIQUE (sensor_name, \"timestamp\", message_id)"
         ));
         assert!(statements[2].contains("ON \"s\".\"t\" (sensor_name, \"timestamp\")"));
         assert!(statements[1].contains("sensor_name text COLLATE \"C\" NOT NULL"));
-        assert!(statements[3].contains("payload jsonb NOT NULL"));
-        assert!(statements[4].contains("\"json_data_sensor_time_idx\""));
+        assert!(statements[3].contains("\"t_time_brin\" ON \"s\".\"t\" USING brin"));
+        assert!(statements[4].contains("payload jsonb NOT NULL"));
+        assert!(statements[5].contains("\"json_data_sensor_time_idx\""));
     }
 }

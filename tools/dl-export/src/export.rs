@@ -52,7 +52,7 @@ pub async fn run(args: Args) -> Result<u8> {
     check_range(args, &range)?;
     let mut query = build_query(args, range, sensors, previous.as_ref(), every_micros);
     if args.print_query {
-        export::plan_rollups(&client, &mut query)
+        export::plan(&client, &mut query)
             .await
             .map_err(|e| store_failure(e, &config))?;
         println!("{}", query.select_sql());
@@ -303,6 +303,7 @@ fn build_query(
         with_utc_offset: args.tz.is_some() && !args.epoch,
         no_rollup: args.no_rollup,
         rollups_until_micros: None,
+        raw_sensors: None,
     }
 }
 
