@@ -45,7 +45,7 @@
 //! serves "one sensor, a time range", and the rollups' refresh (one sensor at a time, see
 //! [`crate::rollup`]). A time range over all sensors is served by partition pruning plus a scan
 //! of the partitions left. There is no index on time: a BRIN index on `"timestamp"` cost the
-//! logger 5 % of its insert rate under PostgreSQL 15, which reads a BRIN index's metapage for
+//! logger 3–7 % of its insert rate under PostgreSQL 15, which reads a BRIN index's metapage for
 //! every row inserted (the README's dl-history section has the figures).
 
 use crate::error::StoreError;

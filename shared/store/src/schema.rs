@@ -261,7 +261,7 @@ END $dripline$",
 /// by a parallel seq scan, 125 ms with it; the last 5 minutes 278 ms against 22 ms), for an
 /// index of 24 kB. Made only when no index of the table starts with `"timestamp"`, and never on
 /// a partitioned table: there partition pruning bounds such a scan to the partitions of the
-/// range, and the index cost the logger 5 % of its insert rate (see [`crate::partition`]).
+/// range, and the index cost the logger 3–7 % of its insert rate (see [`crate::partition`]).
 /// `autosummarize` has autovacuum summarise new block ranges as the logger fills them.
 fn create_time_index(table: &TableName) -> String {
     format!(
