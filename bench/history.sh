@@ -3,7 +3,8 @@
 # rollups, side by side in one run, on a generated history of 200 sensors over 2 years at two
 # sizes (SMALL_ROWS, default 10 M, and ROWS, default 50 M): one sensor's last day as CSV, one
 # sensor's year at 1-hour buckets, all sensors' last hour as CSV (dl-export, median and spread
-# of RUNS runs), the logger's insert rate into each (dl-log-to-pg --stdin), disk size
+# of RUNS runs), the logger's insert rate into each (dl-log-to-pg --stdin; with PostgreSQL's and
+# the logger's CPU per row, which swing less than the rate on 2 shared cores), disk size
 # (pg_total_relation_size), and what keeping the rollups costs: the initial rollup of the whole
 # history, one cron run (dl-history rollup) after an hour of 200 sensors at 1 Hz, against
 # refreshing after every logger batch. A benchmark, not a test: it prints tables.
@@ -217,6 +218,31 @@ load() {
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
+# pg_cpu: CPU seconds PostgreSQL's processes have used so far: user and system time of each,
+# and of its reaped children (the postmaster's), so that a backend which exited still counts.
+pg_cpu() {
+  local ticks=0 pid stat
+  for pid in $(pgrep -x postgres); do
+    stat=$(cut -d' ' -f14-17 "/proc/$pid/stat" 2>/dev/null) || continue
+    ticks=$(( ticks + $(echo "$stat" | tr ' ' '+') ))
+  done
+  echo "$ticks / $(getconf CLK_TCK)" | bc -l
+}
+# load_measured TABLE FILE ROWS NAME: load, adding its rows/s, and PostgreSQL's and the logger's
+# CPU µs per row, to $work/{rate,pgcpu,logcpu}.NAME. The wall rate swings with whatever else
+# the 2 cores do; the CPU per row much less.
+load_measured() {
+  local cpu_before start end user system
+  cpu_before=$(pg_cpu)
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%U %S' -o "$work/logger.time" \
+    "$bin/dl-log-to-pg" --stdin --pg-url "$url" --table "$1" -q < "$2"
+  end=$(date +%s.%N)
+  echo "$3 / ($end - $start)" | bc -l >> "$work/rate.$4"
+  echo "($(pg_cpu) - $cpu_before) * 1000000 / $3" | bc -l >> "$work/pgcpu.$4"
+  read -r user system < "$work/logger.time"
+  echo "($user + $system) * 1000000 / $3" | bc -l >> "$work/logcpu.$4"
+}
 refresh() { "$bin/dl-history" rollup --pg-url "$url" --table "$1" -q; }
 
 insert_seconds=${INSERT_SECONDS:-2500}   # 500 000 rows per run
@@ -235,8 +261,7 @@ for run in $(seq 1 "$insert_runs"); do
   alerts "$work/insert.jsonl" $(( (first_day + run - 1) * 86400 )) "$insert_seconds"
   order="plain50 part50"; [ $((run % 2)) = 0 ] && order="part50 plain50"
   for schema in $order; do
-    s=$(load "$schema.numeric_data" "$work/insert.jsonl")
-    echo "$(( insert_seconds * SENSORS )) / $s" | bc -l >> "$work/rate.$schema"
+    load_measured "$schema.numeric_data" "$work/insert.jsonl" $(( insert_seconds * SENSORS )) "$schema"
   done
   refresh part50.numeric_data > /dev/null
 done
@@ -272,7 +297,8 @@ size() { psql_ -c "SELECT pg_total_relation_size('$1') + coalesce((SELECT sum(pg
 gb() { printf '%.2f' "$(echo "$1 / 1024^3" | bc -l)"; }
 rows_of() { psql_ -c "SELECT count(*) FROM $1"; }
 median_of() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-range_of() { sort -n | awk 'NR==1{min=$1} {max=$1} END {printf "%.0f–%.0f", min, max}'; }
+# range_of [FORMAT]: "min–max" of the numbers on stdin (FORMAT default %.0f).
+range_of() { sort -n | awk -v f="${1:-%.0f}" 'NR==1{min=$1} {max=$1} END {printf f "–" f, min, max}'; }
 
 echo
 echo "history: $SENSORS sensors, 2 years to $T; RUNS=$RUNS ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)); dl-export wall time incl. start-up"
@@ -300,6 +326,17 @@ plain_rate=$(median_of < "$work/rate.plain50"); part_rate=$(median_of < "$work/r
 printf '%-40s %-28s %-28s %7.2fx\n' "dl-log-to-pg --stdin (rows/s, 50 M)" \
   "$(printf '%.0f (%s)' "$plain_rate" "$(range_of < "$work/rate.plain50")")" \
   "$(printf '%.0f (%s)' "$part_rate" "$(range_of < "$work/rate.part50")")" "$(echo "$part_rate / $plain_rate" | bc -l)"
+# The two loads of one run are back to back, so their ratio is spared the drift between runs.
+printf '%-40s %-28s\n' "  partitioned / plain, per run" \
+  "$(paste "$work/rate.part50" "$work/rate.plain50" | awk '{print $1 / $2}' > "$work/ratios"
+     printf '%.3f (%s)' "$(median_of < "$work/ratios")" "$(range_of %.2f < "$work/ratios")")"
+for what in pgcpu logcpu; do
+  plain_cpu=$(median_of < "$work/$what.plain50"); part_cpu=$(median_of < "$work/$what.part50")
+  printf '%-40s %-28s %-28s %7.2fx\n' \
+    "$([ $what = pgcpu ] && echo "  PostgreSQL CPU per row (µs)" || echo "  dl-log-to-pg CPU per row (µs)")" \
+    "$(printf '%.2f (%s)' "$plain_cpu" "$(range_of %.2f < "$work/$what.plain50")")" \
+    "$(printf '%.2f (%s)' "$part_cpu" "$(range_of %.2f < "$work/$what.part50")")" "$(echo "$part_cpu / $plain_cpu" | bc -l)"
+done
 echo "disk (pg_total_relation_size):"
 for schema in plain10 part10 plain50 part50; do
   raw=$(size $schema.numeric_data)
