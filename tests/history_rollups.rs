@@ -437,6 +437,24 @@ fn rows_older_than_the_rollups_are_backfilled_in_a_partitioned_table_too() {
             "mean,first,last,count"
         ]
     ));
+    // A partitioned table of someone else's, with no index on sensor_name: listing its
+    // sensors would scan it once per sensor, so the export reads it as it is.
+    db.exec(&format!(
+        "CREATE TABLE \"{schema}\".bare (sensor_name text NOT NULL, \"timestamp\" timestamptz NOT NULL,
+             value_raw float8 NOT NULL, value_cal float8) PARTITION BY RANGE (\"timestamp\");
+         CREATE TABLE \"{schema}\".bare_all PARTITION OF \"{schema}\".bare DEFAULT;
+         INSERT INTO \"{schema}\".bare VALUES ('a', '2026-12-01', 1, NULL), ('b', '2026-12-01', 2, 3);"
+    ));
+    let bare = format!("{schema}.bare");
+    let plan = String::from_utf8(export_support::ok_stdout(
+        &without_env_settings(Command::new(binary("dl-export")))
+            .args(["--pg-url", &pg_url(), "--table", &bare])
+            .args(["--since", "2026-11-30T00:00:00Z", "--print-query"])
+            .output()
+            .expect("dl-export"),
+    ))
+    .unwrap();
+    assert!(!plan.contains("sensor_name IN"), "{plan}");
 }
 
 /// A logger kept running on a pipe, so that the table can change under it.

@@ -635,7 +635,8 @@ pub async fn plan(
         return Ok(());
     }
     let partitions = crate::partition::list(client, &query.table).await?;
-    if partitions.is_empty() {
+    if partitions.is_empty() || !crate::schema::has_sensor_index(client, &query.table).await? {
+        // Plain, or without an index to list the sensors by (each step would be a scan).
         return Ok(());
     }
     let at = |micros: Option<i64>| micros.and_then(DateTime::<Utc>::from_timestamp_micros);
