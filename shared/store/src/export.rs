@@ -634,20 +634,15 @@ pub async fn plan(
     if !filter.names.is_empty() && filter.patterns.is_empty() {
         return Ok(());
     }
-    let partitions = crate::partition::list(client, &query.table).await?;
-    if partitions.is_empty() || !crate::schema::has_sensor_index(client, &query.table).await? {
-        // Plain, or without an index to list the sensors by (each step would be a scan).
+    if !crate::schema::has_sensor_index(client, &query.table).await? {
+        // Without an index to list the sensors by, each step would be a scan.
         return Ok(());
     }
     let at = |micros: Option<i64>| micros.and_then(DateTime::<Utc>::from_timestamp_micros);
     let range = (at(query.since_micros), at(query.until_micros));
-    let names =
-        crate::partition::sensors_in(client, &crate::partition::holding(&partitions, &[range]))
-            .await
-            .map_err(|e| {
-                StoreError::query(format!("listing the sensors in {}", query.table), &e)
-            })?;
-    query.raw_sensors = Some(names);
+    query.raw_sensors = crate::partition::sensors_holding(client, &query.table, &[range])
+        .await
+        .map_err(|e| StoreError::query(format!("listing the sensors in {}", query.table), &e))?;
     Ok(())
 }
 

@@ -287,8 +287,9 @@ pub async fn list(client: &Client, table: &TableName) -> Result<Vec<Partition>, 
         .map_err(|e| StoreError::query(format!("listing the partitions of {table}"), &e))
 }
 
-/// [`list`] on any client, a transaction too (the rollups' refresh reads them in its own).
-pub(crate) async fn list_in(
+/// [`list`] on any client, a transaction too (the rollups' refresh lists the sensors in its
+/// own, [`sensors_holding`]).
+async fn list_in(
     client: &impl tokio_postgres::GenericClient,
     table: &TableName,
 ) -> Result<Vec<Partition>, tokio_postgres::Error> {
@@ -327,7 +328,7 @@ pub(crate) type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The partitions (of [`list`]) that may hold rows of any of `ranges`: those whose bounds meet
 /// one, and the default partition.
-pub(crate) fn holding<'a>(partitions: &'a [Partition], ranges: &[TimeRange]) -> Vec<&'a TableName> {
+fn holding<'a>(partitions: &'a [Partition], ranges: &[TimeRange]) -> Vec<&'a TableName> {
     partitions
         .iter()
         .filter(|p| {
@@ -346,6 +347,22 @@ pub(crate) fn holding<'a>(partitions: &'a [Partition], ranges: &[TimeRange]) -> 
         })
         .map(|p| &p.table)
         .collect()
+}
+
+/// The sensors in the partitions of `table` that may hold rows of any of `ranges` ([`holding`],
+/// by [`sensors_in`]); `None` when `table` is not partitioned.
+pub(crate) async fn sensors_holding(
+    client: &impl tokio_postgres::GenericClient,
+    table: &TableName,
+    ranges: &[TimeRange],
+) -> Result<Option<Vec<String>>, tokio_postgres::Error> {
+    let partitions = list_in(client, table).await?;
+    if partitions.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        sensors_in(client, &holding(&partitions, ranges)).await?,
+    ))
 }
 
 /// The distinct sensor names in `tables` (partitions, or a plain table), sorted, by a loose

@@ -548,16 +548,11 @@ async fn sensors_of(
     raw: &TableName,
     runs: &[(DateTime<Utc>, DateTime<Utc>)],
 ) -> Result<Vec<String>, tokio_postgres::Error> {
-    let partitions = crate::partition::list_in(transaction, raw).await?;
-    if partitions.is_empty() {
-        return crate::partition::sensors_in(transaction, &[raw]).await;
-    }
     let ranges: Vec<_> = runs.iter().map(|(lo, hi)| (Some(*lo), Some(*hi))).collect();
-    crate::partition::sensors_in(
-        transaction,
-        &crate::partition::holding(&partitions, &ranges),
-    )
-    .await
+    match crate::partition::sensors_holding(transaction, raw, &ranges).await? {
+        Some(names) => Ok(names),
+        None => crate::partition::sensors_in(transaction, &[raw]).await,
+    }
 }
 
 /// Sorted minute starts as runs of consecutive minutes, `[start, end)` each.
