@@ -57,8 +57,7 @@ impl SensorFilter {
     pub fn sql(&self) -> Option<String> {
         let mut parts = Vec::new();
         if !self.names.is_empty() {
-            let names: Vec<String> = self.names.iter().map(|n| escape_literal(n)).collect();
-            parts.push(format!("sensor_name IN ({})", names.join(", ")));
+            parts.push(names_in(&self.names));
         }
         for pattern in &self.patterns {
             parts.push(format!("sensor_name LIKE {}", escape_literal(pattern)));
@@ -69,6 +68,12 @@ impl SensorFilter {
             _ => Some(format!("({})", parts.join(" OR "))),
         }
     }
+}
+
+/// `sensor_name IN (…)` of `names` (at least one).
+fn names_in(names: &[String]) -> String {
+    let names: Vec<String> = names.iter().map(|n| escape_literal(n)).collect();
+    format!("sensor_name IN ({})", names.join(", "))
 }
 
 /// A `--match` pattern as SQL `LIKE`: a pattern with `*` or `?` is a shell glob (`*` any run,
@@ -325,8 +330,7 @@ impl ExportQuery {
             conditions.push(if names.is_empty() {
                 "false".to_string()
             } else {
-                let names: Vec<String> = names.iter().map(|n| escape_literal(n)).collect();
-                format!("sensor_name IN ({})", names.join(", "))
+                names_in(names)
             });
         }
         conditions
